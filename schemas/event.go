@@ -1,0 +1,237 @@
+// Package schemas holds the canonical types every stage exchanges: the
+// AgentEvent that ingest produces, the Alert that detection raises, the row
+// types the store persists, and the JSON Schema and SQL DDL that describe
+// them (embedded with go:embed so the binary carries its own contracts).
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Credential types. A credential is described, never carried: the secret
+// itself must not reach an AgentEvent.
+const (
+	CredStaticKey  = "static_key"  // long-lived API key or access key (AWS AKIA...)
+	CredSTSSession = "sts_session" // temporary cloud session (AWS ASIA..., GCP short-lived token)
+	CredOAuthToken = "oauth_token" // OAuth 2.0 access token, often delegated from a user
+	CredJWT        = "jwt"         // bearer JWT (Kubernetes service-account token, OIDC ID token)
+	CredMTLS       = "mtls_cert"   // client certificate
+	CredPassword   = "password"    // interactive password session
+	CredUnknown    = "unknown"
+)
+
+// CredentialTypes lists every valid credential_type value.
+var CredentialTypes = []string{CredStaticKey, CredSTSSession, CredOAuthToken, CredJWT, CredMTLS, CredPassword, CredUnknown}
+
+// Outcomes. A call refused by an authorisation check is "denied", which the
+// detectors treat differently from a "failure" (an error while acting).
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+	OutcomeDenied  = "denied"
+	OutcomeUnknown = "unknown"
+)
+
+// Outcomes lists every valid outcome value.
+var Outcomes = []string{OutcomeSuccess, OutcomeFailure, OutcomeDenied, OutcomeUnknown}
+
+// Limits enforced by Validate. A record beyond them goes to the dead-letter
+// topic rather than into the store.
+const (
+	MaxEventBytes     = 256 << 10 // encoded size of one canonical event
+	MaxFieldLen       = 4096      // any single string field
+	MaxAttributes     = 64
+	MaxDelegationHops = 16
+)
+
+// AgentEvent is one access by an agent, normalised from any supported
+// audit-log format. It is the value on the agentwatch.events topic (JSON,
+// key = AgentID) and one row of the events table.
+type AgentEvent struct {
+	EventID             string            `json:"event_id"`
+	Time                time.Time         `json:"time"`
+	Source              string            `json:"source"`
+	AgentID             string            `json:"agent_id"`
+	AgentInstance       string            `json:"agent_instance,omitempty"`
+	Principal           string            `json:"principal,omitempty"`
+	CredentialID        string            `json:"credential_id,omitempty"`
+	CredentialType      string            `json:"credential_type,omitempty"`
+	CredentialIssuedAt  *time.Time        `json:"credential_issued_at,omitempty"`
+	CredentialExpiresAt *time.Time        `json:"credential_expires_at,omitempty"`
+	OnBehalfOf          string            `json:"on_behalf_of,omitempty"`
+	DelegationChain     []string          `json:"delegation_chain,omitempty"`
+	Action              string            `json:"action"`
+	System              string            `json:"system"`
+	Resource            string            `json:"resource,omitempty"`
+	ResourceType        string            `json:"resource_type,omitempty"`
+	Outcome             string            `json:"outcome"`
+	ErrorCode           string            `json:"error_code,omitempty"`
+	SrcIP               string            `json:"src_ip,omitempty"`
+	UserAgent           string            `json:"user_agent,omitempty"`
+	Bytes               int64             `json:"bytes,omitempty"`
+	Records             int64             `json:"records,omitempty"`
+	Attributes          map[string]string `json:"attributes,omitempty"`
+	// Unattributed is true when no attribution rule mapped the record to an
+	// agent; AgentID then holds the principal the source showed.
+	Unattributed bool `json:"unattributed,omitempty"`
+}
+
+// FieldError names the field that failed validation and why. Paths use the
+// JSON names ("time", "delegation_chain[2]", "attributes.k").
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// ValidationError collects every field problem of one record.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return "invalid event: " + strings.Join(parts, "; ")
+}
+
+func (e *ValidationError) add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the event against the canonical schema and returns a
+// *ValidationError naming every offending field, or nil.
+func (ev *AgentEvent) Validate() error {
+	var ve ValidationError
+	req := func(field, v string) {
+		if strings.TrimSpace(v) == "" {
+			ve.add(field, "is required")
+		}
+	}
+	req("event_id", ev.EventID)
+	req("agent_id", ev.AgentID)
+	req("action", ev.Action)
+	req("system", ev.System)
+	req("source", ev.Source)
+	if ev.Time.IsZero() {
+		ve.add("time", "is required")
+	} else if y := ev.Time.Year(); y < 2000 || y > 2200 {
+		ve.add("time", "year %d is out of range", y)
+	}
+	for name, v := range map[string]string{
+		"event_id": ev.EventID, "source": ev.Source, "agent_id": ev.AgentID, "agent_instance": ev.AgentInstance,
+		"principal": ev.Principal, "credential_id": ev.CredentialID, "on_behalf_of": ev.OnBehalfOf,
+		"action": ev.Action, "system": ev.System, "resource": ev.Resource, "resource_type": ev.ResourceType,
+		"error_code": ev.ErrorCode, "user_agent": ev.UserAgent,
+	} {
+		if len(v) > MaxFieldLen {
+			ve.add(name, "is %d bytes, longer than %d", len(v), MaxFieldLen)
+		}
+	}
+	if ev.Outcome == "" {
+		ve.add("outcome", "is required (one of %s)", strings.Join(Outcomes, ", "))
+	} else if !oneOf(ev.Outcome, Outcomes) {
+		ve.add("outcome", "%q is not one of %s", ev.Outcome, strings.Join(Outcomes, ", "))
+	}
+	if ev.CredentialType != "" && !oneOf(ev.CredentialType, CredentialTypes) {
+		ve.add("credential_type", "%q is not one of %s", ev.CredentialType, strings.Join(CredentialTypes, ", "))
+	}
+	if ev.CredentialIssuedAt != nil && ev.CredentialExpiresAt != nil && ev.CredentialExpiresAt.Before(*ev.CredentialIssuedAt) {
+		ve.add("credential_expires_at", "is before credential_issued_at")
+	}
+	if ev.SrcIP != "" {
+		if _, err := netip.ParseAddr(ev.SrcIP); err != nil {
+			ve.add("src_ip", "%q is not an IP address", ev.SrcIP)
+		}
+	}
+	if ev.Bytes < 0 {
+		ve.add("bytes", "must not be negative")
+	}
+	if ev.Records < 0 {
+		ve.add("records", "must not be negative")
+	}
+	if len(ev.DelegationChain) > MaxDelegationHops {
+		ve.add("delegation_chain", "has %d hops, more than %d", len(ev.DelegationChain), MaxDelegationHops)
+	}
+	for i, hop := range ev.DelegationChain {
+		if hop == "" {
+			ve.add(fmt.Sprintf("delegation_chain[%d]", i), "is empty")
+		}
+	}
+	if len(ev.Attributes) > MaxAttributes {
+		ve.add("attributes", "has %d keys, more than %d", len(ev.Attributes), MaxAttributes)
+	}
+	for k, v := range ev.Attributes {
+		if len(k)+len(v) > MaxFieldLen {
+			ve.add("attributes."+k, "is longer than %d bytes", MaxFieldLen)
+		}
+	}
+	if len(ve.Fields) == 0 {
+		return nil
+	}
+	sortFieldErrors(ve.Fields)
+	return &ve
+}
+
+// DecodeEvent parses one canonical JSON event strictly (unknown fields are
+// an error, so a misspelt field is reported rather than silently lost) and
+// validates it.
+func DecodeEvent(data []byte) (AgentEvent, error) {
+	var ev AgentEvent
+	if len(data) > MaxEventBytes {
+		return ev, &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", len(data), MaxEventBytes)}}}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return ev, fmt.Errorf("decode canonical event: %w", err)
+	}
+	if dec.More() {
+		return ev, fmt.Errorf("decode canonical event: trailing data after the JSON object")
+	}
+	return ev, ev.Validate()
+}
+
+// Network returns the /24 (IPv4) or /48 (IPv6) prefix of SrcIP, or "" when
+// there is none. Baselines learn networks, not single addresses, so that a
+// pod moving within its subnet is not news.
+func (ev *AgentEvent) Network() string {
+	return NetworkOf(ev.SrcIP)
+}
+
+// NetworkOf returns the /24 or /48 prefix of ip as text, or "".
+func NetworkOf(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

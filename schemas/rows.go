@@ -1,0 +1,94 @@
+package schemas
+
+import "time"
+
+// The row types below are the store's tables, with the same column names in
+// SQLite and ClickHouse (see schemas/sql/). They live here, beside the
+// event and alert, so that the store does not import the packages that
+// compute them.
+
+// WindowRow is one closed tumbling window of one agent (table agent_windows).
+type WindowRow struct {
+	AgentID           string           `json:"agent_id"`
+	WindowStart       time.Time        `json:"window_start"`
+	WindowEnd         time.Time        `json:"window_end"`
+	HourOfWeek        int              `json:"hour_of_week"` // 0 = Monday 00:00 UTC
+	Events            int64            `json:"events"`
+	DistinctActions   int64            `json:"distinct_actions"`
+	DistinctResources int64            `json:"distinct_resources"`
+	DistinctSystems   int64            `json:"distinct_systems"`
+	DistinctNetworks  int64            `json:"distinct_networks"`
+	Failures          int64            `json:"failures"`
+	Denials           int64            `json:"denials"`
+	Bytes             int64            `json:"bytes"`
+	Records           int64            `json:"records"`
+	ActionCounts      map[string]int64 `json:"action_counts"`
+	UpdatedAt         time.Time        `json:"updated_at"`
+}
+
+// BaselineRow is the learned profile of one agent for one feature (table
+// agent_baselines). Version grows with every update; queries take the
+// latest version per (agent_id, feature).
+type BaselineRow struct {
+	AgentID     string    `json:"agent_id"`
+	Feature     string    `json:"feature"`
+	Samples     int64     `json:"samples"`
+	Median      float64   `json:"median"`
+	MAD         float64   `json:"mad"`
+	EWMAMean    float64   `json:"ewma_mean"`
+	EWMAVar     float64   `json:"ewma_var"`
+	P50         float64   `json:"p50"`
+	P95         float64   `json:"p95"`
+	P99         float64   `json:"p99"`
+	Seasonality string    `json:"seasonality"` // "hour_of_week", "hour_of_day" or "flat"
+	Seasonal    []float64 `json:"seasonal,omitempty"`
+	Mature      bool      `json:"mature"`
+	FirstWindow time.Time `json:"first_window"`
+	LastWindow  time.Time `json:"last_window"`
+	Version     int64     `json:"version"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	State       []byte    `json:"-"` // opaque, versioned state the worker needs to resume exactly
+}
+
+// Playground entry kinds.
+const (
+	PlayTriple     = "triple"     // (system, action, resource_pattern)
+	PlayNetwork    = "network"    // source /24 or /48
+	PlayUserAgent  = "user_agent" // user agent string
+	PlayDelegator  = "delegator"  // on_behalf_of
+	PlayCredential = "credential" // credential id
+)
+
+// PlaygroundRow is one habit an agent was seen to have (table
+// agent_playground). For kind "triple" System, Action and ResourcePattern
+// are set; for the other kinds Value holds the network, user agent,
+// delegator or credential id.
+type PlaygroundRow struct {
+	AgentID         string    `json:"agent_id"`
+	Kind            string    `json:"kind"`
+	System          string    `json:"system"`
+	Action          string    `json:"action"`
+	ResourcePattern string    `json:"resource_pattern"`
+	Value           string    `json:"value"`
+	Count           int64     `json:"count"`
+	FirstSeen       time.Time `json:"first_seen"`
+	LastSeen        time.Time `json:"last_seen"`
+	Version         int64     `json:"version"`
+}
+
+// AgentRow is one inventory entry as stored (table agents).
+type AgentRow struct {
+	AgentID          string     `json:"agent_id"`
+	DisplayName      string     `json:"display_name"`
+	Kind             string     `json:"kind"`
+	Owner            string     `json:"owner"`
+	Contact          string     `json:"contact"`
+	SlackChannel     string     `json:"slack_channel"`
+	PagerDutyService string     `json:"pagerduty_service"`
+	Purpose          string     `json:"purpose"`
+	Status           string     `json:"status"`
+	CreatedAt        *time.Time `json:"created_at,omitempty"`
+	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	Declared         string     `json:"declared"` // the declared playground and policies as JSON
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
