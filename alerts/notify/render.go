@@ -122,9 +122,9 @@ func TestAlert(receiver string, now time.Time) schemas.Alert {
 		Detector: "test.delivery", Severity: schemas.SeverityInfo, Score: 0, Boundary: schemas.BoundaryDeclared,
 		Identity: schemas.Identity{AgentID: "agentwatch-test", AgentInstance: "test-1", Owner: "agentwatch",
 			OnBehalfOf: "nobody", Principal: "agentwatch", CredentialID: "test-credential", CredentialType: schemas.CredStaticKey, CredentialIssued: &issued},
-		Summary: "Test alert from agentwatch: delivery to receiver " + receiver + " works",
-		Reason:  "sent by `agentwatch alerts test`; no agent did anything",
-		Evidence: []schemas.Evidence{{Feature: "test", Observed: "1", Baseline: "0"}},
+		Summary:   "Test alert from agentwatch: delivery to receiver " + receiver + " works",
+		Reason:    "sent by `agentwatch alerts test`; no agent did anything",
+		Evidence:  []schemas.Evidence{{Feature: "test", Observed: "1", Baseline: "0"}},
 		FirstSeen: now, LastSeen: now, Count: 1, Status: schemas.StatusFiring,
 	}
 }

@@ -44,8 +44,10 @@ func TestLayersOverrideInOrder(t *testing.T) {
 	p := writeFile(t, "workers: 3\nwait: 5s\ndata_dir: /file\nsinks:\n  - name: a\n    url: https://hooks.example/secret-token\n")
 	c := defaults()
 	err := Load(&c, Sources{
-		File:      p,
-		Environ:   func() []string { return []string{"AGENTWATCH_WORKERS=4", "AGENTWATCH_BUS__BROKERS=k1:9092,k2:9092", "OTHER=1"} },
+		File: p,
+		Environ: func() []string {
+			return []string{"AGENTWATCH_WORKERS=4", "AGENTWATCH_BUS__BROKERS=k1:9092,k2:9092", "OTHER=1"}
+		},
 		Overrides: []string{"data_dir=/flag"},
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ package inventory
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -199,7 +200,12 @@ func Parse(name string, data []byte) (*Inventory, error) {
 	for _, n := range f.Agents {
 		var a Agent
 		if err := decodeStrict(&n, &a); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, n.Line, err)
+			line := n.Line
+			var le *lineError
+			if errors.As(err, &le) {
+				line = le.line
+			}
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		a.Line = n.Line
 		if err := a.validate(); err != nil {
@@ -238,24 +244,31 @@ func decodeStrict(n *yaml.Node, out any) error {
 	return nil
 }
 
+// lineError is a decode problem at a line of the original file.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
+// fixLines rewrites yaml.v3's "line N: field x not found in type T" into
+// "unknown key x" at the file's line, the form the rest of agentwatch uses.
 func fixLines(err error, offset int) error {
 	te, ok := err.(*yaml.TypeError)
-	if !ok {
+	if !ok || len(te.Errors) == 0 {
 		return err
 	}
-	msgs := make([]string, len(te.Errors))
-	for i, m := range te.Errors {
-		var line int
-		var rest string
-		if _, e := fmt.Sscanf(m, "line %d:", &line); e == nil {
-			idx := strings.Index(m, ":")
-			rest = m[idx+1:]
-			msgs[i] = fmt.Sprintf("line %d:%s", line+offset, rest)
-		} else {
-			msgs[i] = m
-		}
+	m := te.Errors[0]
+	var line int
+	if _, e := fmt.Sscanf(m, "line %d:", &line); e != nil {
+		return err
 	}
-	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+	msg := strings.TrimSpace(m[strings.Index(m, ":")+1:])
+	if strings.HasPrefix(msg, "field ") && strings.Contains(msg, " not found in type") {
+		msg = "unknown key " + strings.TrimPrefix(msg[:strings.Index(msg, " not found")], "field ")
+	}
+	return &lineError{line: line + offset, msg: msg}
 }
 
 func (a *Agent) validate() error {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/agentwatch/agentwatch/schemas"
@@ -94,4 +95,30 @@ func DecodeJSON(s string, dst any) error {
 		return nil
 	}
 	return json.Unmarshal([]byte(s), dst)
+}
+
+// SortBaselines orders rows by agent and feature, as LoadBaselines returns them.
+func SortBaselines(rows []schemas.BaselineRow) {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].AgentID != rows[j].AgentID {
+			return rows[i].AgentID < rows[j].AgentID
+		}
+		return rows[i].Feature < rows[j].Feature
+	})
+}
+
+// SortPlayground orders rows by their key, as LoadPlayground returns them.
+func SortPlayground(rows []schemas.PlaygroundRow) {
+	key := func(r *schemas.PlaygroundRow) [6]string {
+		return [6]string{r.AgentID, r.Kind, r.System, r.Action, r.ResourcePattern, r.Value}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := key(&rows[i]), key(&rows[j])
+		for k := range a {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return false
+	})
 }

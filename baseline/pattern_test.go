@@ -1,0 +1,61 @@
+package baseline
+
+import "testing"
+
+func TestGeneralize(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"prod/db-password", "prod/db-password"},
+		{"tickets/123", "tickets/{n}"},
+		{"tickets/456", "tickets/{n}"},
+		{"ticket-123", "ticket-{n}"},
+		{"ticket123", "ticket{n}"},
+		{"customers/3f2b1c4e-9a7d-4e21-b5c3-0d9e8f7a6b5c/profile", "customers/{uuid}/profile"},
+		{"s3://logs/2024/01/05/file-77.json", "s3://logs/{n}/{n}/{n}/file-{n}.json"},
+		{"reports/2024-01-05/summary.csv", "reports/{date}/summary.csv"},
+		{"reports/export_20240105.csv", "reports/export_{date}.csv"},
+		{"arn:aws:s3:::bucket/obj", "arn:aws:s3:::bucket/obj"},
+		{"arn:aws:iam::123456789012:role/agent-7", "arn:aws:iam::{n}:role/agent-7"},
+		{"arn:aws:ec2:us-east-1:123456789012:instance/i-0abc123def4567890", "arn:aws:ec2:us-east-1:{n}:instance/i-{hash}"},
+		{"blobs/sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "blobs/sha256:{hash}"},
+		{"api/v1/users/42", "api/v1/users/{n}"},
+		{"ec2", "ec2"},
+		{"objects/AKIA1234XYZ7", "objects/{id}"},
+		{"", ""},
+	}
+	for _, c := range cases {
+		if got := Generalize(c.in); got != c.want {
+			t.Errorf("Generalize(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestGeneralizeSameHabit(t *testing.T) {
+	if Generalize("tickets/123/comments/9") != Generalize("tickets/456/comments/10") {
+		t.Fatal("two tickets should share one pattern")
+	}
+	if Generalize("tickets/123") == Generalize("secrets/123") {
+		t.Fatal("different collections must not share a pattern")
+	}
+}
+
+func TestGeneralizeNoAllocWithoutDigits(t *testing.T) {
+	r := "prod/db-password"
+	if n := testing.AllocsPerRun(100, func() { _ = Generalize(r) }); n != 0 {
+		t.Fatalf("allocs = %v, want 0", n)
+	}
+}
+
+func TestGeneralizeUserAgent(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"boto3/1.34.2 Python/3.12.1", "boto3/{v} Python/{v}"},
+		{"boto3/1.35.0 Python/3.12.4", "boto3/{v} Python/{v}"},
+		{"agent-sdk v2.1", "agent-sdk {v}"},
+		{"curl", "curl"},
+		{"k8s-client", "k8s-client"},
+	}
+	for _, c := range cases {
+		if got := GeneralizeUserAgent(c.in); got != c.want {
+			t.Errorf("GeneralizeUserAgent(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

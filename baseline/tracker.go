@@ -1,0 +1,444 @@
+package baseline
+
+import (
+	"time"
+
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Window is one agent's open tumbling window.
+type Window struct {
+	Start                                                   int64 // unix seconds
+	Events, Failures, Denials                               uint32
+	Bytes, Records                                          int64
+	Actions, Resources, Systems, Networks, Delegators, Inst Distinct
+	ActionCounts                                            Habits
+	// Crit caches the detector's critical values for this window (0 = not
+	// computed yet) and Flags records what it already raised in it; the
+	// tracker resets both when the window closes.
+	Crit  [NumFeatures]int64
+	Flags uint32
+}
+
+// maxActionCounts bounds the per-action counts kept for one window.
+const maxActionCounts = 64
+
+// Values returns the window's feature values.
+func (w *Window) Values() [NumFeatures]float64 {
+	return [NumFeatures]float64{
+		FEvents: float64(w.Events), FDistinctActions: float64(w.Actions.Count()),
+		FDistinctResources: float64(w.Resources.Count()), FDistinctSystems: float64(w.Systems.Count()),
+		FDistinctNetworks: float64(w.Networks.Count()), FFailures: float64(w.Failures),
+		FDenials: float64(w.Denials), FBytes: float64(w.Bytes), FRecords: float64(w.Records),
+		FDistinctDelegators: float64(w.Delegators.Count()),
+	}
+}
+
+func (w *Window) reset(start int64) {
+	w.Start = start
+	w.Events, w.Failures, w.Denials, w.Bytes, w.Records = 0, 0, 0, 0, 0
+	w.Actions.Reset()
+	w.Resources.Reset()
+	w.Systems.Reset()
+	w.Networks.Reset()
+	w.Delegators.Reset()
+	w.Inst.Reset()
+	w.ActionCounts = w.ActionCounts[:0]
+	w.Crit = [NumFeatures]int64{}
+	w.Flags = 0
+}
+
+// Agent is everything learned about one agent. Ids in habits are interned
+// in the owning Tracker.
+type Agent struct {
+	ID, Kind    string
+	idx         uint32
+	First, Last int64 // unix seconds of the first and latest event
+	Open        bool  // W holds an open window
+	W           Window
+	P           Profile
+	Triples     Habits
+	Actions     Habits
+	Systems     Habits
+	Networks    Habits
+	UserAgents  Habits
+	Delegators  Habits
+	Creds       Habits
+	// Version grows with every persisted state of this agent.
+	Version int64
+	// Flags is free for the detector (e.g. one-shot alerts already raised).
+	Flags uint32
+}
+
+// Peer is the pooled behaviour of the agents of one kind.
+type Peer struct {
+	Kind    string
+	Members int
+	Actions map[uint32]struct{}
+	Systems map[uint32]struct{}
+	Triples map[uint32]struct{}
+	P       Profile
+}
+
+// maxPeerSet bounds each peer and fleet set.
+const maxPeerSet = 1 << 14
+
+// Obs is what one event meant against the state before it was learned.
+type Obs struct {
+	Agent *Agent
+	Peer  *Peer
+	// Interned ids of the event's parts.
+	System, Action, Pattern, Triple, Network, UserAgent, Delegator, Cred uint32
+	// New* are first sightings for this agent; PeerNew* for its peer group
+	// (all agents of its kind); FleetNew* for every agent.
+	NewTriple, NewAction, NewSystem, NewNetwork, NewUserAgent, NewDelegator, NewCred bool
+	PeerNewAction, PeerNewSystem, PeerNewTriple                                      bool
+	FleetNewAction, FleetNewSystem                                                   bool
+	// CredSharedWith is another agent that used the same credential first.
+	CredSharedWith string
+	// Late marks an event older than the open window; it teaches habits but
+	// is not counted in windows.
+	Late bool
+	// Gap is the time since the agent's previous event (0 for its first).
+	Gap time.Duration
+}
+
+// Tracker holds the state of every agent it has seen. It is not safe for
+// concurrent use: one pipeline stage owns it.
+type Tracker struct {
+	cfg    Config
+	win    int64
+	inv    *inventory.Inventory
+	strs   *interner
+	trips  map[[3]uint32]uint32
+	tkeys  [][3]uint32
+	agents map[string]*Agent
+	peers  map[string]*Peer
+
+	fleetActions map[uint32]struct{}
+	fleetSystems map[uint32]struct{}
+	credAgent    map[uint32]uint32
+
+	netCache map[string]uint32
+	uaCache  map[string]uint32
+	patBuf   []byte
+
+	// OnWindow, when set, receives every closed non-empty window as a row
+	// (the worker persists them; the detector leaves it nil).
+	OnWindow func(a *Agent, row schemas.WindowRow)
+}
+
+// NewTracker returns an empty tracker; inv supplies kinds for peer groups.
+func NewTracker(cfg Config, inv *inventory.Inventory) *Tracker {
+	return &Tracker{
+		cfg: cfg, win: int64(cfg.Window / time.Second), inv: inv,
+		strs: newInterner(), trips: map[[3]uint32]uint32{}, tkeys: [][3]uint32{{}},
+		agents: map[string]*Agent{}, peers: map[string]*Peer{},
+		fleetActions: map[uint32]struct{}{}, fleetSystems: map[uint32]struct{}{},
+		credAgent: map[uint32]uint32{}, netCache: map[string]uint32{}, uaCache: map[string]uint32{},
+	}
+}
+
+// Config returns the tracker's configuration.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// Str returns the string behind an interned id.
+func (t *Tracker) Str(id uint32) string { return t.strs.str(id) }
+
+// TripleOf returns the (system, action, resource pattern) of a triple id.
+func (t *Tracker) TripleOf(id uint32) (system, action, pattern string) {
+	if int(id) >= len(t.tkeys) {
+		return "", "", ""
+	}
+	k := t.tkeys[id]
+	return t.strs.str(k[0]), t.strs.str(k[1]), t.strs.str(k[2])
+}
+
+// Get returns the agent's state, or nil.
+func (t *Tracker) Get(id string) *Agent { return t.agents[id] }
+
+// Len is the number of tracked agents.
+func (t *Tracker) Len() int { return len(t.agents) }
+
+// Each calls fn for every tracked agent, in no particular order.
+func (t *Tracker) Each(fn func(a *Agent)) {
+	for _, a := range t.agents {
+		fn(a)
+	}
+}
+
+// Drop forgets an agent (after a rebalance moved it elsewhere).
+func (t *Tracker) Drop(id string) { delete(t.agents, id) }
+
+// PeerOf returns the peer group of a kind, or nil.
+func (t *Tracker) PeerOf(kind string) *Peer {
+	if kind == "" || !t.cfg.PeerGroups {
+		return nil
+	}
+	return t.peers[kind]
+}
+
+// Mature reports whether the agent's own history is long enough for
+// learned detectors.
+func (t *Tracker) Mature(a *Agent) bool { return t.matureProfile(&a.P) }
+
+// PeerMature reports whether a peer group can stand in for a young member.
+func (t *Tracker) PeerMature(p *Peer) bool {
+	return p != nil && p.Members > 1 && t.matureProfile(&p.P)
+}
+
+func (t *Tracker) matureProfile(p *Profile) bool {
+	return int(p.N) >= t.cfg.MinWindows && p.Span() >= time.Duration(t.cfg.MinDays)*24*time.Hour
+}
+
+// WindowStart is the start (unix seconds) of the window holding ts.
+func (t *Tracker) WindowStart(ts int64) int64 {
+	s := ts - ts%t.win
+	if ts < 0 && ts%t.win != 0 {
+		s -= t.win
+	}
+	return s
+}
+
+func (t *Tracker) agent(id string) *Agent {
+	if a := t.agents[id]; a != nil {
+		return a
+	}
+	a := &Agent{ID: clone(id), idx: t.strs.id(id)}
+	if ag := t.inv.Get(id); ag != nil {
+		a.Kind = ag.Kind
+	}
+	t.agents[a.ID] = a
+	if p := t.peerFor(a.Kind); p != nil {
+		p.Members++
+	}
+	return a
+}
+
+func (t *Tracker) peerFor(kind string) *Peer {
+	if kind == "" || !t.cfg.PeerGroups {
+		return nil
+	}
+	p := t.peers[kind]
+	if p == nil {
+		p = &Peer{Kind: kind, Actions: map[uint32]struct{}{}, Systems: map[uint32]struct{}{}, Triples: map[uint32]struct{}{}}
+		t.peers[kind] = p
+	}
+	return p
+}
+
+func (t *Tracker) network(ip string) uint32 {
+	if ip == "" {
+		return 0
+	}
+	if v, ok := t.netCache[ip]; ok {
+		return v
+	}
+	if len(t.netCache) > 1<<16 {
+		clear(t.netCache) // bounded: a cache, not state
+	}
+	v := t.strs.id(schemas.NetworkOf(ip))
+	t.netCache[clone(ip)] = v
+	return v
+}
+
+func (t *Tracker) userAgent(ua string) uint32 {
+	if ua == "" {
+		return 0
+	}
+	if v, ok := t.uaCache[ua]; ok {
+		return v
+	}
+	if len(t.uaCache) > 1<<14 {
+		clear(t.uaCache)
+	}
+	v := t.strs.id(GeneralizeUserAgent(ua))
+	t.uaCache[clone(ua)] = v
+	return v
+}
+
+func (t *Tracker) triple(sys, act, pat uint32) uint32 {
+	k := [3]uint32{sys, act, pat}
+	if v, ok := t.trips[k]; ok {
+		return v
+	}
+	v := uint32(len(t.tkeys))
+	t.trips[k] = v
+	t.tkeys = append(t.tkeys, k)
+	return v
+}
+
+// Observe closes any windows the event's time ends, judges the event
+// against what was learned before it, then learns from it.
+func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
+	a := t.agent(ev.AgentID)
+	ts := ev.Time.Unix()
+	o := Obs{Agent: a, Peer: t.PeerOf(a.Kind)}
+	ws := t.WindowStart(ts)
+	if a.Open && ws < a.W.Start {
+		o.Late = true
+	} else {
+		t.closeUntil(a, ws)
+	}
+	if a.Last != 0 && ts > a.Last {
+		o.Gap = time.Duration(ts-a.Last) * time.Second
+	}
+
+	o.System = t.strs.id(ev.System)
+	o.Action = t.strs.id(ev.Action)
+	if ev.Resource != "" {
+		t.patBuf = AppendPattern(t.patBuf[:0], ev.Resource)
+		o.Pattern = t.strs.idBytes(t.patBuf)
+	}
+	o.Triple = t.triple(o.System, o.Action, o.Pattern)
+	o.Network = t.network(ev.SrcIP)
+	o.UserAgent = t.userAgent(ev.UserAgent)
+	if ev.OnBehalfOf != "" {
+		o.Delegator = t.strs.id(ev.OnBehalfOf)
+	}
+	if ev.CredentialID != "" {
+		o.Cred = t.strs.id(ev.CredentialID)
+		if first, ok := t.credAgent[o.Cred]; !ok {
+			t.credAgent[o.Cred] = a.idx
+		} else if first != a.idx {
+			o.CredSharedWith = t.strs.str(first)
+		}
+	}
+
+	u := uint32(ts)
+	lim, vlim := t.cfg.MaxTriples, t.cfg.MaxValues
+	o.NewTriple = a.Triples.observe(o.Triple, u, lim)
+	o.NewAction = a.Actions.observe(o.Action, u, lim)
+	o.NewSystem = a.Systems.observe(o.System, u, vlim)
+	if o.Network != 0 {
+		o.NewNetwork = a.Networks.observe(o.Network, u, vlim)
+	}
+	if o.UserAgent != 0 {
+		o.NewUserAgent = a.UserAgents.observe(o.UserAgent, u, vlim)
+	}
+	if o.Delegator != 0 {
+		o.NewDelegator = a.Delegators.observe(o.Delegator, u, vlim)
+	}
+	if o.Cred != 0 {
+		o.NewCred = a.Creds.observe(o.Cred, u, vlim)
+	}
+	if p := o.Peer; p != nil {
+		o.PeerNewAction = addSet(p.Actions, o.Action)
+		o.PeerNewSystem = addSet(p.Systems, o.System)
+		o.PeerNewTriple = addSet(p.Triples, o.Triple)
+	}
+	o.FleetNewAction = addSet(t.fleetActions, o.Action)
+	o.FleetNewSystem = addSet(t.fleetSystems, o.System)
+
+	if !o.Late {
+		w := &a.W
+		w.Events++
+		switch ev.Outcome {
+		case schemas.OutcomeFailure:
+			w.Failures++
+		case schemas.OutcomeDenied:
+			w.Denials++
+		}
+		w.Bytes += ev.Bytes
+		w.Records += ev.Records
+		w.Actions.Add(o.Action)
+		w.Systems.Add(o.System)
+		if ev.Resource != "" {
+			w.Resources.Add(hashString(ev.Resource))
+		}
+		if o.Network != 0 {
+			w.Networks.Add(o.Network)
+		}
+		if o.Delegator != 0 {
+			w.Delegators.Add(o.Delegator)
+		}
+		if ev.AgentInstance != "" {
+			w.Inst.Add(hashString(ev.AgentInstance))
+		}
+		w.ActionCounts.observe(o.Action, u, maxActionCounts)
+	}
+	if a.First == 0 || ts < a.First {
+		a.First = ts
+	}
+	if ts > a.Last {
+		a.Last = ts
+	}
+	return o
+}
+
+func addSet(m map[uint32]struct{}, k uint32) bool {
+	if _, ok := m[k]; ok {
+		return false
+	}
+	if len(m) < maxPeerSet {
+		m[k] = struct{}{}
+	}
+	return true
+}
+
+// Advance closes every open window that ends at or before now.
+func (t *Tracker) Advance(now time.Time) {
+	ws := t.WindowStart(now.Unix())
+	for _, a := range t.agents {
+		if a.Open && a.W.Start < ws {
+			t.closeUntil(a, ws)
+		}
+	}
+}
+
+// closeUntil folds the open window and any empty windows after it, up to
+// (not including) the window starting at ws, which becomes the open one.
+func (t *Tracker) closeUntil(a *Agent, ws int64) {
+	if !a.Open {
+		a.Open = true
+		a.W.reset(ws)
+		return
+	}
+	if a.W.Start >= ws {
+		return
+	}
+	t.fold(a, &a.W)
+	next := a.W.Start + t.win
+	if empty := (ws - next) / t.win; empty > 0 {
+		if max := int64(t.cfg.MaxGapWindows); empty > max {
+			next = ws - max*t.win
+		}
+		var zero [NumFeatures]float64
+		for s := next; s < ws; s += t.win {
+			t.foldValues(a, &zero, s)
+		}
+	}
+	a.W.reset(ws)
+}
+
+func (t *Tracker) fold(a *Agent, w *Window) {
+	vals := w.Values()
+	t.foldValues(a, &vals, w.Start)
+	if t.OnWindow != nil && w.Events > 0 {
+		t.OnWindow(a, t.windowRow(a, w, &vals))
+	}
+}
+
+func (t *Tracker) foldValues(a *Agent, vals *[NumFeatures]float64, start int64) {
+	a.P.Fold(vals, start, t.cfg.EWMAAlpha, t.cfg.SeasonalAlpha)
+	if p := t.PeerOf(a.Kind); p != nil {
+		p.P.Fold(vals, start, t.cfg.EWMAAlpha, t.cfg.SeasonalAlpha)
+	}
+}
+
+func (t *Tracker) windowRow(a *Agent, w *Window, vals *[NumFeatures]float64) schemas.WindowRow {
+	start := time.Unix(w.Start, 0).UTC()
+	counts := make(map[string]int64, len(w.ActionCounts))
+	for _, h := range w.ActionCounts {
+		counts[t.strs.str(h.Key)] = int64(h.Count)
+	}
+	return schemas.WindowRow{
+		AgentID: a.ID, WindowStart: start, WindowEnd: start.Add(t.cfg.Window), HourOfWeek: HourOfWeek(start),
+		Events: int64(vals[FEvents]), DistinctActions: int64(vals[FDistinctActions]),
+		DistinctResources: int64(vals[FDistinctResources]), DistinctSystems: int64(vals[FDistinctSystems]),
+		DistinctNetworks: int64(vals[FDistinctNetworks]), Failures: int64(vals[FFailures]),
+		Denials: int64(vals[FDenials]), Bytes: int64(vals[FBytes]), Records: int64(vals[FRecords]),
+		ActionCounts: counts,
+	}
+}

@@ -1,0 +1,130 @@
+package baseline
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+
+func ev(agent string, at time.Time, action, resource string) *schemas.AgentEvent {
+	return &schemas.AgentEvent{EventID: fmt.Sprintf("%s-%d-%s", agent, at.UnixNano(), resource), Time: at, Source: "test",
+		AgentID: agent, Action: action, System: "helpdesk", Resource: resource, Outcome: schemas.OutcomeSuccess,
+		SrcIP: "10.0.1.7", UserAgent: "bot/1.2.3", CredentialID: "cred-" + agent}
+}
+
+func testInventory(t *testing.T) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.New([]inventory.Agent{{ID: "bot-a", Kind: "support"}, {ID: "bot-b", Kind: "support"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+func TestTrackerWindowsAndNovelty(t *testing.T) {
+	tr := NewTracker(DefaultConfig(), testInventory(t))
+	var rows []schemas.WindowRow
+	tr.OnWindow = func(_ *Agent, r schemas.WindowRow) { rows = append(rows, r) }
+
+	o := tr.Observe(ev("bot-a", t0.Add(time.Minute), "tickets.read", "tickets/1"))
+	if !o.NewAction || !o.NewTriple || !o.NewNetwork || !o.PeerNewAction || !o.FleetNewAction {
+		t.Fatalf("first event should be new everywhere: %+v", o)
+	}
+	o = tr.Observe(ev("bot-a", t0.Add(2*time.Minute), "tickets.read", "tickets/2"))
+	if o.NewAction || o.NewTriple || o.NewNetwork || o.NewUserAgent {
+		t.Fatalf("same habit on another ticket should not be new: %+v", o)
+	}
+	o = tr.Observe(ev("bot-b", t0.Add(3*time.Minute), "tickets.read", "tickets/3"))
+	if !o.NewAction || o.PeerNewAction || o.FleetNewAction {
+		t.Fatalf("peer's habit: new for the agent only: %+v", o)
+	}
+	// Three hours later: the first window closes with two events, two
+	// empty windows are folded, and a new window opens.
+	tr.Observe(ev("bot-a", t0.Add(3*time.Hour+time.Minute), "tickets.read", "tickets/9"))
+	if len(rows) != 1 || rows[0].Events != 2 || rows[0].DistinctResources != 2 || rows[0].ActionCounts["tickets.read"] != 2 {
+		t.Fatalf("closed windows = %+v", rows)
+	}
+	if a := tr.Get("bot-a"); a.P.N != 3 || a.W.Events != 1 {
+		t.Fatalf("folded %d windows, open window has %d events; want 3 and 1", a.P.N, a.W.Events)
+	}
+	o = tr.Observe(ev("bot-a", t0.Add(30*time.Minute), "tickets.read", "tickets/10"))
+	if !o.Late || tr.Get("bot-a").W.Events != 1 {
+		t.Fatalf("an event older than the open window must be late and uncounted")
+	}
+}
+
+func TestTrackerMaturityAndSeasonality(t *testing.T) {
+	cfg := DefaultConfig()
+	tr := NewTracker(cfg, inventory.Empty())
+	// Busy during the day (20 events), quiet at night, for three weeks.
+	for h := 0; h < 21*24; h++ {
+		n := 0
+		if hr := h % 24; hr >= 8 && hr < 18 {
+			n = 20
+		}
+		for i := 0; i < n; i++ {
+			tr.Observe(ev("x", t0.Add(time.Duration(h)*time.Hour+time.Duration(i)*time.Minute), "a", "r"))
+		}
+	}
+	a := tr.Get("x")
+	if !tr.Mature(a) {
+		t.Fatalf("three weeks of history should be mature (windows %d, span %s)", a.P.N, a.P.Span())
+	}
+	if s := a.P.Seasonality(); s != "hour_of_week" {
+		t.Fatalf("seasonality = %s", s)
+	}
+	day, night := a.P.Expected(FEvents, 10), a.P.Expected(FEvents, 2)
+	if day < 15 || night > 1 {
+		t.Fatalf("expected day %.2f night %.2f; want about 20 and 0", day, night)
+	}
+	if young := NewTracker(cfg, inventory.Empty()); young.Mature(young.agent("y")) {
+		t.Fatal("an agent without history must not be mature")
+	}
+}
+
+func TestTrackerExportImport(t *testing.T) {
+	tr := NewTracker(DefaultConfig(), testInventory(t))
+	for i := 0; i < 50; i++ {
+		tr.Observe(ev("bot-a", t0.Add(time.Duration(i)*20*time.Minute), "tickets.read", fmt.Sprintf("tickets/%d", i)))
+	}
+	a := tr.Get("bot-a")
+	rows, err := tr.BaselineRows(a, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := DecodeState(rows)
+	if !ok {
+		t.Fatal("no state in baseline rows")
+	}
+	tr2 := NewTracker(DefaultConfig(), testInventory(t))
+	b, err := tr2.Import(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.P != a.P || len(b.Triples) != 1 || b.W.Start != a.W.Start || !b.Open {
+		t.Fatalf("imported state differs: N %d/%d triples %d", b.P.N, a.P.N, len(b.Triples))
+	}
+	o := tr2.Observe(ev("bot-a", t0.Add(17*time.Hour), "tickets.read", "tickets/999"))
+	if o.NewTriple || o.NewNetwork {
+		t.Fatal("imported playground should be known")
+	}
+	if pg := tr.PlaygroundRows(a); len(pg) != 4 || pg[0].ResourcePattern != "tickets/{n}" {
+		t.Fatalf("playground rows = %+v", pg)
+	}
+}
+
+func TestHabitsEvictLeastRecent(t *testing.T) {
+	var h Habits
+	for k := uint32(1); k <= 4; k++ {
+		h.observe(k, 100+k, 4)
+	}
+	h.observe(1, 200, 4) // 1 is now the most recent
+	if !h.observe(9, 300, 4) || h.Has(2) || !h.Has(1) || len(h) != 4 {
+		t.Fatalf("habits = %+v", h)
+	}
+}

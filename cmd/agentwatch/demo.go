@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/agentwatch/agentwatch/internal/app"
+	"github.com/agentwatch/agentwatch/internal/sim"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+func init() {
+	register("demo", "simulate a fleet of AI agents on the embedded pipeline and show the alarms", runDemo)
+}
+
+func runDemo(ctx context.Context, env *cliEnv, args []string) error {
+	var opt app.DemoOptions
+	var keep string
+	var verbose bool
+	fs := newFlagSet("demo", "demo [--agents N] [--days D] [--seed S] [--speed X]", env)
+	fs.IntVar(&opt.Agents, "agents", 1, "agents per kind (five kinds)")
+	fs.IntVar(&opt.Days, "days", 14, "days of normal behaviour before the incidents (at least 14)")
+	fs.Int64Var(&opt.Seed, "seed", 1, "random seed; the same seed gives the same output")
+	fs.Float64Var(&opt.Speed, "speed", 0, "time compression: simulated seconds per real second (0 = as fast as the pipeline goes)")
+	fs.StringVar(&keep, "data-dir", "", "keep the demo's SQLite store here (default: a temporary directory, removed at exit)")
+	fs.BoolVar(&verbose, "verbose", false, "show the pipeline's logs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if opt.Days < 14 {
+		return fmt.Errorf("demo: --days %d: at least 14 days are needed before agents are mature", opt.Days)
+	}
+	if opt.Agents < 1 {
+		return fmt.Errorf("demo: --agents must be at least 1")
+	}
+	if opt.Speed < 0 {
+		return fmt.Errorf("demo: --speed must not be negative")
+	}
+	opt.DataDir = keep
+	if keep == "" {
+		dir, err := os.MkdirTemp("", "agentwatch-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		opt.DataDir = dir
+	}
+	level := slog.LevelWarn
+	var logw io.Writer = env.stderr
+	if !verbose {
+		level = slog.LevelError
+	}
+	opt.Log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
+	opt.Out = env.stdout
+	start := time.Now()
+	res, err := app.RunDemo(ctx, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "demo: %d events, %d alerts in %s\n", res.Events, res.Alerts, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+var _ = schemas.StatusFiring
+var _ = sim.Config{}

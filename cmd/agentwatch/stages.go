@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agentwatch/agentwatch/alerts"
+	"github.com/agentwatch/agentwatch/baseline"
+	"github.com/agentwatch/agentwatch/detect"
+	"github.com/agentwatch/agentwatch/internal/app"
+	"github.com/agentwatch/agentwatch/internal/eval"
+	"github.com/agentwatch/agentwatch/internal/inventory"
+)
+
+func init() {
+	register("baseline", "run the baseline stage, or: baseline rebuild | baseline show AGENT", runBaseline)
+	register("alerts", "run the alerts stage, or: alerts list --failed | alerts retry ID... | alerts test RECEIVER", runAlerts)
+	register("silence", "silences: silence add|list|expire", runSilence)
+	register("eval", "score the detectors on labelled scenarios: eval --scenarios DIR", runEval)
+}
+
+func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "rebuild" && args[0] != "show") {
+		return runStages(ctx, env, "baseline", args, []string{app.StageBaseline})
+	}
+	sub := args[0]
+	var cf configFlags
+	fs := newFlagSet("baseline "+sub, "baseline "+sub+" [AGENT] [flags]", env)
+	cf.add(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg.Log, env.stderr)
+	if sub == "show" {
+		if fs.NArg() != 1 {
+			return fmt.Errorf("baseline show: want one AGENT argument")
+		}
+		st, err := app.OpenStoreReadOnly(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return baseline.Show(ctx, env.stdout, st, fs.Arg(0))
+	}
+	inv, err := loadInventory(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	return baseline.Rebuild(ctx, cfg.Detect.Baseline, st, inv, log)
+}
+
+func loadInventory(cfg app.Config) (*inventory.Inventory, error) {
+	if cfg.Inventory == "" {
+		return inventory.Empty(), nil
+	}
+	return inventory.Load(cfg.Inventory)
+}
+
+func runAlerts(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "retry" && args[0] != "test") {
+		return runStages(ctx, env, "alerts", args, []string{app.StageAlerts})
+	}
+	sub := args[0]
+	var cf configFlags
+	var failed bool
+	fs := newFlagSet("alerts "+sub, "alerts "+sub+" [flags]", env)
+	cf.add(fs)
+	if sub == "list" {
+		fs.BoolVar(&failed, "failed", false, "list notifications that failed delivery")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	inv, err := loadInventory(cfg)
+	if err != nil {
+		return err
+	}
+	d, err := alerts.NewDispatcher(cfg.Alerts, inv, alerts.WithLogger(app.NewLogger(cfg.Log, env.stderr)))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	switch sub {
+	case "test":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("alerts test: want one RECEIVER argument")
+		}
+		if err := d.SendTest(ctx, fs.Arg(0)); err != nil {
+			return fmt.Errorf("alerts test %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(env.stdout, "test alert delivered to %s\n", fs.Arg(0))
+		return nil
+	case "retry":
+		ids := make([]int64, 0, fs.NArg())
+		for _, s := range fs.Args() {
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return fmt.Errorf("alerts retry: %q is not a notification id", s)
+			}
+			ids = append(ids, id)
+		}
+		if err := d.Retry(ctx, ids...); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "queued %d notifications for delivery\n", len(ids))
+		return nil
+	default:
+		if !failed {
+			return fmt.Errorf("alerts list: only --failed is supported; query fired alerts with: agentwatch sql \"SELECT * FROM alerts\"")
+		}
+		ns, err := d.ListFailed(ctx)
+		if err != nil {
+			return err
+		}
+		return writeNotifications(env, ns)
+	}
+}
+
+func writeNotifications(env *cliEnv, ns []alerts.Notification) error {
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVER\tALERT\tATTEMPTS\tLAST ERROR")
+	for _, n := range ns {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", n.ID, n.Receiver, n.AlertID, n.Attempts, n.LastError)
+	}
+	return tw.Flush()
+}
+
+func runSilence(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "expire") {
+		return fmt.Errorf("silence: want 'silence add', 'silence list' or 'silence expire ID'")
+	}
+	sub := args[0]
+	var cf configFlags
+	var s alerts.Silence
+	var dur time.Duration
+	var all bool
+	fs := newFlagSet("silence "+sub, "silence "+sub+" [flags]", env)
+	cf.add(fs)
+	if sub == "add" {
+		fs.StringVar(&s.AgentID, "agent", "", "agent id (glob) the silence covers")
+		fs.StringVar(&s.Detector, "detector", "", "detector (glob) the silence covers, e.g. playground.first_action")
+		fs.StringVar(&s.Comment, "reason", "", "why (required; kept for audit)")
+		fs.StringVar(&s.CreatedBy, "by", "", "who adds it")
+		fs.DurationVar(&dur, "for", 24*time.Hour, "how long it lasts")
+	}
+	if sub == "list" {
+		fs.BoolVar(&all, "all", false, "include expired silences")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	sil, err := alerts.OpenSilences(cfg.Alerts.OutboxPath)
+	if err != nil {
+		return err
+	}
+	defer sil.Close()
+	switch sub {
+	case "add":
+		if s.Comment == "" {
+			return fmt.Errorf("silence add: --reason is required")
+		}
+		if s.AgentID == "" && s.Detector == "" {
+			return fmt.Errorf("silence add: give --agent and/or --detector")
+		}
+		s.EndsAt = time.Now().UTC().Add(dur)
+		id, err := sil.Add(ctx, s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "silence %d added, expires %s\n", id, s.EndsAt.Format(time.RFC3339))
+		return nil
+	case "expire":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("silence expire: want one ID")
+		}
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return fmt.Errorf("silence expire: %q is not a silence id", fs.Arg(0))
+		}
+		return sil.Expire(ctx, id)
+	default:
+		list, err := sil.List(ctx, all)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tAGENT\tDETECTOR\tENDS\tBY\tREASON")
+		for _, x := range list {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.AgentID, x.Detector, x.EndsAt.Format(time.RFC3339), x.CreatedBy, x.Comment)
+		}
+		return tw.Flush()
+	}
+}
+
+func runEval(ctx context.Context, env *cliEnv, args []string) error {
+	var cf configFlags
+	var dir string
+	fs := newFlagSet("eval", "eval --scenarios DIR [flags]", env)
+	cf.add(fs)
+	fs.StringVar(&dir, "scenarios", "testdata/scenarios", "directory of labelled scenario files")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	scen, err := eval.LoadScenarios(dir)
+	if err != nil {
+		return err
+	}
+	_, err = eval.Run(ctx, scen, func(inv *inventory.Inventory) (eval.Detector, error) {
+		return detect.NewEngine(cfg.Detect, inv)
+	}, env.stdout)
+	return err
+}

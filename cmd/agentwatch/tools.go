@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/internal/app"
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/store"
+)
+
+func init() {
+	register("ingest", "run the ingest stage, or load a file once: ingest --file PATH|-", runIngest)
+	register("sql", "run one read-only SQL query on the store: sql \"SELECT ...\" [--format table|csv|json]", runSQL)
+	register("attribute", "explain attribution per record: attribute --explain FILE", runAttribute)
+	register("dlq", "dead letters: dlq list | dlq replay", runDLQ)
+}
+
+func runIngest(ctx context.Context, env *cliEnv, args []string) error {
+	var cf configFlags
+	var file string
+	fs := newFlagSet("ingest", "ingest [--file PATH|-] [flags]", env)
+	cf.add(fs)
+	fs.StringVar(&file, "file", "", "load this file once (plain or .gz; - for stdin) and exit, instead of running the stage")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if file == "" {
+		return runStages(ctx, env, "ingest", args, []string{app.StageIngest})
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	if cfg.Mode == "embedded" {
+		return fmt.Errorf("ingest --file: the embedded broker lives inside 'agentwatch run'; set mode: production and bus.brokers to load into a Kafka cluster, or POST the file to the running collector (curl --data-binary @FILE http://127.0.0.1:8080/v1/ingest)")
+	}
+	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), NoStore: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := ingest.NewNormalizer(cfg.Ingest, a.Reg)
+	if err != nil {
+		return err
+	}
+	if file == "-" {
+		// LoadFile reads stdin for "-"; make it the CLI's stdin.
+		if f, ok := env.stdin.(*os.File); ok {
+			os.Stdin = f
+		}
+	}
+	stats, err := ingest.LoadFile(ctx, file, n, app.NewSink(a, "collector"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%+v\n", stats)
+	return nil
+}
+
+func runSQL(ctx context.Context, env *cliEnv, args []string) error {
+	var cf configFlags
+	var format string
+	fs := newFlagSet("sql", "sql \"SELECT ...\" [--format table|csv|json] [flags]", env)
+	cf.add(fs)
+	fs.StringVarP(&format, "format", "f", "table", "output format: table, csv or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("sql: want exactly one query argument, got %d", fs.NArg())
+	}
+	switch format {
+	case "table", "csv", "json":
+	default:
+		return fmt.Errorf("sql: --format %q is not table, csv or json", format)
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStoreReadOnly(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := st.Query(ctx, fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("sql: %w", err)
+	}
+	return store.WriteResult(env.stdout, res, format)
+}
+
+func runAttribute(ctx context.Context, env *cliEnv, args []string) error {
+	var cf configFlags
+	var explain string
+	fs := newFlagSet("attribute", "attribute --explain FILE|- [flags]", env)
+	cf.add(fs)
+	fs.StringVar(&explain, "explain", "", "file of raw audit records (any supported format; - for stdin)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if explain == "" {
+		return fmt.Errorf("attribute: --explain FILE is required")
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	n, err := ingest.NewNormalizer(cfg.Ingest, nil)
+	if err != nil {
+		return err
+	}
+	var r io.Reader = env.stdin
+	if explain != "-" {
+		f, err := os.Open(explain)
+		if err != nil {
+			return fmt.Errorf("attribute: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	return n.Explain(env.stdout, r, explain)
+}
+
+func runDLQ(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
+		return fmt.Errorf("dlq: want 'dlq list' or 'dlq replay'")
+	}
+	sub := args[0]
+	var cf configFlags
+	var reason string
+	fs := newFlagSet("dlq "+sub, "dlq "+sub+" [--reason TEXT] [flags]", env)
+	cf.add(fs)
+	fs.StringVar(&reason, "reason", "", "only dead letters whose reason contains TEXT")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := cf.load(env)
+	if err != nil {
+		return err
+	}
+	if cfg.Mode == "embedded" {
+		return fmt.Errorf("dlq %s: the embedded broker keeps data in memory inside 'agentwatch run'; read the DLQ from a Kafka cluster (mode: production) or with any Kafka client against the running embedded broker", sub)
+	}
+	var msgs []bus.Message
+	err = bus.ReadAll(ctx, cfg.Bus.Brokers, cfg.Bus.Topics.DLQ, func(m bus.Message) error {
+		if reason == "" || strings.Contains(m.Headers["reason"], reason) {
+			msgs = append(msgs, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dlq %s: read %s: %w", sub, cfg.Bus.Topics.DLQ, err)
+	}
+	if sub == "list" {
+		return ingest.ListDLQ(env.stdout, msgs)
+	}
+	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), NoStore: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	out := make([]bus.Message, 0, len(msgs))
+	for _, m := range msgs {
+		d := ingest.DeadLetterFromMessage(m)
+		hdr := map[string]string{"replayed_from": fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)}
+		if d.Format != "" && d.Format != "unknown" {
+			hdr["format"] = d.Format
+		}
+		out = append(out, bus.Message{Topic: cfg.Bus.Topics.Ingest, Value: d.Raw, Headers: hdr})
+	}
+	if err := a.Producer.Publish(ctx, out...); err != nil {
+		return fmt.Errorf("dlq replay: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "replayed %d dead letters to %s\n", len(out), cfg.Bus.Topics.Ingest)
+	return nil
+}

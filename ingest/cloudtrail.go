@@ -1,0 +1,332 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// parseCloudTrail maps one CloudTrail record (as AWS delivers it, or as
+// Logstash exports it with @timestamp instead of eventTime). The field
+// mapping is documented in docs/formats.md. It reads the record in one
+// pass, descending only into userIdentity, requestParameters (for the
+// resource), resources and additionalEventData.
+func parseCloudTrail(b []byte, p *parsed, obTags []string) error {
+	var (
+		eventTime, stamp, eventSource, eventName, errCode, eventID string
+		region, account, consoleLogin                              string
+		ui, reqParams, resources, extra                            []byte
+	)
+	err := objectEach(b, func(k, v []byte) error {
+		switch string(k) {
+		case "eventTime":
+			eventTime = str(v)
+		case "@timestamp":
+			stamp = str(v)
+		case "eventSource":
+			eventSource = str(v)
+		case "eventName":
+			eventName = str(v)
+		case "errorCode":
+			errCode = str(v)
+		case "eventID":
+			eventID = str(v)
+		case "sourceIPAddress":
+			p.setSrcIP(str(v))
+		case "userAgent":
+			p.ev.UserAgent = str(v)
+		case "awsRegion":
+			region = str(v)
+		case "recipientAccountId":
+			account = str(v)
+		case "userIdentity":
+			ui = v
+		case "requestParameters":
+			reqParams = v
+		case "resources":
+			resources = v
+		case "additionalEventData":
+			extra = v
+		case "responseElements":
+			if len(v) > 0 && v[0] == '{' {
+				consoleLogin = str(objGet(v, "ConsoleLogin"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if eventTime == "" {
+		eventTime = stamp
+	}
+	t, err := parseTime("eventTime", eventTime)
+	if err != nil {
+		return err
+	}
+	if eventSource == "" {
+		return fmt.Errorf("eventSource: is missing")
+	}
+	if eventName == "" {
+		return fmt.Errorf("eventName: is missing")
+	}
+	svc := strings.TrimSuffix(eventSource, ".amazonaws.com")
+	p.ev.Time = t
+	p.ev.System = "aws:" + svc
+	p.ev.Action = svc + ":" + eventName
+	p.ev.ErrorCode = errCode
+	p.ev.Outcome = cloudTrailOutcome(errCode, consoleLogin)
+	if eventID != "" {
+		p.ev.EventID = "cloudtrail:" + eventID
+	}
+	if len(ui) > 0 && ui[0] == '{' {
+		if err := cloudTrailIdentity(ui, p); err != nil {
+			return fmt.Errorf("userIdentity: %w", err)
+		}
+	}
+	if len(resources) > 0 && resources[0] == '[' {
+		_ = arrayEach(resources, func(r []byte) error {
+			if arn := str(objGet(r, "ARN")); arn != "" {
+				p.ev.Resource = arn
+				p.ev.ResourceType = str(objGet(r, "type"))
+				return errStop
+			}
+			return nil
+		})
+	}
+	if len(reqParams) > 0 && reqParams[0] == '{' {
+		cloudTrailParams(reqParams, p, svc)
+	}
+	if len(extra) > 0 && extra[0] == '{' {
+		_ = objectEach(extra, func(k, v []byte) error {
+			if string(k) == "bytesTransferredIn" || string(k) == "bytesTransferredOut" {
+				if n, ok := num(v); ok && n > 0 {
+					p.ev.Bytes += n
+				}
+			}
+			return nil
+		})
+	}
+	if p.ev.OnBehalfOf == "" {
+		for _, k := range obTags {
+			if v := p.tags[k]; v != "" {
+				p.ev.OnBehalfOf = v
+				break
+			}
+		}
+	}
+	if p.ev.OnBehalfOf != "" {
+		p.ev.DelegationChain = []string{p.ev.OnBehalfOf}
+	}
+	p.setAttr("aws.region", region)
+	p.setAttr("aws.account", account)
+	return nil
+}
+
+// cloudTrailIdentity reads userIdentity: principal, credential, session
+// name, source identity.
+func cloudTrailIdentity(ui []byte, p *parsed) error {
+	var typ, arn, principalID, keyID, invokedBy, created, issuer, userName string
+	err := objectEach(ui, func(k, v []byte) error {
+		switch string(k) {
+		case "type":
+			typ = str(v)
+		case "arn":
+			arn = str(v)
+		case "principalId":
+			principalID = str(v)
+		case "accessKeyId":
+			keyID = str(v)
+		case "invokedBy":
+			invokedBy = str(v)
+		case "userName":
+			userName = str(v)
+		case "sessionContext":
+			if len(v) == 0 || v[0] != '{' {
+				return nil
+			}
+			return objectEach(v, func(k, v []byte) error {
+				switch string(k) {
+				case "sourceIdentity":
+					p.ev.OnBehalfOf = str(v)
+				case "attributes":
+					created = str(objGet(v, "creationDate"))
+				case "sessionIssuer":
+					if len(v) > 0 && v[0] == '{' {
+						issuer = str(objGet(v, "arn"))
+					}
+				}
+				return nil
+			})
+		case "onBehalfOf":
+			// IAM Identity Center: the workforce user behind the session.
+			if len(v) > 0 && v[0] == '{' && p.ev.OnBehalfOf == "" {
+				p.ev.OnBehalfOf = str(objGet(v, "userId"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case arn != "":
+		p.ev.Principal = arn
+	case invokedBy != "":
+		p.ev.Principal = invokedBy
+	case principalID != "":
+		p.ev.Principal = principalID
+	case userName != "":
+		p.ev.Principal = userName
+	}
+	if typ == "AssumedRole" || typ == "FederatedUser" {
+		if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+			p.sessionName = arn[i+1:]
+		}
+	}
+	p.setAttr("aws.identity_type", typ)
+	p.setAttr("aws.session_issuer", issuer)
+	p.ev.CredentialID = keyID
+	p.ev.CredentialType = credTypeForAWSKey(keyID)
+	if p.ev.CredentialType == schemas.CredSTSSession && created != "" {
+		if t, err := parseTime("creationDate", created); err == nil {
+			p.ev.CredentialIssuedAt = &t
+		}
+	}
+	return nil
+}
+
+// cloudTrailParams picks the resource out of requestParameters when the
+// record has no resources list, and reads session tags from STS calls.
+func cloudTrailParams(b []byte, p *parsed, svc string) {
+	var bucket, key, first string
+	firstRank := len(resourceParams)
+	_ = objectEach(b, func(k, v []byte) error {
+		switch string(k) {
+		case "bucketName":
+			bucket = str(v)
+		case "key":
+			key = str(v)
+		case "tags", "principalTags":
+			// Only STS calls carry session tags; elsewhere "tags" are
+			// resource tags being written, which say nothing about the
+			// caller.
+			if svc == "sts" {
+				cloudTrailTags(v, p)
+			}
+		case "sourceIdentity":
+			if p.ev.OnBehalfOf == "" {
+				p.ev.OnBehalfOf = str(v)
+			}
+		case "instancesSet":
+			if firstRank > 0 && p.ev.Resource == "" {
+				if id := firstInstanceID(v); id != "" {
+					first, firstRank = id, 0
+				}
+			}
+		default:
+			if p.ev.Resource != "" {
+				return nil
+			}
+			for i, name := range resourceParams[:firstRank] {
+				if string(k) == name {
+					if s := str(v); s != "" {
+						first, firstRank = s, i
+					}
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if p.ev.Resource != "" {
+		return
+	}
+	switch {
+	case bucket != "" && svc == "s3":
+		p.ev.Resource = "arn:aws:s3:::" + bucket
+		p.ev.ResourceType = "AWS::S3::Bucket"
+		if key != "" {
+			p.ev.Resource += "/" + key
+			p.ev.ResourceType = "AWS::S3::Object"
+		}
+	case first != "":
+		p.ev.Resource = first
+	}
+}
+
+// resourceParams are requestParameters members that name the resource a
+// call acts on, best first.
+var resourceParams = []string{
+	"roleArn", "policyArn", "secretId", "keyId", "functionName", "tableName",
+	"topicArn", "queueUrl", "logGroupName", "trailName", "instanceId",
+	"roleName", "userName", "groupName", "bucketName", "name", "resourceArn",
+}
+
+func firstInstanceID(v []byte) string {
+	items := objGet(v, "items")
+	var id string
+	if len(items) > 0 && items[0] == '[' {
+		_ = arrayEach(items, func(it []byte) error {
+			id = str(objGet(it, "instanceId"))
+			return errStop
+		})
+	}
+	return id
+}
+
+// cloudTrailTags reads STS session tags, written either as a list of
+// {"key","value"} pairs (AssumeRole requestParameters.tags) or as a map
+// (principalTags).
+func cloudTrailTags(v []byte, p *parsed) {
+	if len(v) == 0 {
+		return
+	}
+	switch v[0] {
+	case '[':
+		_ = arrayEach(v, func(t []byte) error {
+			var k, val string
+			_ = objectEach(t, func(kk, vv []byte) error {
+				switch strings.ToLower(string(kk)) {
+				case "key":
+					k = str(vv)
+				case "value":
+					val = str(vv)
+				}
+				return nil
+			})
+			p.setTag(k, val)
+			return nil
+		})
+	case '{':
+		_ = objectEach(v, func(k, val []byte) error {
+			p.setTag(string(k), str(val))
+			return nil
+		})
+	}
+}
+
+// cloudTrailOutcome: an authorisation refusal is "denied", any other error
+// "failure". CloudTrail spells refusals in several ways across services.
+func cloudTrailOutcome(errCode, consoleLogin string) string {
+	if consoleLogin == "Failure" {
+		return schemas.OutcomeFailure
+	}
+	if errCode == "" {
+		return schemas.OutcomeSuccess
+	}
+	if isDeniedCode(errCode) {
+		return schemas.OutcomeDenied
+	}
+	return schemas.OutcomeFailure
+}
+
+func isDeniedCode(code string) bool {
+	for _, s := range []string{"AccessDenied", "Unauthorized", "Forbidden", "AuthorizationError", "NotAuthorized", "AuthFailure"} {
+		if strings.Contains(code, s) {
+			return true
+		}
+	}
+	return false
+}

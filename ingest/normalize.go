@@ -1,0 +1,437 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Dead-letter reason classes: the first word of DeadLetter.Reason and the
+// "reason" label of agentwatch_ingest_dead_letters_total (a closed set, so
+// the label stays bounded).
+const (
+	ReasonMalformed   = "malformed"      // not JSON, or gzip that does not decode
+	ReasonUnknown     = "unknown_format" // JSON, but no known format
+	ReasonUnsupported = "unsupported"    // a known kind we deliberately do not map
+	ReasonRecord      = "bad_record"     // the format's required fields are missing or wrong
+	ReasonInvalid     = "invalid_event"  // the canonical event fails validation
+	ReasonTooLarge    = "too_large"
+	ReasonInternal    = "internal" // a parser bug, caught
+)
+
+// UnknownPrincipal is the agent id of an unattributed record whose source
+// names no principal at all (a GCP call refused before authentication).
+const UnknownPrincipal = "unknown"
+
+// Normalizer turns raw records of any supported format into attributed,
+// validated canonical events. It is safe for concurrent use.
+type Normalizer struct {
+	cfg   Config
+	rules []*compiledRule
+	m     *normMetrics
+}
+
+type normMetrics struct {
+	records, events, unattributed *prometheus.CounterVec
+	dead                          *prometheus.CounterVec
+}
+
+// NewNormalizer compiles the attribution rules and registers the
+// normaliser's metrics with reg (nil: metrics are kept but not exported).
+func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
+	if cfg.MaxRecordBytes <= 0 {
+		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
+	}
+	n := &Normalizer{cfg: cfg}
+	for i, r := range cfg.Attribution {
+		c, err := compileRule(r)
+		if err != nil {
+			return nil, fmt.Errorf("ingest.attribution[%d]: %w", i, err)
+		}
+		n.rules = append(n.rules, c)
+	}
+	n.m = &normMetrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_ingest_records_total", Help: "Records normalised, by detected format.",
+		}, []string{"format"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_ingest_events_total", Help: "Canonical events produced, by format.",
+		}, []string{"format"}),
+		unattributed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_ingest_unattributed_total", Help: "Events no attribution rule mapped to an agent, by format.",
+		}, []string{"format"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_ingest_dead_letters_total", Help: "Records sent to the dead-letter topic, by format and reason class.",
+		}, []string{"format", "reason"}),
+	}
+	all := append([]string{FormatUnknown}, Formats...)
+	for _, f := range all {
+		n.m.records.WithLabelValues(f)
+		n.m.events.WithLabelValues(f)
+		n.m.unattributed.WithLabelValues(f)
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{n.m.records, n.m.events, n.m.unattributed, n.m.dead} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register ingest metrics: %w", err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// explained is one record's trace for Explain.
+type explained struct {
+	format string
+	p      *parsed
+	attr   attribution
+	ev     *schemas.AgentEvent
+	dead   *DeadLetter
+}
+
+// Normalize turns one raw record (which may be an envelope of many, e.g.
+// {"Records":[...]}, an EventList, a Pub/Sub push, gzip) into canonical
+// events (validated with schemas.AgentEvent.Validate, attributed) and dead
+// letters; never panics.
+func (n *Normalizer) Normalize(rec Record) (evs []schemas.AgentEvent, dead []DeadLetter) {
+	defer func() {
+		// The parsers are fuzzed not to panic; this is the last line of
+		// defence so one bad record cannot stop a collector.
+		if r := recover(); r != nil {
+			evs = nil
+			dead = []DeadLetter{n.deadLetter(rec, rec.Raw, formatOr(rec.Format), ReasonInternal, fmt.Sprintf("parser panic: %v", r))}
+		}
+	}()
+	var st state
+	n.normalize(rec, &st)
+	return st.evs, st.dead
+}
+
+type state struct {
+	evs   []schemas.AgentEvent
+	dead  []DeadLetter
+	trace *[]explained
+}
+
+func formatOr(f string) string {
+	if f == "" {
+		return FormatUnknown
+	}
+	return f
+}
+
+// maxEnvelopeFactor bounds a decompressed or enveloped record to this many
+// times MaxRecordBytes: a CloudTrail delivery object holds many records.
+const maxEnvelopeFactor = 64
+
+func (n *Normalizer) normalize(rec Record, st *state) {
+	raw := rec.Raw
+	if rec.Format != "" && !knownFormat(rec.Format) {
+		n.addDead(st, rec, raw, rec.Format, ReasonUnsupported, fmt.Sprintf("format %q is not one of %s", rec.Format, formatList()))
+		return
+	}
+	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+		dec, err := gunzip(raw, int64(n.cfg.MaxRecordBytes)*maxEnvelopeFactor)
+		if err != nil {
+			n.addDead(st, rec, raw, formatOr(rec.Format), ReasonMalformed, err.Error())
+			return
+		}
+		raw = dec
+	}
+	if len(raw) > n.cfg.MaxRecordBytes*maxEnvelopeFactor {
+		n.addDead(st, rec, raw, formatOr(rec.Format), ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than %d", len(raw), n.cfg.MaxRecordBytes*maxEnvelopeFactor))
+		return
+	}
+	v, err := trimValue(raw)
+	if err != nil {
+		n.addDead(st, rec, raw, formatOr(rec.Format), ReasonMalformed, err.Error())
+		return
+	}
+	n.value(rec, v, rec.Format, st, 0)
+}
+
+// value handles one JSON value: an array of records, an envelope, or a
+// record.
+func (n *Normalizer) value(rec Record, v []byte, format string, st *state, depth int) {
+	if depth > 4 {
+		n.addDead(st, rec, v, formatOr(format), ReasonUnsupported, "envelopes nested more than 4 deep")
+		return
+	}
+	switch v[0] {
+	case '[':
+		var elems [][]byte
+		if err := arrayEach(v, func(e []byte) error { elems = append(elems, e); return nil }); err != nil {
+			n.addDead(st, rec, v, formatOr(format), ReasonMalformed, err.Error())
+			return
+		}
+		for _, e := range elems {
+			n.value(rec, e, format, st, depth+1)
+		}
+		return
+	case '{':
+	default:
+		n.addDead(st, rec, v, formatOr(format), ReasonMalformed, "record is not a JSON object")
+		return
+	}
+	sh, err := scanShape(v)
+	if err != nil {
+		n.addDead(st, rec, v, formatOr(format), ReasonMalformed, err.Error())
+		return
+	}
+	// Envelopes first: they are recognised whether or not a format was
+	// forced, as long as they agree with it.
+	switch {
+	case sh.has(kRecords) && (format == "" || format == FormatCloudTrail):
+		n.envelope(rec, objGet(v, "Records"), FormatCloudTrail, "Records", st, depth)
+		return
+	case sh.has(kRecordsLower) && (format == "" || format == FormatAzure):
+		n.envelope(rec, objGet(v, "records"), FormatAzure, "records", st, depth)
+		return
+	case sh.kind == "EventList" && (format == "" || format == FormatK8s):
+		n.envelope(rec, objGet(v, "items"), FormatK8s, "items", st, depth)
+		return
+	case sh.has(kMessage) && sh.has(kSubscription) && (format == "" || format == FormatGCP):
+		data, id, err := pubSubData(v)
+		if err != nil {
+			n.addDead(st, rec, v, FormatGCP, ReasonRecord, "pubsub push: "+err.Error())
+			return
+		}
+		inner, err := trimValue(data)
+		if err != nil {
+			n.addDead(st, rec, data, FormatGCP, ReasonMalformed, fmt.Sprintf("pubsub message %s: data: %v", id, err))
+			return
+		}
+		n.value(rec, inner, FormatGCP, st, depth+1)
+		return
+	}
+	if format == "" {
+		format = sh.detect()
+		if format == "" {
+			reason := fmt.Sprintf("cannot tell the format; top-level members: %s", sh.keyList())
+			if sh.kind == "AdmissionReview" {
+				n.addDead(st, rec, v, FormatK8s, ReasonUnsupported, "admission.k8s.io AdmissionReview is a webhook request, not an audit event: it carries no timestamp or outcome; send the API server's audit log instead")
+				return
+			}
+			n.addDead(st, rec, v, FormatUnknown, ReasonUnknown, reason)
+			return
+		}
+	}
+	n.one(rec, v, format, st)
+}
+
+func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st *state, depth int) {
+	if len(list) == 0 || list[0] != '[' {
+		n.addDead(st, rec, rec.Raw, format, ReasonRecord, member+": is not an array")
+		return
+	}
+	n.value(rec, list, format, st, depth+1)
+}
+
+// one maps a single record of a known format.
+func (n *Normalizer) one(rec Record, obj []byte, format string, st *state) {
+	n.m.records.WithLabelValues(format).Inc()
+	if len(obj) > n.cfg.MaxRecordBytes {
+		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
+		return
+	}
+	p := &parsed{}
+	var err error
+	switch format {
+	case FormatCloudTrail:
+		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags)
+	case FormatK8s:
+		if k := str(objGet(obj, "kind")); k == "AdmissionReview" {
+			err = errors.New("admission.k8s.io AdmissionReview is a webhook request, not an audit event")
+		} else {
+			err = parseK8s(obj, p, n.cfg.OnBehalfOfTags)
+		}
+	case FormatGCP:
+		err = parseGCP(obj, p)
+	case FormatOkta:
+		err = parseOkta(obj, p)
+	case FormatMCP:
+		err = parseMCP(obj, p, rec.Time)
+	case FormatAzure:
+		err = parseAzure(obj, p)
+	case FormatCanonical:
+		err = parseCanonical(obj, p)
+	}
+	if err != nil {
+		n.addDead(st, rec, obj, format, ReasonRecord, format+": "+err.Error())
+		return
+	}
+	ev := &p.ev
+	if ev.Source == "" {
+		ev.Source = format
+	}
+	if ev.EventID == "" {
+		ev.EventID = rawID(format, obj)
+	}
+	var a attribution
+	if format != FormatCanonical || ev.AgentID == "" {
+		a = attribute(n.rules, format, p, st.trace != nil)
+		if a.Agent != "" {
+			ev.AgentID, ev.AgentInstance = a.Agent, a.Instance
+		} else {
+			ev.AgentID = ev.Principal
+			if ev.AgentID == "" {
+				ev.AgentID = UnknownPrincipal
+			}
+			ev.Unattributed = true
+		}
+	}
+	if err := ev.Validate(); err != nil {
+		d := n.addDead(st, rec, obj, format, ReasonInvalid, format+": "+err.Error())
+		if st.trace != nil {
+			*st.trace = append(*st.trace, explained{format: format, p: p, attr: a, dead: d})
+		}
+		return
+	}
+	n.m.events.WithLabelValues(format).Inc()
+	if ev.Unattributed {
+		n.m.unattributed.WithLabelValues(format).Inc()
+	}
+	st.evs = append(st.evs, *ev)
+	if st.trace != nil {
+		*st.trace = append(*st.trace, explained{format: format, p: p, attr: a, ev: &st.evs[len(st.evs)-1]})
+	}
+}
+
+func (n *Normalizer) addDead(st *state, rec Record, raw []byte, format, class, detail string) *DeadLetter {
+	st.dead = append(st.dead, n.deadLetter(rec, raw, format, class, detail))
+	d := &st.dead[len(st.dead)-1]
+	if st.trace != nil && class != ReasonInvalid {
+		*st.trace = append(*st.trace, explained{format: format, dead: d})
+	}
+	return d
+}
+
+func (n *Normalizer) deadLetter(rec Record, raw []byte, format, class, detail string) DeadLetter {
+	n.m.dead.WithLabelValues(format, class).Inc()
+	t := rec.Time
+	if t.IsZero() {
+		t = time.Now().UTC()
+	}
+	return DeadLetter{
+		Source: rec.Source, Format: format, Reason: class + ": " + detail,
+		Line: rec.Line, Raw: append([]byte(nil), raw...), Time: t,
+	}
+}
+
+func gunzip(raw []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if int64(len(out)) > limit {
+		return nil, fmt.Errorf("gzip: decompresses to more than %d bytes", limit)
+	}
+	return out, nil
+}
+
+// Shape detection: one pass over the top-level member names.
+type shapeKey uint32
+
+const (
+	kRecords shapeKey = 1 << iota
+	kRecordsLower
+	kMessage
+	kSubscription
+	kProtoPayload
+	kEventSource
+	kEventName
+	kEventType
+	kPublished
+	kActor
+	kJSONRPC
+	kRequest
+	kResponse
+	kServer
+	kSession
+	kEventID
+	kAgentID
+	kAction
+	kSystem
+	kOperationName
+	kResourceID
+	kAuditID
+	kVerb
+)
+
+var shapeNames = map[string]shapeKey{
+	"Records": kRecords, "records": kRecordsLower, "message": kMessage, "subscription": kSubscription,
+	"protoPayload": kProtoPayload, "eventSource": kEventSource, "eventName": kEventName,
+	"eventType": kEventType, "published": kPublished, "actor": kActor, "jsonrpc": kJSONRPC,
+	"request": kRequest, "response": kResponse, "server": kServer, "session_id": kSession,
+	"event_id": kEventID, "agent_id": kAgentID, "action": kAction, "system": kSystem,
+	"operationName": kOperationName, "resourceId": kResourceID, "auditID": kAuditID, "verb": kVerb,
+}
+
+type shape struct {
+	keys      shapeKey
+	kind      string
+	firstKeys []string
+}
+
+func (s shape) has(k shapeKey) bool { return s.keys&k != 0 }
+
+func scanShape(v []byte) (shape, error) {
+	var s shape
+	err := objectEach(v, func(k, val []byte) error {
+		if bit, ok := shapeNames[string(k)]; ok {
+			s.keys |= bit
+		}
+		if string(k) == "kind" {
+			s.kind = str(val)
+		}
+		if len(s.firstKeys) < 12 {
+			s.firstKeys = append(s.firstKeys, string(k))
+		}
+		return nil
+	})
+	return s, err
+}
+
+// detect names the format of a single record from its member names.
+func (s shape) detect() string {
+	switch {
+	case s.has(kProtoPayload):
+		return FormatGCP
+	case s.has(kAuditID) && (s.has(kVerb) || s.kind == "Event"):
+		return FormatK8s
+	case s.has(kEventSource) && s.has(kEventName):
+		return FormatCloudTrail
+	case s.has(kEventType) && s.has(kPublished) && s.has(kActor):
+		return FormatOkta
+	case s.has(kJSONRPC), (s.has(kRequest) || s.has(kResponse) || s.has(kMessage)) && (s.has(kServer) || s.has(kSession)):
+		return FormatMCP
+	case s.has(kAction) && s.has(kSystem) && (s.has(kEventID) || s.has(kAgentID)):
+		return FormatCanonical
+	case s.has(kOperationName) && s.has(kResourceID):
+		return FormatAzure
+	}
+	return ""
+}
+
+func (s shape) keyList() string {
+	if len(s.firstKeys) == 0 {
+		return "(none)"
+	}
+	k := append([]string(nil), s.firstKeys...)
+	sort.Strings(k)
+	return strings.Join(k, ", ")
+}

@@ -1,0 +1,229 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/internal/store/clickhouse"
+	"github.com/agentwatch/agentwatch/internal/store/sqlite"
+	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// App holds what every stage of one process shares: configuration, logger,
+// metrics, the bus, the store and the inventory. Open builds it; Close
+// releases it in reverse order.
+type App struct {
+	Cfg       Config
+	Log       *slog.Logger
+	Reg       *prometheus.Registry
+	Metrics   *telemetry.Metrics
+	Health    *telemetry.Health
+	Inventory *inventory.Inventory
+	Store     store.Store
+	Producer  *bus.Producer
+	Brokers   []string
+
+	// eventsOut and alertsOut count what the stages published, so callers
+	// (the demo, tests) can wait until downstream stages caught up.
+	eventsOut atomic.Int64
+	alertsOut atomic.Int64
+
+	embedded *bus.Embedded
+	closers  []func() error
+	once     sync.Once
+}
+
+// NewLogger builds the slog logger the configuration asks for.
+func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(strings.ToUpper(c.Level)))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Options adjust Open for tests and the demo.
+type Options struct {
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// Inventory, if set, is used instead of loading cfg.Inventory.
+	Inventory *inventory.Inventory
+	// NoStore skips opening the store (stages that do not need it).
+	NoStore bool
+}
+
+// Open starts the embedded broker when configured, connects the producer,
+// creates the topics, opens and migrates the store and loads the inventory
+// into it.
+func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
+	a := &App{Cfg: cfg, Log: opt.Log, Reg: opt.Registry, Health: telemetry.NewHealth()}
+	if a.Log == nil {
+		a.Log = NewLogger(cfg.Log, os.Stderr)
+	}
+	if a.Reg == nil {
+		a.Reg = telemetry.NewRegistry()
+	}
+	a.Metrics = telemetry.NewMetrics(a.Reg)
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	a.Inventory = opt.Inventory
+	if a.Inventory == nil {
+		if cfg.Inventory != "" {
+			if a.Inventory, err = inventory.Load(cfg.Inventory); err != nil {
+				return nil, err
+			}
+		} else {
+			a.Inventory = inventory.Empty()
+			a.Log.Warn("no agent inventory configured (inventory: path/to/agents.yaml); declared-playground and lifecycle detectors have nothing to check")
+		}
+	}
+
+	if err := a.openBus(ctx); err != nil {
+		return nil, err
+	}
+	if !opt.NoStore {
+		if err := a.openStore(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *App) openBus(ctx context.Context) error {
+	bc := a.Cfg.Bus
+	if a.Cfg.Mode == "embedded" {
+		emb, err := bus.StartEmbedded(ctx, bc.Embedded, a.Log)
+		if err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		a.embedded = emb
+		a.closers = append(a.closers, func() error { emb.Close(); return nil })
+		bc.Brokers = emb.Addrs()
+	}
+	a.Brokers = bc.Brokers
+	a.Cfg.Bus = bc
+	if err := bus.EnsureTopics(ctx, bc); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	p, err := bus.NewProducer(bc, a.Reg, a.Log)
+	if err != nil {
+		return fmt.Errorf("connect producer: %w", err)
+	}
+	a.Producer = p
+	a.closers = append(a.closers, p.Close)
+	return nil
+}
+
+// OpenStore opens the configured store for writing (creating the SQLite
+// file's directory when needed). reg may be nil.
+func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer) (store.Store, error) {
+	switch cfg.Store.Backend {
+	case "clickhouse":
+		if reg == nil {
+			reg = prometheus.NewRegistry()
+		}
+		s, err := clickhouse.Open(ctx, cfg.Store.ClickHouse, reg)
+		if err != nil {
+			return nil, fmt.Errorf("open clickhouse store: %w", err)
+		}
+		return s, nil
+	default:
+		if err := os.MkdirAll(filepath.Dir(cfg.Store.SQLitePath), 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		s, err := sqlite.Open(ctx, cfg.Store.SQLitePath)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store %s: %w", cfg.Store.SQLitePath, err)
+		}
+		return s, nil
+	}
+}
+
+// OpenStoreReadOnly opens the configured store for queries only: SQLite
+// read-only, ClickHouse with readonly=1 on every query.
+func OpenStoreReadOnly(ctx context.Context, cfg Config) (store.Store, error) {
+	switch cfg.Store.Backend {
+	case "clickhouse":
+		return OpenStore(ctx, cfg, nil)
+	default:
+		if _, err := os.Stat(cfg.Store.SQLitePath); err != nil {
+			return nil, fmt.Errorf("open sqlite store read-only: %w (has agentwatch run with this data_dir?)", err)
+		}
+		s, err := sqlite.OpenReadOnly(cfg.Store.SQLitePath)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite store %s read-only: %w", cfg.Store.SQLitePath, err)
+		}
+		return s, nil
+	}
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	st, err := OpenStore(ctx, a.Cfg, a.Reg)
+	if err != nil {
+		return err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return fmt.Errorf("migrate store: %w", err)
+	}
+	a.Store = st
+	a.closers = append(a.closers, st.Close)
+	a.Health.Add("store", func(ctx context.Context) error {
+		_, err := st.Query(ctx, "SELECT 1")
+		return err
+	})
+	if a.Inventory.Len() > 0 {
+		now := time.Now().UTC()
+		rows := make([]schemas.AgentRow, 0, a.Inventory.Len())
+		for _, ag := range a.Inventory.Agents() {
+			rows = append(rows, ag.Row(now))
+		}
+		if err := st.UpsertAgents(ctx, rows); err != nil {
+			return fmt.Errorf("store agent inventory: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases everything Open acquired, newest first.
+func (a *App) Close() error {
+	var errs []error
+	a.once.Do(func() {
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			if err := a.closers[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// consumer joins group on topic.
+func (a *App) consumer(group, topic string) (*bus.Consumer, error) {
+	c, err := bus.NewConsumer(a.Cfg.Bus, group, topic, a.Reg, a.Log)
+	if err != nil {
+		return nil, fmt.Errorf("join consumer group %s on %s: %w", group, topic, err)
+	}
+	return c, nil
+}

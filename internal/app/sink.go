@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// busSink publishes what collectors and the ingest stage produce: canonical
+// events to the events topic keyed by agent_id (so one worker sees all of an
+// agent's events, in order), dead letters to the DLQ topic. It bounds the
+// publishes in flight; when the bus cannot keep up, callers get
+// ingest.ErrBackpressure instead of queueing without limit.
+type busSink struct {
+	pub     bus.Publisher
+	topics  bus.Topics
+	stage   string
+	metrics *telemetry.Metrics
+	slots   chan struct{}
+	counter *atomic.Int64
+	wait    time.Duration
+}
+
+var _ ingest.Sink = (*busSink)(nil)
+
+func newBusSink(a *App, stage string, inflight int, wait time.Duration) *busSink {
+	return &busSink{pub: a.Producer, topics: a.Cfg.Bus.Topics, stage: stage, metrics: a.Metrics,
+		slots: make(chan struct{}, inflight), wait: wait, counter: &a.eventsOut}
+}
+
+func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []ingest.DeadLetter) error {
+	if len(evs) == 0 && len(dead) == 0 {
+		return nil
+	}
+	if s.wait > 0 {
+		t := time.NewTimer(s.wait)
+		defer t.Stop()
+		select {
+		case s.slots <- struct{}{}:
+		case <-t.C:
+			return ingest.ErrBackpressure
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-s.slots }()
+
+	msgs := make([]bus.Message, 0, len(evs)+len(dead))
+	for i := range evs {
+		b, err := json.Marshal(&evs[i])
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", evs[i].EventID, err)
+		}
+		msgs = append(msgs, bus.Message{Topic: s.topics.Events, Key: []byte(evs[i].AgentID), Value: b})
+	}
+	for _, d := range dead {
+		msgs = append(msgs, d.Message(s.topics.DLQ))
+	}
+	if err := s.pub.Publish(ctx, msgs...); err != nil {
+		return fmt.Errorf("publish %d events and %d dead letters: %w", len(evs), len(dead), err)
+	}
+	s.counter.Add(int64(len(evs)))
+	s.metrics.Events.WithLabelValues(s.stage, "out").Add(float64(len(evs)))
+	s.metrics.Events.WithLabelValues(s.stage, "rejected").Add(float64(len(dead)))
+	for _, d := range dead {
+		s.metrics.Rejected.WithLabelValues(s.stage, reasonClass(d.Reason)).Inc()
+	}
+	return nil
+}
+
+// reasonClass maps a dead-letter reason onto a small fixed set, so the
+// metric's label stays bounded whatever the input says.
+func reasonClass(reason string) string {
+	switch {
+	case containsAny(reason, "too large", "larger than", "size"):
+		return "too_large"
+	case containsAny(reason, "is required", "is not one of", "out of range", "invalid event", "not an IP"):
+		return "invalid"
+	case containsAny(reason, "unknown format", "unrecognised", "unrecognized", "unsupported", "detect"):
+		return "unknown_format"
+	case containsAny(reason, "decode", "parse", "json", "syntax", "unexpected"):
+		return "malformed"
+	default:
+		return "other"
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	s = strings.ToLower(s)
+	for _, sub := range subs {
+		if strings.Contains(s, strings.ToLower(sub)) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewSink returns the bus sink collectors use, for one-off loads from the
+// CLI. stage labels its metrics ("collector").
+func NewSink(a *App, stage string) ingest.Sink {
+	return newBusSink(a, stage, 8, 0)
+}

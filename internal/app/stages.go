@@ -1,0 +1,346 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/agentwatch/agentwatch/alerts"
+	"github.com/agentwatch/agentwatch/baseline"
+	"github.com/agentwatch/agentwatch/detect"
+	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Stage names as the CLI and the stages list use them.
+const (
+	StageIngest   = "ingest"
+	StageBaseline = "baseline"
+	StageDetect   = "detect"
+	StageAlerts   = "alerts"
+)
+
+// AllStages is what `agentwatch run` runs.
+var AllStages = []string{StageIngest, StageBaseline, StageDetect, StageAlerts}
+
+// Hooks let the demo and tests watch the pipeline without scraping logs.
+type Hooks struct {
+	// OnAlert hears every alert the alerts stage has made durable, in order.
+	OnAlert func(schemas.Alert)
+	// OnCommitted hears, per stage, how many messages a committed batch held.
+	OnCommitted func(stage string, n int)
+	// Dispatcher, if set, receives the alerts instead of one built from
+	// the configuration (tests use it to capture deliveries).
+	Dispatcher *alerts.Dispatcher
+}
+
+// RunStages runs the named stages until ctx ends, then drains them. The
+// HTTP collector runs with the ingest stage; telemetry always runs.
+func (a *App) RunStages(ctx context.Context, stages []string, hooks Hooks) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 16)
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+
+	if a.Cfg.HTTP.MetricsListen != "" {
+		srv, err := telemetryServer(a)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			c, done := context.WithTimeout(context.Background(), 5*time.Second)
+			defer done()
+			_ = srv.Shutdown(c)
+		}()
+	}
+
+	for _, s := range stages {
+		switch s {
+		case StageIngest:
+			if err := a.startIngest(ctx, start, hooks); err != nil {
+				return err
+			}
+		case StageBaseline:
+			if err := a.startBaseline(ctx, start, hooks); err != nil {
+				return err
+			}
+		case StageDetect:
+			if err := a.startDetect(ctx, start, hooks); err != nil {
+				return err
+			}
+		case StageAlerts:
+			if err := a.startAlerts(ctx, start, hooks); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown stage %q (want one of ingest, baseline, detect, alerts)", s)
+		}
+	}
+	a.Log.Info("agentwatch running", "stages", stages, "mode", a.Cfg.Mode, "brokers", a.Brokers, "store", a.Store.Backend())
+	wg.Wait()
+	close(errc)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func telemetryServer(a *App) (*telemetry.Server, error) {
+	return telemetry.Listen(a.Cfg.HTTP.MetricsListen, telemetry.Handler(a.Reg, a.Health), a.Log)
+}
+
+func (a *App) newLoop(stage, group, topic string, h handler, hooks Hooks) (*loop, error) {
+	c, err := a.consumer(group, topic)
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{
+		stage: stage, fetcher: c, handle: h,
+		batch: a.Cfg.Pipeline.BatchSize, wait: a.Cfg.Pipeline.BatchWait, drain: a.Cfg.Pipeline.DrainTimeout,
+		metrics: a.Metrics, log: a.Log,
+	}
+	if hooks.OnCommitted != nil {
+		l.progress = func(n int) { hooks.OnCommitted(stage, n) }
+	}
+	return l, nil
+}
+
+func (a *App) runLoop(l *loop) func(context.Context) error {
+	return func(ctx context.Context) error {
+		defer l.fetcher.Close()
+		return l.run(ctx)
+	}
+}
+
+func (a *App) startIngest(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
+	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	sink := newBusSink(a, "ingest", 64, 0)
+	l, err := a.newLoop(StageIngest, a.Cfg.Pipeline.Groups.Ingest, a.Cfg.Bus.Topics.Ingest, func(ctx context.Context, msgs []bus.Message) error {
+		return ingest.HandleMessages(ctx, n, sink, msgs)
+	}, hooks)
+	if err != nil {
+		return err
+	}
+	start("ingest", a.runLoop(l))
+
+	if a.Cfg.HTTP.Listen != "" {
+		httpSink := newBusSink(a, "collector", 32, 2*time.Second)
+		h := ingest.NewHTTPCollector(a.Cfg.Ingest.HTTP, n, httpSink, a.Reg, a.Log)
+		srv, err := telemetry.Listen(a.Cfg.HTTP.Listen, h, a.Log)
+		if err != nil {
+			return fmt.Errorf("http collector: listen %s: %w", a.Cfg.HTTP.Listen, err)
+		}
+		start("http collector", func(ctx context.Context) error {
+			<-ctx.Done()
+			c, done := context.WithTimeout(context.Background(), a.Cfg.Pipeline.DrainTimeout)
+			defer done()
+			return srv.Shutdown(c)
+		})
+	}
+	if len(a.Cfg.Ingest.Files.Paths) > 0 {
+		t, err := ingest.NewTailer(a.Cfg.Ingest.Files, n, newBusSink(a, "collector", 8, 0), a.Log)
+		if err != nil {
+			return fmt.Errorf("file collector: %w", err)
+		}
+		start("file collector", t.Run)
+	}
+	return nil
+}
+
+func (a *App) startBaseline(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
+	w, err := baseline.NewWorker(a.Cfg.Detect.Baseline, a.Store, a.Inventory, a.Reg, a.Log)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	l, err := a.newLoop(StageBaseline, a.Cfg.Pipeline.Groups.Baseline, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
+		items := make([]baseline.Item, 0, len(msgs))
+		for _, m := range msgs {
+			var ev schemas.AgentEvent
+			if err := json.Unmarshal(m.Value, &ev); err != nil {
+				// The detect stage dead-letters undecodable events; the
+				// worker only skips them so both do not report one record.
+				continue
+			}
+			items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})
+		}
+		if err := w.HandleBatch(ctx, items); err != nil {
+			return err
+		}
+		a.Metrics.Events.WithLabelValues(StageBaseline, "out").Add(float64(len(items)))
+		return nil
+	}, hooks)
+	if err != nil {
+		return err
+	}
+	if c, ok := l.fetcher.(*bus.Consumer); ok {
+		c.OnAssign(w.Assigned)
+	}
+	start("baseline", func(ctx context.Context) error {
+		defer l.fetcher.Close()
+		err := l.run(ctx)
+		fctx, done := context.WithTimeout(context.Background(), a.Cfg.Pipeline.DrainTimeout)
+		defer done()
+		if ferr := w.Flush(fctx); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("flush baselines: %w", ferr))
+		}
+		return err
+	})
+	return nil
+}
+
+func (a *App) startDetect(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
+	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log))
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	if err := eng.Restore(ctx, a.Store, nil); err != nil {
+		return fmt.Errorf("detect: restore state: %w", err)
+	}
+	// Processing changes the engine's state, so a batch is processed once
+	// and only its publish is retried.
+	var doneFirst *bus.Message
+	var pending []bus.Message
+	l, err := a.newLoop(StageDetect, a.Cfg.Pipeline.Groups.Detect, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
+		if doneFirst == nil || doneFirst.Partition != msgs[0].Partition || doneFirst.Offset != msgs[0].Offset {
+			pending = a.detectBatch(eng, msgs)
+			first := msgs[0]
+			doneFirst = &first
+		}
+		if err := a.Producer.Publish(ctx, pending...); err != nil {
+			return fmt.Errorf("publish %d alerts: %w", len(pending), err)
+		}
+		return nil
+	}, hooks)
+	if err != nil {
+		return err
+	}
+	start("detect", func(ctx context.Context) error {
+		defer l.fetcher.Close()
+		err := l.run(ctx)
+		sctx, done := context.WithTimeout(context.Background(), a.Cfg.Pipeline.DrainTimeout)
+		defer done()
+		if serr := eng.Snapshot(sctx, a.Store); serr != nil {
+			err = errors.Join(err, fmt.Errorf("snapshot detector state: %w", serr))
+		}
+		return err
+	})
+	return nil
+}
+
+// detectBatch runs the engine over a batch and returns the messages to
+// publish: alerts for the alerts topic, dead letters for events that do not
+// decode.
+func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message {
+	var out []bus.Message
+	var latest time.Time
+	emit := func(al []schemas.Alert, enqueued time.Time) {
+		for i := range al {
+			b, err := json.Marshal(&al[i])
+			if err != nil {
+				a.Log.Error("encode alert", "alert", al[i].ID, "err", err)
+				continue
+			}
+			out = append(out, bus.Message{Topic: a.Cfg.Bus.Topics.Alerts, Key: []byte(al[i].Identity.AgentID), Value: b})
+			a.alertsOut.Add(1)
+			a.Metrics.Alerts.WithLabelValues(al[i].Detector, string(al[i].Severity)).Inc()
+			if !enqueued.IsZero() {
+				a.Metrics.Latency.Observe(time.Since(enqueued).Seconds())
+			}
+		}
+	}
+	for _, m := range msgs {
+		ev, err := schemas.DecodeEvent(m.Value)
+		if err != nil {
+			d := ingest.DeadLetter{Source: "topic:" + m.Topic, Format: "canonical", Reason: err.Error(), Raw: m.Value, Time: time.Now().UTC()}
+			out = append(out, d.Message(a.Cfg.Bus.Topics.DLQ))
+			a.Metrics.Events.WithLabelValues(StageDetect, "rejected").Inc()
+			a.Metrics.Rejected.WithLabelValues(StageDetect, reasonClass(err.Error())).Inc()
+			continue
+		}
+		emit(eng.Process(&ev), m.Time)
+		if ev.Time.After(latest) {
+			latest = ev.Time
+		}
+	}
+	if !latest.IsZero() {
+		emit(eng.Advance(latest), time.Time{})
+	}
+	a.Metrics.Events.WithLabelValues(StageDetect, "out").Add(float64(len(msgs)))
+	return out
+}
+
+func (a *App) startAlerts(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
+	d := hooks.Dispatcher
+	if d == nil {
+		var err error
+		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log))
+		if err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+	}
+	l, err := a.newLoop(StageAlerts, a.Cfg.Pipeline.Groups.Alerts, a.Cfg.Bus.Topics.Alerts, func(ctx context.Context, msgs []bus.Message) error {
+		batch := make([]schemas.Alert, 0, len(msgs))
+		for _, m := range msgs {
+			var al schemas.Alert
+			if err := json.Unmarshal(m.Value, &al); err != nil {
+				a.Log.Error("alerts topic holds a record that is not an alert; skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+				continue
+			}
+			batch = append(batch, al)
+		}
+		if err := a.Store.UpsertAlerts(ctx, batch); err != nil {
+			return fmt.Errorf("store alerts: %w", err)
+		}
+		if err := d.Submit(ctx, batch...); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		a.Metrics.Events.WithLabelValues(StageAlerts, "out").Add(float64(len(batch)))
+		if hooks.OnAlert != nil {
+			for _, al := range batch {
+				hooks.OnAlert(al)
+			}
+		}
+		return nil
+	}, hooks)
+	if err != nil {
+		return err
+	}
+	start("alerts", func(ctx context.Context) error {
+		defer l.fetcher.Close()
+		// The dispatcher outlives the consume loop so the batch drained at
+		// shutdown still reaches the outbox; what it has not delivered by
+		// then stays in the outbox for the next start.
+		dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+		derr := make(chan error, 1)
+		go func() { derr <- d.Run(dctx) }()
+		err := l.run(ctx)
+		stopDispatch()
+		if e := <-derr; e != nil && !errors.Is(e, context.Canceled) {
+			err = errors.Join(err, e)
+		}
+		if hooks.Dispatcher == nil {
+			err = errors.Join(err, d.Close())
+		}
+		return err
+	})
+	return nil
+}

@@ -1,0 +1,177 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config configures the producer, the consumers and the admin helpers.
+// The zero value is not usable; start from DefaultConfig.
+type Config struct {
+	// Brokers are the bootstrap addresses (host:port). Empty is allowed
+	// only when Embedded.Enabled; then the embedded broker's address is
+	// filled in at start (see WithBrokers).
+	Brokers []string `koanf:"brokers"`
+	Topics  Topics   `koanf:"topics"`
+	// Partitions and ReplicationFactor apply to topics EnsureTopics creates;
+	// existing topics are left as they are.
+	Partitions        int `koanf:"partitions"`
+	ReplicationFactor int `koanf:"replication_factor"`
+	ClientID          string `koanf:"client_id"`
+
+	// BatchSize and BatchTimeout tune the writer: a partition's batch is
+	// sent when it holds BatchSize messages or has waited BatchTimeout. A
+	// synchronous Publish waits for its last partial batch, so BatchTimeout
+	// is also the floor of a single Publish's latency: keep it small.
+	BatchSize    int           `koanf:"batch_size"`
+	BatchTimeout time.Duration `koanf:"batch_timeout"`
+	// BatchBytes caps one produce request per partition (and so one message).
+	BatchBytes int64 `koanf:"batch_bytes"`
+
+	// MinBytes, MaxBytes and MaxWait tune the readers' fetch requests.
+	MinBytes int           `koanf:"min_bytes"`
+	MaxBytes int           `koanf:"max_bytes"`
+	MaxWait  time.Duration `koanf:"max_wait"`
+
+	// SessionTimeout is how long the group coordinator waits for a silent
+	// member (a crashed worker) before moving its partitions elsewhere.
+	SessionTimeout    time.Duration `koanf:"session_timeout"`
+	HeartbeatInterval time.Duration `koanf:"heartbeat_interval"`
+	RebalanceTimeout  time.Duration `koanf:"rebalance_timeout"`
+	// StartOffset is where a group starts on a partition with no committed
+	// offset: "earliest" (default, nothing shipped before the first start is
+	// lost) or "latest".
+	StartOffset string `koanf:"start_offset"`
+	// OffsetRetention asks the broker to keep committed offsets this long.
+	OffsetRetention time.Duration `koanf:"offset_retention"`
+	// DialTimeout bounds connecting to a broker.
+	DialTimeout time.Duration `koanf:"dial_timeout"`
+
+	Embedded EmbeddedConfig `koanf:"embedded"`
+}
+
+// EmbeddedConfig configures the in-process broker used in embedded mode.
+type EmbeddedConfig struct {
+	Enabled bool `koanf:"enabled"`
+	// Port on 127.0.0.1; 0 picks a free port.
+	Port int `koanf:"port"`
+	// Partitions is the broker's default for topics created without a
+	// partition count.
+	Partitions int `koanf:"partitions"`
+}
+
+// DefaultConfig returns the production defaults: no brokers (set them, or
+// enable the embedded broker), the agentwatch.* topics, six partitions.
+func DefaultConfig() Config {
+	return Config{
+		Topics:            DefaultTopics(),
+		Partitions:        6,
+		ReplicationFactor: 1,
+		ClientID:          "agentwatch",
+		BatchSize:         1000,
+		BatchTimeout:      2 * time.Millisecond,
+		BatchBytes:        1 << 20,
+		MinBytes:          1,
+		MaxBytes:          10 << 20,
+		MaxWait:           250 * time.Millisecond,
+		SessionTimeout:    10 * time.Second,
+		HeartbeatInterval: time.Second,
+		RebalanceTimeout:  30 * time.Second,
+		StartOffset:       "earliest",
+		OffsetRetention:   7 * 24 * time.Hour,
+		DialTimeout:       10 * time.Second,
+		Embedded:          EmbeddedConfig{Port: 0, Partitions: 6},
+	}
+}
+
+// WithBrokers returns a copy of c that talks to addrs, e.g. the embedded
+// broker's Addrs().
+func (c Config) WithBrokers(addrs []string) Config {
+	c.Brokers = append([]string(nil), addrs...)
+	return c
+}
+
+// Validate reports every invalid setting, each naming its key under "bus.".
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("bus.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Brokers) == 0 && !c.Embedded.Enabled {
+		bad("brokers", "no broker address (or set bus.embedded.enabled)")
+	}
+	for i, b := range c.Brokers {
+		if host, port, ok := strings.Cut(b, ":"); !ok || host == "" || port == "" {
+			bad(fmt.Sprintf("brokers[%d]", i), "%q is not host:port", b)
+		}
+	}
+	for key, name := range map[string]string{"ingest": c.Topics.Ingest, "events": c.Topics.Events, "alerts": c.Topics.Alerts, "dlq": c.Topics.DLQ} {
+		if err := validTopic(name); err != nil {
+			bad("topics."+key, "%v", err)
+		}
+	}
+	if c.Partitions < 1 {
+		bad("partitions", "must be at least 1, got %d", c.Partitions)
+	}
+	if c.ReplicationFactor < 1 {
+		bad("replication_factor", "must be at least 1, got %d", c.ReplicationFactor)
+	}
+	if c.BatchSize < 1 {
+		bad("batch_size", "must be at least 1, got %d", c.BatchSize)
+	}
+	if c.BatchTimeout <= 0 {
+		bad("batch_timeout", "must be positive, got %s", c.BatchTimeout)
+	}
+	if c.BatchBytes < 1024 {
+		bad("batch_bytes", "must be at least 1024, got %d", c.BatchBytes)
+	}
+	if c.MinBytes < 1 || c.MaxBytes < c.MinBytes {
+		bad("min_bytes", "need 1 <= min_bytes <= max_bytes, got %d and %d", c.MinBytes, c.MaxBytes)
+	}
+	if c.MaxWait <= 0 {
+		bad("max_wait", "must be positive, got %s", c.MaxWait)
+	}
+	if c.SessionTimeout <= 0 || c.HeartbeatInterval <= 0 || c.HeartbeatInterval >= c.SessionTimeout {
+		bad("heartbeat_interval", "need 0 < heartbeat_interval (%s) < session_timeout (%s)", c.HeartbeatInterval, c.SessionTimeout)
+	}
+	if c.RebalanceTimeout <= 0 {
+		bad("rebalance_timeout", "must be positive, got %s", c.RebalanceTimeout)
+	}
+	if c.StartOffset != "earliest" && c.StartOffset != "latest" {
+		bad("start_offset", "must be earliest or latest, got %q", c.StartOffset)
+	}
+	if c.OffsetRetention < time.Minute {
+		bad("offset_retention", "must be at least 1m, got %s", c.OffsetRetention)
+	}
+	if c.DialTimeout <= 0 {
+		bad("dial_timeout", "must be positive, got %s", c.DialTimeout)
+	}
+	if c.Embedded.Port < 0 || c.Embedded.Port > 65535 {
+		bad("embedded.port", "must be 0..65535, got %d", c.Embedded.Port)
+	}
+	if c.Embedded.Enabled && c.Embedded.Partitions < 1 {
+		bad("embedded.partitions", "must be at least 1, got %d", c.Embedded.Partitions)
+	}
+	return errors.Join(errs...)
+}
+
+// validTopic applies Kafka's rule for topic names.
+func validTopic(name string) error {
+	if name == "" {
+		return errors.New("empty topic name")
+	}
+	if len(name) > 249 || name == "." || name == ".." {
+		return fmt.Errorf("invalid topic name %q", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("topic name %q has %q; only [a-zA-Z0-9._-] are allowed", name, r)
+		}
+	}
+	return nil
+}
+
+// List returns the four topic names in a fixed order.
+func (t Topics) List() []string { return []string{t.Ingest, t.Events, t.Alerts, t.DLQ} }

@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/internal/store/storetest"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "sub", "agentwatch.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestOpenReadOnlySeesDataAndRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "aw.db")
+	rw, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := storetest.Event("e1", "agent-a", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err := rw.InsertEvents(ctx, []schemas.AgentEvent{ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatalf("OpenReadOnly: %v", err)
+	}
+	defer ro.Close()
+	res, err := ro.Query(ctx, "SELECT event_id, time FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] != "e1" || res.Rows[0][1] != "2026-01-02 03:04:05" {
+		t.Errorf("read-only query = %v, want [[e1 2026-01-02 03:04:05]]", res.Rows)
+	}
+	if err := ro.InsertEvents(ctx, []schemas.AgentEvent{ev}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("InsertEvents on read-only store: %v, want ErrReadOnly", err)
+	}
+	if _, err := ro.Query(ctx, "DELETE FROM events"); err == nil {
+		t.Error("DELETE through a read-only store succeeded")
+	}
+	if _, err := ro.DropPartitionsBefore(ctx, time.Now()); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("DropPartitionsBefore on read-only store: %v, want ErrReadOnly", err)
+	}
+}
+
+func TestOpenReadOnlyMissingFile(t *testing.T) {
+	if _, err := OpenReadOnly(filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Error("OpenReadOnly of a missing file succeeded; it must not create one")
+	}
+}
+
+func TestMigrationsRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "aw.db")
+	for i := 0; i < 2; i++ { // the second Open finds everything applied
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Query(ctx, "SELECT version, name FROM schema_migrations ORDER BY version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) == 0 || res.Rows[0][0] != int64(1) || res.Rows[0][1] != "init" {
+			t.Errorf("open %d: schema_migrations = %v, want version 1 init first", i+1, res.Rows)
+		}
+		migs, err := store.LoadMigrations(schemas.SQL, "sql/sqlite")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != len(migs) {
+			t.Errorf("open %d: %d migrations recorded, want %d", i+1, len(res.Rows), len(migs))
+		}
+		s.Close()
+	}
+}
