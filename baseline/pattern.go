@@ -9,6 +9,7 @@ package baseline
 //	{date}  2024-01-05, 20240105 or an ISO timestamp
 //	{hash}  16 or more hex digits (digests, object versions)
 //	{n}     a run of decimal digits (ids, account numbers)
+//	{email} an e-mail address
 //	{id}    a longer mixed letter/digit token with at least three digits
 //	        (i-0abc123def456, AKIA..., base32 ids)
 
@@ -31,16 +32,16 @@ func isAlnum(c byte) bool {
 }
 
 // Generalize returns the resource pattern of resource. A resource without
-// any digit is returned unchanged without allocating.
+// any digit or "@" is returned unchanged without allocating.
 func Generalize(resource string) string {
-	hasDigit := false
+	plain := true
 	for i := 0; i < len(resource); i++ {
-		if isDigit(resource[i]) {
-			hasDigit = true
+		if isDigit(resource[i]) || resource[i] == '@' {
+			plain = false
 			break
 		}
 	}
-	if !hasDigit {
+	if plain {
 		return resource
 	}
 	return string(AppendPattern(make([]byte, 0, len(resource)+8), resource))
@@ -51,6 +52,11 @@ func Generalize(resource string) string {
 func AppendPattern(dst []byte, resource string) []byte {
 	i := 0
 	for i < len(resource) {
+		if n := emailLen(resource[i:]); n > 0 && (i == 0 || tokenSep(resource[i-1])) {
+			dst = append(dst, "{email}"...)
+			i += n
+			continue
+		}
 		if tokenSep(resource[i]) {
 			dst = append(dst, resource[i])
 			i++
@@ -139,6 +145,29 @@ func appendPart(dst []byte, p string, whole bool) []byte {
 		return append(dst, "{id}"...)
 	}
 	return append(dst, p...)
+}
+
+// emailLen returns the length of an e-mail address at s's start, or 0.
+// Addresses are people, not structure: mailing ana@x and ben@y is one habit.
+func emailLen(s string) int {
+	local := 0
+	for local < len(s) && (isAlnum(s[local]) || s[local] == '.' || s[local] == '_' || s[local] == '%' || s[local] == '+' || s[local] == '-') {
+		local++
+	}
+	if local == 0 || local >= len(s) || s[local] != '@' {
+		return 0
+	}
+	e, dots := local+1, 0
+	for e < len(s) && (isAlnum(s[e]) || s[e] == '.' || s[e] == '-') {
+		if s[e] == '.' {
+			dots++
+		}
+		e++
+	}
+	if dots == 0 || e == local+1 || s[e-1] == '.' {
+		return 0
+	}
+	return e
 }
 
 // uuidLen returns 36 when s starts with a UUID.

@@ -21,6 +21,10 @@ func TestGeneralize(t *testing.T) {
 		{"ec2", "ec2"},
 		{"objects/AKIA1234XYZ7", "objects/{id}"},
 		{"", ""},
+		{"mailto:jon.kowalski@vandelay.example", "mailto:{email}"},
+		{"users/ana@example.com/inbox", "users/{email}/inbox"},
+		{"git@github.com:org/repo", "{email}:org/repo"},
+		{"@handle", "@handle"},
 	}
 	for _, c := range cases {
 		if got := Generalize(c.in); got != c.want {

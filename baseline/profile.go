@@ -34,18 +34,25 @@ var FeatureNames = [NumFeatures]string{
 // quantiles) are computed over.
 const ringLen = 32
 
+// maxDecay halves a Stat's Max in about six weeks of hourly windows.
+const maxDecay = 0.9993
+
 // Stat is one feature's profile: an EWMA mean, an EWMA variance of the
 // residual against the seasonal expectation, and the recent windows.
 type Stat struct {
 	Mean float32
 	Var  float32
+	// Max is the largest window seen, decaying by maxDecay per window so
+	// that one burst months ago does not blind the agent forever.
+	Max  float32
 	Ring [ringLen]float32
 }
 
 // Profile is one agent's (or peer group's) learned behaviour over windows.
-// Seasonality is learned on the event count per hour-of-week and
-// hour-of-day slot; other features follow it multiplicatively, which keeps
-// an agent's profile near 2 KiB.
+// Every feature has an hour-of-day profile (an analyst's nightly batch
+// moves more bytes per call than its daytime queries); the hour-of-week
+// profile is kept for the event count only and scales the other features'
+// hour-of-day values, which keeps an agent's profile near 3 KiB.
 type Profile struct {
 	N        uint32 // windows folded, empty ones included
 	FirstWin int64  // unix seconds of the first folded window
@@ -53,7 +60,7 @@ type Profile struct {
 	Stats    [NumFeatures]Stat
 	How      [168]float32
 	HowN     [168]uint8
-	Hod      [24]float32
+	Hod      [NumFeatures][24]float32
 	HodN     [24]uint8
 }
 
@@ -83,41 +90,29 @@ func (p *Profile) Seasonality() string {
 	return "flat"
 }
 
-// expectedEvents is the seasonal expectation of the event count for slot how.
-func (p *Profile) expectedEvents(how int) float64 {
-	flat := float64(p.Stats[FEvents].Mean)
-	switch p.Seasonality() {
-	case "hour_of_week":
-		if p.HowN[how] >= 2 {
-			return float64(p.How[how])
-		}
-		fallthrough
-	case "hour_of_day":
-		if h := how % 24; p.HodN[h] >= 3 {
-			return float64(p.Hod[h])
-		}
-	}
-	return flat
-}
+// seasonalFloor is the share of the flat mean that any hour is expected
+// to carry at least: an hour in which an agent has so far been idle is
+// unusual, not impossible.
+const seasonalFloor = 0.1
 
 // Expected is the seasonal expectation of feature f in hour-of-week slot how.
 func (p *Profile) Expected(f Feature, how int) float64 {
-	ev := p.expectedEvents(how)
-	if f == FEvents {
-		return ev
+	season := p.Seasonality()
+	h := how % 24
+	flat := float64(p.Stats[f].Mean)
+	v := flat
+	if season != "flat" && p.HodN[h] >= 3 {
+		v = float64(p.Hod[f][h])
 	}
-	mean := float64(p.Stats[f].Mean)
-	flatEv := float64(p.Stats[FEvents].Mean)
-	if flatEv <= 0 {
-		return mean
+	if season == "hour_of_week" && p.HowN[how] >= 2 {
+		wk := float64(p.How[how])
+		if f == FEvents {
+			v = wk
+		} else if day := float64(p.Hod[FEvents][h]); day > 0 {
+			v *= min(max(wk/day, 0.2), 5)
+		}
 	}
-	ratio := ev / flatEv
-	if ratio < 0.05 {
-		ratio = 0.05
-	} else if ratio > 20 {
-		ratio = 20
-	}
-	return mean * ratio
+	return max(v, seasonalFloor*flat)
 }
 
 // Variance is the residual variance of feature f around its expectation.
@@ -141,10 +136,23 @@ func (p *Profile) Fold(vals *[NumFeatures]float64, start int64, alpha, seasonalA
 			s.Var = float32((1-a)*float64(s.Var) + a*resid*resid)
 		}
 		s.Ring[p.N%ringLen] = float32(v)
+		s.Max *= maxDecay
+		if float32(v) > s.Max {
+			s.Max = float32(v)
+		}
 	}
-	ev := vals[FEvents]
-	foldSlot(&p.How[how], &p.HowN[how], ev, seasonalAlpha)
-	foldSlot(&p.Hod[how%24], &p.HodN[how%24], ev, seasonalAlpha/2)
+	foldSlot(&p.How[how], &p.HowN[how], vals[FEvents], seasonalAlpha)
+	h := how % 24
+	ah := seasonalAlpha / 2
+	if r := 1 / float64(p.HodN[h]+1); r > ah {
+		ah = r
+	}
+	for f := Feature(0); f < NumFeatures; f++ {
+		p.Hod[f][h] += float32(ah * (vals[f] - float64(p.Hod[f][h])))
+	}
+	if p.HodN[h] < 255 {
+		p.HodN[h]++
+	}
 	if p.N == 0 {
 		p.FirstWin = start
 	}

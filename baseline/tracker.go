@@ -127,6 +127,11 @@ type Tracker struct {
 	// OnWindow, when set, receives every closed non-empty window as a row
 	// (the worker persists them; the detector leaves it nil).
 	OnWindow func(a *Agent, row schemas.WindowRow)
+	// OnClose, when set, is called after an agent's windows were closed
+	// and a new one opened, before the event that caused it is learned:
+	// the agent's state is then exactly "everything before the open
+	// window", which is what the worker persists and replays from.
+	OnClose func(a *Agent)
 }
 
 // NewTracker returns an empty tracker; inv supplies kinds for peer groups.
@@ -299,11 +304,6 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 	}
 	if ev.CredentialID != "" {
 		o.Cred = t.strs.id(ev.CredentialID)
-		if first, ok := t.credAgent[o.Cred]; !ok {
-			t.credAgent[o.Cred] = a.idx
-		} else if first != a.idx {
-			o.CredSharedWith = t.strs.str(first)
-		}
 	}
 
 	u := uint32(ts)
@@ -322,14 +322,35 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 	}
 	if o.Cred != 0 {
 		o.NewCred = a.Creds.observe(o.Cred, u, vlim)
+		// Checked when the agent first uses the credential: one finding
+		// per agent and credential is enough.
+		if o.NewCred {
+			if first, ok := t.credAgent[o.Cred]; !ok {
+				t.credAgent[o.Cred] = a.idx
+			} else if first != a.idx {
+				o.CredSharedWith = t.strs.str(first)
+			}
+		}
 	}
+	// What the agent already does, its peers and the fleet already do:
+	// their sets are consulted only for the agent's first sightings.
 	if p := o.Peer; p != nil {
-		o.PeerNewAction = addSet(p.Actions, o.Action)
-		o.PeerNewSystem = addSet(p.Systems, o.System)
-		o.PeerNewTriple = addSet(p.Triples, o.Triple)
+		if o.NewAction {
+			o.PeerNewAction = addSet(p.Actions, o.Action)
+		}
+		if o.NewSystem {
+			o.PeerNewSystem = addSet(p.Systems, o.System)
+		}
+		if o.NewTriple {
+			o.PeerNewTriple = addSet(p.Triples, o.Triple)
+		}
 	}
-	o.FleetNewAction = addSet(t.fleetActions, o.Action)
-	o.FleetNewSystem = addSet(t.fleetSystems, o.System)
+	if o.NewAction {
+		o.FleetNewAction = addSet(t.fleetActions, o.Action)
+	}
+	if o.NewSystem {
+		o.FleetNewSystem = addSet(t.fleetSystems, o.System)
+	}
 
 	if !o.Late {
 		w := &a.W
@@ -410,6 +431,27 @@ func (t *Tracker) closeUntil(a *Agent, ws int64) {
 		}
 	}
 	a.W.reset(ws)
+	if t.OnClose != nil {
+		t.OnClose(a)
+	}
+}
+
+// CloseDue closes the agent's open window if it ends at or before now and
+// reports whether it did.
+func (t *Tracker) CloseDue(a *Agent, now time.Time) bool {
+	ws := t.WindowStart(now.Unix())
+	if !a.Open || a.W.Start >= ws {
+		return false
+	}
+	t.closeUntil(a, ws)
+	return true
+}
+
+// IsLate reports whether an event at ts would be older than the agent's
+// open window.
+func (t *Tracker) IsLate(id string, ts time.Time) bool {
+	a := t.agents[id]
+	return a != nil && a.Open && t.WindowStart(ts.Unix()) < a.W.Start
 }
 
 func (t *Tracker) fold(a *Agent, w *Window) {

@@ -37,10 +37,18 @@ type Rule struct {
 type compiledRule struct {
 	Rule
 	session, ua *regexp.Regexp
+	// principalPrefix is the literal start of the principal glob: most
+	// rules fail on it without running the matcher.
+	principalPrefix string
 }
 
 func compileRule(r Rule) (*compiledRule, error) {
 	c := &compiledRule{Rule: r}
+	if i := strings.IndexAny(r.Principal, "*?[\\"); i >= 0 {
+		c.principalPrefix = r.Principal[:i]
+	} else {
+		c.principalPrefix = r.Principal
+	}
 	if r.Principal == "" && r.SessionName == "" && r.UserAgent == "" && r.AgentTag == "" && r.InstanceTag == "" {
 		return nil, fmt.Errorf("rule %q: needs at least one of principal, session_name, user_agent, agent_tag, instance_tag", r.Name)
 	}
@@ -104,73 +112,84 @@ func attribute(rules []*compiledRule, format string, p *parsed, explain bool) at
 }
 
 // match returns the agent and instance the rule yields for p ("" if it
-// does not match) and, when explain is set, why.
+// does not match) and, when explain is set, why. It runs for every record
+// and rule, so it formats reasons only when asked to.
 func (r *compiledRule) match(format string, p *parsed, explain bool) (agent, inst, why string) {
 	var reasons []string
-	say := func(f string, args ...any) {
-		if explain {
-			reasons = append(reasons, fmt.Sprintf(f, args...))
-		}
-	}
+	say := func(f string, args ...any) { reasons = append(reasons, fmt.Sprintf(f, args...)) }
 	fail := func() (string, string, string) { return "", "", strings.Join(reasons, "; ") }
 	if len(r.Formats) > 0 && !oneOfStr(format, r.Formats) {
-		say("format %s not in %v", format, r.Formats)
+		if explain {
+			say("format %s not in %v", format, r.Formats)
+		}
 		return fail()
 	}
 	if r.Principal != "" {
-		if !inventory.Glob(r.Principal, p.ev.Principal) {
-			say("principal %q does not match %q", p.ev.Principal, r.Principal)
+		if !strings.HasPrefix(p.ev.Principal, r.principalPrefix) || !inventory.Glob(r.Principal, p.ev.Principal) {
+			if explain {
+				say("principal %q does not match %q", p.ev.Principal, r.Principal)
+			}
 			return fail()
 		}
-		say("principal %q matches %q", p.ev.Principal, r.Principal)
+		if explain {
+			say("principal %q matches %q", p.ev.Principal, r.Principal)
+		}
 	}
 	agent, inst = r.Agent, r.Instance
-	groups := func(re *regexp.Regexp, field, v string) bool {
-		m := re.FindStringSubmatch(v)
+	for _, c := range [2]struct {
+		re    *regexp.Regexp
+		field string
+		v     string
+	}{{r.session, "session name", p.sessionName}, {r.ua, "user agent", p.ev.UserAgent}} {
+		if c.re == nil {
+			continue
+		}
+		m := c.re.FindStringSubmatchIndex(c.v)
 		if m == nil {
-			say("%s %q does not match /%s/", field, v, re)
-			return false
-		}
-		if i := re.SubexpIndex("agent"); i >= 0 && agent == "" {
-			agent = m[i]
-		}
-		if i := re.SubexpIndex("instance"); i >= 0 && inst == "" {
-			inst = m[i]
-		}
-		say("%s %q matches /%s/", field, v, re)
-		return true
-	}
-	if r.session != nil && !groups(r.session, "session name", p.sessionName) {
-		return fail()
-	}
-	if r.ua != nil && !groups(r.ua, "user agent", p.ev.UserAgent) {
-		return fail()
-	}
-	if r.AgentTag != "" {
-		v := p.tags[r.AgentTag]
-		if v == "" {
-			say("no tag %q", r.AgentTag)
+			if explain {
+				say("%s %q does not match /%s/", c.field, c.v, c.re)
+			}
 			return fail()
 		}
-		say("tag %s=%q", r.AgentTag, v)
-		if agent == "" {
-			agent = v
+		if i := c.re.SubexpIndex("agent"); i >= 0 && agent == "" && m[2*i] >= 0 {
+			agent = c.v[m[2*i]:m[2*i+1]]
+		}
+		if i := c.re.SubexpIndex("instance"); i >= 0 && inst == "" && m[2*i] >= 0 {
+			inst = c.v[m[2*i]:m[2*i+1]]
+		}
+		if explain {
+			say("%s %q matches /%s/", c.field, c.v, c.re)
 		}
 	}
-	if r.InstanceTag != "" {
-		v := p.tags[r.InstanceTag]
+	for _, t := range [2]struct {
+		key string
+		dst *string
+	}{{r.AgentTag, &agent}, {r.InstanceTag, &inst}} {
+		if t.key == "" {
+			continue
+		}
+		v := p.tags[t.key]
 		if v == "" {
-			say("no tag %q", r.InstanceTag)
+			if explain {
+				say("no tag %q", t.key)
+			}
 			return fail()
 		}
-		say("tag %s=%q", r.InstanceTag, v)
-		if inst == "" {
-			inst = v
+		if explain {
+			say("tag %s=%q", t.key, v)
+		}
+		if *t.dst == "" {
+			*t.dst = v
 		}
 	}
 	if agent == "" {
-		say("conditions hold but the agent id came out empty")
+		if explain {
+			say("conditions hold but the agent id came out empty")
+		}
 		return fail()
+	}
+	if !explain {
+		return agent, inst, ""
 	}
 	return agent, inst, strings.Join(reasons, "; ")
 }

@@ -24,7 +24,7 @@ const (
 func parseAzure(b []byte, p *parsed) error {
 	var ts, op, resultType, resultSig, caller, category string
 	var identity []byte
-	err := objectEach(b, func(k, v []byte) error {
+	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "time":
 			ts = str(v)

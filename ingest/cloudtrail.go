@@ -12,13 +12,13 @@ import (
 // mapping is documented in docs/formats.md. It reads the record in one
 // pass, descending only into userIdentity, requestParameters (for the
 // resource), resources and additionalEventData.
-func parseCloudTrail(b []byte, p *parsed, obTags []string) error {
+func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCache) error {
 	var (
 		eventTime, stamp, eventSource, eventName, errCode, eventID string
 		region, account, consoleLogin                              string
-		ui, reqParams, resources, extra                            []byte
+		ui, reqParams, resources, extra, respEl                    []byte
 	)
-	err := objectEach(b, func(k, v []byte) error {
+	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "eventTime":
 			eventTime = str(v)
@@ -50,6 +50,7 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string) error {
 			extra = v
 		case "responseElements":
 			if len(v) > 0 && v[0] == '{' {
+				respEl = v
 				consoleLogin = str(objGet(v, "ConsoleLogin"))
 			}
 		}
@@ -95,8 +96,22 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string) error {
 			return nil
 		})
 	}
+	var newSession sessionInfo
 	if len(reqParams) > 0 && reqParams[0] == '{' {
-		cloudTrailParams(reqParams, p, svc)
+		newSession = cloudTrailParams(reqParams, p, svc)
+	}
+	if svc == "sts" && respEl != nil && p.ev.Outcome == schemas.OutcomeSuccess {
+		// The tags describe the session being created, not the caller:
+		// remember them for the calls that session will make.
+		sessions.put(str(objPath(respEl, "credentials", "accessKeyId")), newSession)
+	}
+	if info, ok := sessions.get(p.ev.CredentialID); ok {
+		for k, v := range info.tags {
+			p.setTag(k, v)
+		}
+		if p.ev.OnBehalfOf == "" {
+			p.ev.OnBehalfOf = info.sourceIdentity
+		}
 	}
 	if len(extra) > 0 && extra[0] == '{' {
 		_ = objectEach(extra, func(k, v []byte) error {
@@ -199,8 +214,9 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 
 // cloudTrailParams picks the resource out of requestParameters when the
 // record has no resources list, and reads session tags from STS calls.
-func cloudTrailParams(b []byte, p *parsed, svc string) {
+func cloudTrailParams(b []byte, p *parsed, svc string) sessionInfo {
 	var bucket, key, first string
+	var created sessionInfo
 	firstRank := len(resourceParams)
 	_ = objectEach(b, func(k, v []byte) error {
 		switch string(k) {
@@ -213,12 +229,10 @@ func cloudTrailParams(b []byte, p *parsed, svc string) {
 			// resource tags being written, which say nothing about the
 			// caller.
 			if svc == "sts" {
-				cloudTrailTags(v, p)
+				created.tags = cloudTrailTags(v, created.tags)
 			}
 		case "sourceIdentity":
-			if p.ev.OnBehalfOf == "" {
-				p.ev.OnBehalfOf = str(v)
-			}
+			created.sourceIdentity = str(v)
 		case "instancesSet":
 			if firstRank > 0 && p.ev.Resource == "" {
 				if id := firstInstanceID(v); id != "" {
@@ -241,7 +255,7 @@ func cloudTrailParams(b []byte, p *parsed, svc string) {
 		return nil
 	})
 	if p.ev.Resource != "" {
-		return
+		return created
 	}
 	switch {
 	case bucket != "" && svc == "s3":
@@ -254,6 +268,7 @@ func cloudTrailParams(b []byte, p *parsed, svc string) {
 	case first != "":
 		p.ev.Resource = first
 	}
+	return created
 }
 
 // resourceParams are requestParameters members that name the resource a
@@ -279,9 +294,18 @@ func firstInstanceID(v []byte) string {
 // cloudTrailTags reads STS session tags, written either as a list of
 // {"key","value"} pairs (AssumeRole requestParameters.tags) or as a map
 // (principalTags).
-func cloudTrailTags(v []byte, p *parsed) {
+func cloudTrailTags(v []byte, tags map[string]string) map[string]string {
 	if len(v) == 0 {
-		return
+		return tags
+	}
+	set := func(k, val string) {
+		if k == "" || val == "" {
+			return
+		}
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags[k] = val
 	}
 	switch v[0] {
 	case '[':
@@ -296,15 +320,16 @@ func cloudTrailTags(v []byte, p *parsed) {
 				}
 				return nil
 			})
-			p.setTag(k, val)
+			set(k, val)
 			return nil
 		})
 	case '{':
 		_ = objectEach(v, func(k, val []byte) error {
-			p.setTag(string(k), str(val))
+			set(string(k), str(val))
 			return nil
 		})
 	}
+	return tags
 }
 
 // cloudTrailOutcome: an authorisation refusal is "denied", any other error

@@ -35,6 +35,9 @@ type HTTPConfig struct {
 	// RetryAfter is the Retry-After sent with 429 when the bus is backed up
 	// (default 5s).
 	RetryAfter time.Duration `koanf:"retry_after"`
+	// AllowUnauthenticated accepts requests without a token (source
+	// "http:anonymous"). Only for a loopback-only embedded setup.
+	AllowUnauthenticated bool `koanf:"allow_unauthenticated"`
 }
 
 // HTTPSource is one authenticated sender.

@@ -43,9 +43,24 @@ func formatList() string { return strings.Join(Formats, ", ") }
 // parsed is what a format parser extracts from one record: the event
 // without its agent, plus what attribution rules may look at.
 type parsed struct {
+	members     []member // top-level members, from detection
 	ev          schemas.AgentEvent
 	sessionName string            // role session name or equivalent
 	tags        map[string]string // session tags, user extras, labels
+}
+
+// eachTop walks the record's top-level members, from the detection pass
+// when it has them.
+func (p *parsed) eachTop(b []byte, fn func(k, v []byte) error) error {
+	if p.members == nil {
+		return objectEach(b, fn)
+	}
+	for _, m := range p.members {
+		if err := fn(m.key, m.val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *parsed) setTag(k, v string) {

@@ -13,7 +13,7 @@ import (
 func parseGCP(b []byte, p *parsed) error {
 	var insertID, ts, logName string
 	var payload, labels []byte
-	err := objectEach(b, func(k, v []byte) error {
+	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "insertId":
 			insertID = str(v)

@@ -21,7 +21,7 @@ func parseK8s(b []byte, p *parsed, obTags []string) error {
 		auditID, stage, verb, uri, received, stageTS, ts, decision string
 		user, imp, objRef, status, ips                             []byte
 	)
-	err := objectEach(b, func(k, v []byte) error {
+	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "auditID":
 			auditID = str(v)

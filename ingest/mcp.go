@@ -27,7 +27,7 @@ func parseMCP(b []byte, p *parsed, recv time.Time) error {
 	if len(objGet(b, "jsonrpc")) > 0 {
 		msg = b
 	} else {
-		err := objectEach(b, func(k, v []byte) error {
+		err := p.eachTop(b, func(k, v []byte) error {
 			switch string(k) {
 			case "time", "timestamp", "ts":
 				ts = str(v)

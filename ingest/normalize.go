@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,9 +36,12 @@ const UnknownPrincipal = "unknown"
 // Normalizer turns raw records of any supported format into attributed,
 // validated canonical events. It is safe for concurrent use.
 type Normalizer struct {
-	cfg   Config
-	rules []*compiledRule
-	m     *normMetrics
+	cfg      Config
+	rules    []*compiledRule
+	m        *normMetrics
+	sessions *sessionCache
+	// now stamps records that arrive without a receive time (Explain).
+	now func() time.Time
 }
 
 type normMetrics struct {
@@ -51,7 +55,7 @@ func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
 	if cfg.MaxRecordBytes <= 0 {
 		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
 	}
-	n := &Normalizer{cfg: cfg}
+	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), now: time.Now}
 	for i, r := range cfg.Attribution {
 		c, err := compileRule(r)
 		if err != nil {
@@ -139,7 +143,7 @@ func (n *Normalizer) normalize(rec Record, st *state) {
 		n.addDead(st, rec, raw, rec.Format, ReasonUnsupported, fmt.Sprintf("format %q is not one of %s", rec.Format, formatList()))
 		return
 	}
-	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+	if isGzip(raw) {
 		dec, err := gunzip(raw, int64(n.cfg.MaxRecordBytes)*maxEnvelopeFactor)
 		if err != nil {
 			n.addDead(st, rec, raw, formatOr(rec.Format), ReasonMalformed, err.Error())
@@ -151,10 +155,15 @@ func (n *Normalizer) normalize(rec Record, st *state) {
 		n.addDead(st, rec, raw, formatOr(rec.Format), ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than %d", len(raw), n.cfg.MaxRecordBytes*maxEnvelopeFactor))
 		return
 	}
-	v, err := trimValue(raw)
-	if err != nil {
-		n.addDead(st, rec, raw, formatOr(rec.Format), ReasonMalformed, err.Error())
-		return
+	// An object is checked by the member walk in value (which also checks
+	// for trailing data); anything else is checked here.
+	v := bytes.TrimRight(raw[skipWS(raw, 0):], " \t\r\n")
+	if len(v) == 0 || v[0] != '{' {
+		var err error
+		if v, err = trimValue(raw); err != nil {
+			n.addDead(st, rec, raw, formatOr(rec.Format), ReasonMalformed, err.Error())
+			return
+		}
 	}
 	n.value(rec, v, rec.Format, st, 0)
 }
@@ -183,6 +192,10 @@ func (n *Normalizer) value(rec Record, v []byte, format string, st *state, depth
 		return
 	}
 	sh, err := scanShape(v)
+	defer sh.release()
+	if err == nil && sh.end != len(v) {
+		err = fmt.Errorf("%w: trailing data at offset %d", errSyntax, sh.end)
+	}
 	if err != nil {
 		n.addDead(st, rec, v, formatOr(format), ReasonMalformed, err.Error())
 		return
@@ -225,7 +238,7 @@ func (n *Normalizer) value(rec Record, v []byte, format string, st *state, depth
 			return
 		}
 	}
-	n.one(rec, v, format, st)
+	n.one(rec, v, sh.members, format, st)
 }
 
 func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st *state, depth int) {
@@ -237,17 +250,17 @@ func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st
 }
 
 // one maps a single record of a known format.
-func (n *Normalizer) one(rec Record, obj []byte, format string, st *state) {
+func (n *Normalizer) one(rec Record, obj []byte, members []member, format string, st *state) {
 	n.m.records.WithLabelValues(format).Inc()
 	if len(obj) > n.cfg.MaxRecordBytes {
 		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
 		return
 	}
-	p := &parsed{}
+	p := &parsed{members: members}
 	var err error
 	switch format {
 	case FormatCloudTrail:
-		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags)
+		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags, n.sessions)
 	case FormatK8s:
 		if k := str(objGet(obj, "kind")); k == "AdmissionReview" {
 			err = errors.New("admission.k8s.io AdmissionReview is a webhook request, not an audit event")
@@ -265,6 +278,7 @@ func (n *Normalizer) one(rec Record, obj []byte, format string, st *state) {
 	case FormatCanonical:
 		err = parseCanonical(obj, p)
 	}
+	p.members = nil // pooled: released when value returns
 	if err != nil {
 		n.addDead(st, rec, obj, format, ReasonRecord, format+": "+err.Error())
 		return
@@ -327,6 +341,8 @@ func (n *Normalizer) deadLetter(rec Record, raw []byte, format, class, detail st
 	}
 }
 
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
 func gunzip(raw []byte, limit int64) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
@@ -382,28 +398,49 @@ var shapeNames = map[string]shapeKey{
 }
 
 type shape struct {
-	keys      shapeKey
-	kind      string
-	firstKeys []string
+	keys    shapeKey
+	kind    string
+	members []member // every top-level member, so parsers need not rescan
+	end     int      // index just past the object
 }
 
 func (s shape) has(k shapeKey) bool { return s.keys&k != 0 }
 
+var memberPool = sync.Pool{New: func() any { m := make([]member, 0, 48); return &m }}
+
+// scanShape walks the object's top-level members once; the caller must
+// hand s.members back with s.release.
 func scanShape(v []byte) (shape, error) {
 	var s shape
-	err := objectEach(v, func(k, val []byte) error {
-		if bit, ok := shapeNames[string(k)]; ok {
-			s.keys |= bit
+	mp := memberPool.Get().(*[]member)
+	ms := (*mp)[:0]
+	end, err := objectWalk(v, func(k, val []byte) error {
+		if len(k) > 0 {
+			switch k[0] {
+			case 'R', 'r', 'm', 's', 'p', 'e', 'a', 'j', 'o', 'v':
+				if bit, ok := shapeNames[string(k)]; ok {
+					s.keys |= bit
+				}
+			case 'k':
+				if string(k) == "kind" {
+					s.kind = str(val)
+				}
+			}
 		}
-		if string(k) == "kind" {
-			s.kind = str(val)
-		}
-		if len(s.firstKeys) < 12 {
-			s.firstKeys = append(s.firstKeys, string(k))
-		}
+		ms = append(ms, member{k, val})
 		return nil
 	})
+	*mp = ms
+	s.members, s.end = ms, end
 	return s, err
+}
+
+func (s *shape) release() {
+	if s.members != nil {
+		ms := s.members[:0]
+		memberPool.Put(&ms)
+		s.members = nil
+	}
 }
 
 // detect names the format of a single record from its member names.
@@ -428,10 +465,24 @@ func (s shape) detect() string {
 }
 
 func (s shape) keyList() string {
-	if len(s.firstKeys) == 0 {
+	if len(s.members) == 0 {
 		return "(none)"
 	}
-	k := append([]string(nil), s.firstKeys...)
+	var k []string
+	for _, m := range s.members {
+		if len(k) == 12 {
+			break
+		}
+		k = append(k, string(m.key))
+	}
 	sort.Strings(k)
 	return strings.Join(k, ", ")
+}
+
+func gzipReader(r io.Reader) (*gzip.Reader, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return zr, nil
 }

@@ -11,7 +11,7 @@ import (
 func parseOkta(b []byte, p *parsed) error {
 	var uuid, published, eventType, actorType, result, reason, credType, sessionID string
 	var targets, client []byte
-	err := objectEach(b, func(k, v []byte) error {
+	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "uuid":
 			uuid = str(v)

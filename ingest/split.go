@@ -60,7 +60,7 @@ func (n *Normalizer) Explain(w io.Writer, r io.Reader, source string) error {
 	if err != nil {
 		return fmt.Errorf("explain: read %s: %w", source, err)
 	}
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+	if isGzip(data) {
 		if data, err = gunzip(data, int64(n.cfg.MaxRecordBytes)*maxEnvelopeFactor); err != nil {
 			return fmt.Errorf("explain: %s: %w", source, err)
 		}
@@ -69,7 +69,7 @@ func (n *Normalizer) Explain(w io.Writer, r io.Reader, source string) error {
 	for _, c := range splitStream(data) {
 		var trace []explained
 		st := state{trace: &trace}
-		n.normalize(Record{Raw: c.raw, Source: source, Line: c.line}, &st)
+		n.normalize(Record{Raw: c.raw, Source: source, Line: c.line, Time: n.now()}, &st)
 		for _, t := range trace {
 			num++
 			if err := writeExplained(w, num, c.line, t); err != nil {

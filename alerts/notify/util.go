@@ -106,3 +106,69 @@ func TransportError(receiver string, err error) (bool, error) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func join(parts []string, sep string) string { return strings.Join(parts, sep) }
+
+// SecretHolder is implemented by notifiers that carry secrets, so the
+// dispatcher can scrub them from any error text a receiver echoes back
+// (some servers quote the request URL or headers in their error pages).
+type SecretHolder interface {
+	Secrets() []string
+}
+
+// Scrub replaces every occurrence of each secret in s, longest first;
+// fragments shorter than 6 characters ("/", "api") are left alone, since
+// hiding them would hide the error without protecting anything.
+func Scrub(s string, secrets []string) string {
+	secrets = append([]string(nil), secrets...)
+	sortByLenDesc(secrets)
+	for _, v := range secrets {
+		if len(v) >= 6 {
+			s = strings.ReplaceAll(s, v, "<secret>")
+		}
+	}
+	return s
+}
+
+// URLSecrets returns the parts of a secret URL that a server might echo
+// on their own: the whole URL, its request URI, path, query, query values,
+// password and last path segment (Slack puts the webhook's token there).
+func URLSecrets(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	out := []string{raw}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return out
+	}
+	out = append(out, u.RequestURI(), u.EscapedPath(), u.Path, u.RawQuery)
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
+	}
+	if i := strings.LastIndex(strings.TrimRight(u.Path, "/"), "/"); i >= 0 {
+		out = append(out, strings.TrimRight(u.Path, "/")[i+1:])
+	}
+	// Longest first, so a whole URL is replaced before its parts.
+	sortByLenDesc(out)
+	return out
+}
+
+func sortByLenDesc(ss []string) {
+	for i := 1; i < len(ss); i++ {
+		for j := i; j > 0 && len(ss[j]) > len(ss[j-1]); j-- {
+			ss[j], ss[j-1] = ss[j-1], ss[j]
+		}
+	}
+}
+
+// CheckURL reports whether a (possibly secret) URL is absolute http(s);
+// the error names key, never the value.
+func CheckURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: is not an http(s) URL", key)
+	}
+	return nil
+}

@@ -301,3 +301,35 @@ func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// MarkSuppressed records that version of row id will not be sent, and why.
+func (o *Outbox) MarkSuppressed(ctx context.Context, id, version int64, reason string, now time.Time) error {
+	_, err := o.db.ExecContext(ctx, `UPDATE notifications SET state = ?, last_error = ?, updated_at = ?
+		WHERE id = ? AND version = ? AND state = ?`, StateSuppressed, reason, nanos(now), id, version, StatePending)
+	if err != nil {
+		return fmt.Errorf("mark notification %d suppressed: %w", id, err)
+	}
+	return nil
+}
+
+// Prune deletes delivered and suppressed notifications and alert states
+// not updated since before, so the file does not grow without bound.
+// Pending and failed rows are kept: they are work still owed (failed
+// ones until someone retries them or gives them up by hand).
+func (o *Outbox) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := o.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM notifications WHERE state IN (?, ?) AND updated_at < ?`,
+			StateDelivered, StateSuppressed, nanos(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `DELETE FROM alert_state WHERE updated_at < ?`, nanos(before))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return n, nil
+}

@@ -210,3 +210,6 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 	}
 	return notify.StateOf(d.Alert), false, nil
 }
+
+// Secrets lists the values to scrub from error text.
+func (n *Notifier) Secrets() []string { return []string{n.key.Value()} }

@@ -94,7 +94,7 @@ func Blocks(d notify.Delivery, change string) []Block {
 		esc(a.Detector), a.Score, esc(a.Boundary))
 	blocks = append(blocks, Block{Type: "context", Elements: []*Text{mrkdwn(seen, MaxFieldText)}})
 
-	query := "*Investigate*\n```" + notify.InvestigateQuery(a.Identity.AgentID) + "```"
+	query := "*Investigate*\n```" + esc(notify.InvestigateQuery(a.Identity.AgentID)) + "```"
 	blocks = append(blocks, Block{Type: "section", Text: mrkdwn(query, MaxSectionText)})
 
 	if change != "" {

@@ -36,6 +36,11 @@ func New(key, name string, c Config, client *http.Client) (*Notifier, error) {
 	if n.webhook, err = config.ResolveSecret(key+".webhook_url", c.WebhookURL, c.WebhookURLFile); err != nil {
 		return nil, err
 	}
+	if n.webhook.IsSet() {
+		if err := notify.CheckURL(key+".webhook_url", n.webhook.Value()); err != nil {
+			return nil, err
+		}
+	}
 	if n.token, err = config.ResolveSecret(key+".token", c.Token, c.TokenFile); err != nil {
 		return nil, err
 	}
@@ -68,16 +73,19 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 		msg.Channel = d.Target
 	}
 	st := notify.StateOf(d.Alert)
-	if d.Prev.SlackTS != "" && d.Prev.SlackChannel == msg.Channel {
-		msg.TS = d.Prev.SlackTS
-		_, retry, err := n.call(ctx, "chat.update", msg)
+	if d.Prev.SlackTS != "" && d.Prev.SlackChannel != "" {
+		// chat.update needs the channel id that chat.postMessage returned,
+		// not the "#name" we may have posted to.
+		upd := msg
+		upd.Channel, upd.TS = d.Prev.SlackChannel, d.Prev.SlackTS
+		_, retry, err := n.call(ctx, "chat.update", upd)
 		switch {
 		case err == nil:
 			st.SlackChannel, st.SlackTS = d.Prev.SlackChannel, d.Prev.SlackTS
 			if change == "" {
 				return st, false, nil
 			}
-			reply := Message{Channel: msg.Channel, ThreadTS: msg.TS, Text: notify.Truncate(replyText(d.Alert, change), MaxSectionText)}
+			reply := Message{Channel: upd.Channel, ThreadTS: upd.TS, Text: notify.Truncate(replyText(d.Alert, change), MaxSectionText)}
 			if _, retry, err := n.call(ctx, "chat.postMessage", reply); err != nil {
 				return notify.State{}, retry, err
 			}
@@ -86,7 +94,6 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 			return notify.State{}, retry, err
 		}
 		// The original message was deleted: post a fresh one below.
-		msg.TS = ""
 	}
 	resp, retry, err := n.call(ctx, "chat.postMessage", msg)
 	if err != nil {
@@ -97,10 +104,14 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 }
 
 func replyText(a schemas.Alert, change string) string {
+	last := " Last seen " + a.LastSeen.UTC().Format("2006-01-02 15:04:05Z") + "."
 	if a.Status == schemas.StatusResolved {
-		return "✅ Resolved (" + change + "). Last seen " + a.LastSeen.UTC().Format("2006-01-02 15:04:05Z") + "."
+		if rest := strings.TrimPrefix(strings.TrimPrefix(change, "resolved"), "; "); rest != "" {
+			return "✅ Resolved (" + rest + ")." + last
+		}
+		return "✅ Resolved: behaviour is back inside the baseline." + last
 	}
-	return "Updated: " + change + ". Last seen " + a.LastSeen.UTC().Format("2006-01-02 15:04:05Z") + "."
+	return "Updated: " + change + "." + last
 }
 
 func (n *Notifier) postWebhook(ctx context.Context, msg Message) (bool, error) {
@@ -181,4 +192,9 @@ func (n *Notifier) call(ctx context.Context, method string, msg Message) (apiRes
 		return out, retryableCodes[out.Error], &apiError{receiver: n.name, method: method, code: out.Error}
 	}
 	return out, false, nil
+}
+
+// Secrets lists the values to scrub from error text.
+func (n *Notifier) Secrets() []string {
+	return append(notify.URLSecrets(n.webhook.Value()), n.token.Value())
 }

@@ -143,7 +143,7 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer) (stor
 		if reg == nil {
 			reg = prometheus.NewRegistry()
 		}
-		s, err := clickhouse.Open(ctx, cfg.Store.ClickHouse, reg)
+		s, err := clickhouse.Open(ctx, cfg.Store.ClickHouse, clickhouse.WithRegisterer(reg))
 		if err != nil {
 			return nil, fmt.Errorf("open clickhouse store: %w", err)
 		}
@@ -220,8 +220,8 @@ func (a *App) Close() error {
 }
 
 // consumer joins group on topic.
-func (a *App) consumer(group, topic string) (*bus.Consumer, error) {
-	c, err := bus.NewConsumer(a.Cfg.Bus, group, topic, a.Reg, a.Log)
+func (a *App) consumer(group, topic string, opts ...bus.ConsumerOption) (*bus.Consumer, error) {
+	c, err := bus.NewConsumer(a.Cfg.Bus, group, topic, a.Reg, a.Log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("join consumer group %s on %s: %w", group, topic, err)
 	}

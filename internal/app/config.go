@@ -120,6 +120,9 @@ func Load(src config.Sources) (Config, error) {
 }
 
 func (c *Config) resolvePaths() {
+	if c.Mode == "embedded" {
+		c.Bus.Embedded.Enabled = true
+	}
 	if c.Store.SQLitePath == "" {
 		c.Store.SQLitePath = filepath.Join(c.DataDir, "agentwatch.db")
 	}

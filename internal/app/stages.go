@@ -105,8 +105,8 @@ func telemetryServer(a *App) (*telemetry.Server, error) {
 	return telemetry.Listen(a.Cfg.HTTP.MetricsListen, telemetry.Handler(a.Reg, a.Health), a.Log)
 }
 
-func (a *App) newLoop(stage, group, topic string, h handler, hooks Hooks) (*loop, error) {
-	c, err := a.consumer(group, topic)
+func (a *App) newLoop(stage, group, topic string, h handler, hooks Hooks, opts ...bus.ConsumerOption) (*loop, error) {
+	c, err := a.consumer(group, topic, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -187,12 +187,9 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 		}
 		a.Metrics.Events.WithLabelValues(StageBaseline, "out").Add(float64(len(items)))
 		return nil
-	}, hooks)
+	}, hooks, bus.OnAssign(w.Assigned))
 	if err != nil {
 		return err
-	}
-	if c, ok := l.fetcher.(*bus.Consumer); ok {
-		c.OnAssign(w.Assigned)
 	}
 	start("baseline", func(ctx context.Context) error {
 		defer l.fetcher.Close()

@@ -17,8 +17,8 @@ type Config struct {
 	Topics  Topics   `koanf:"topics"`
 	// Partitions and ReplicationFactor apply to topics EnsureTopics creates;
 	// existing topics are left as they are.
-	Partitions        int `koanf:"partitions"`
-	ReplicationFactor int `koanf:"replication_factor"`
+	Partitions        int    `koanf:"partitions"`
+	ReplicationFactor int    `koanf:"replication_factor"`
 	ClientID          string `koanf:"client_id"`
 
 	// BatchSize and BatchTimeout tune the writer: a partition's batch is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -46,7 +47,7 @@ type Consumer struct {
 
 	mu        sync.Mutex
 	cur       *generation
-	delivered int32 // generation whose assignment the stage has seen; -1 none
+	delivered *generation // the one whose assignment the stage has seen
 
 	closeOnce sync.Once
 	closeErr  error
@@ -62,8 +63,11 @@ type generation struct {
 	hwm       map[int]int64
 }
 
+// fetched carries the generation it was read in; generations are
+// compared by identity, not by the broker's id, which a member that was
+// evicted and rejoined must not confuse.
 type fetched struct {
-	gen int32
+	gen *generation
 	msg kafka.Message
 }
 
@@ -130,9 +134,8 @@ func NewConsumer(cfg Config, group, topic string, reg prometheus.Registerer, log
 	c := &Consumer{
 		cfg: cfg, group: group, topic: topic, log: log, m: newMetrics(reg),
 		cg: cg, ctx: ctx, cancel: cancel,
-		msgs:      make(chan fetched, 4*cfg.BatchSize),
-		changed:   make(chan struct{}, 1),
-		delivered: -1,
+		msgs:    make(chan fetched, 4*cfg.BatchSize),
+		changed: make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(c)
@@ -200,6 +203,11 @@ func (c *Consumer) readPartition(ctx context.Context, g *generation, pa kafka.Pa
 		QueueCapacity:  c.cfg.BatchSize,
 		ReadBackoffMin: 50 * time.Millisecond,
 		ReadBackoffMax: time.Second,
+		// Among these: a committed offset already deleted by retention,
+		// which kafka-go skips forward from; worth seeing.
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			c.log.Warn("kafka partition reader", "partition", pa.ID, "detail", fmt.Sprintf(msg, args...))
+		}),
 	})
 	defer r.Close()
 	if err := r.SetOffset(pa.Offset); err != nil {
@@ -215,7 +223,7 @@ func (c *Consumer) readPartition(ctx context.Context, g *generation, pa kafka.Pa
 			return
 		}
 		select {
-		case c.msgs <- fetched{gen: g.id, msg: m}:
+		case c.msgs <- fetched{gen: g, msg: m}:
 		case <-ctx.Done():
 			return
 		}
@@ -291,11 +299,11 @@ func (c *Consumer) FetchBatch(ctx context.Context, max int, maxWait time.Duratio
 func (c *Consumer) announce() {
 	c.mu.Lock()
 	g := c.cur
-	if g == nil || g.id == c.delivered {
+	if g == nil || g == c.delivered {
 		c.mu.Unlock()
 		return
 	}
-	c.delivered = g.id
+	c.delivered = g
 	parts := slices.Clone(g.partitions)
 	c.mu.Unlock()
 	if c.onAssign != nil {
@@ -309,7 +317,7 @@ func (c *Consumer) announce() {
 func (c *Consumer) accept(f fetched) (Message, bool) {
 	c.mu.Lock()
 	g := c.cur
-	if g == nil || f.gen != g.id {
+	if g == nil || f.gen != g {
 		c.mu.Unlock()
 		return Message{}, false
 	}
@@ -385,8 +393,14 @@ func (c *Consumer) Commit(ctx context.Context, msgs ...Message) error {
 	}
 	err := g.gen.CommitOffsets(map[string]map[int]int64{c.topic: offsets})
 	if err != nil {
-		if errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
-			errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, net.ErrClosed) {
+		c.mu.Lock()
+		ended := c.cur != g
+		c.mu.Unlock()
+		// kafka-go closes the generation's connection when it ends, so
+		// a commit racing a rebalance fails with a closed connection or
+		// with one of the group errors; both mean "redelivered later".
+		if ended || errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
+			errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
 			c.m.commitSkipped.WithLabelValues(c.topic, c.group).Add(float64(committing))
 			c.log.Debug("commit: generation ended before the commit; messages will be redelivered", "err", err)
 			return nil

@@ -17,9 +17,12 @@ import (
 // does, so a shipper that keys by agent_id and agentwatch agree on the
 // partition of every agent.
 type Producer struct {
-	w   *kafka.Writer
-	m   *metrics
-	log *slog.Logger
+	w *kafka.Writer
+	// transport is ours, not the Writer's default, so Close must release
+	// its pooled connections itself.
+	transport *kafka.Transport
+	m         *metrics
+	log       *slog.Logger
 }
 
 var _ Publisher = (*Producer)(nil)
@@ -35,6 +38,12 @@ func NewProducer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Prod
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	transport := &kafka.Transport{
+		ClientID:    cfg.ClientID,
+		DialTimeout: cfg.DialTimeout,
+		Dial:        (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
+		MetadataTTL: 30 * time.Second,
+	}
 	w := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...),
 		// Keyed messages: murmur2(key) mod partitions, as in Java.
@@ -49,17 +58,12 @@ func NewProducer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Prod
 		// partition count; a typo in a topic name should fail, not
 		// create a stray topic.
 		AllowAutoTopicCreation: false,
-		Transport: &kafka.Transport{
-			ClientID:    cfg.ClientID,
-			DialTimeout: cfg.DialTimeout,
-			Dial:        (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
-			MetadataTTL: 30 * time.Second,
-		},
+		Transport:              transport,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			log.Warn("kafka writer", "detail", fmt.Sprintf(msg, args...))
 		}),
 	}
-	return &Producer{w: w, m: newMetrics(reg), log: log}, nil
+	return &Producer{w: w, transport: transport, m: newMetrics(reg), log: log}, nil
 }
 
 // Publish writes msgs and returns nil once the broker has acknowledged all
@@ -127,7 +131,9 @@ func (p *Producer) count(msgs []Message, werrs kafka.WriteErrors) {
 
 // Close flushes pending batches and closes connections.
 func (p *Producer) Close() error {
-	if err := p.w.Close(); err != nil {
+	err := p.w.Close()
+	p.transport.CloseIdleConnections()
+	if err != nil {
 		return fmt.Errorf("bus: close producer: %w", err)
 	}
 	return nil

@@ -206,8 +206,8 @@ func (a *agent) identity(ev *schemas.AgentEvent, inst string, t time.Time) {
 	case KindSales, "report-bot":
 		ev.Principal = a.role
 		ev.CredentialType = schemas.CredStaticKey
-		ev.CredentialID = a.staticID
-		iss := a.issued
+		id, iss := a.staticKey(t)
+		ev.CredentialID = id
 		ev.CredentialIssuedAt = &iss
 	default:
 		// An STS session per instance, refreshed at the top of each hour

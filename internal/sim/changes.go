@@ -24,10 +24,14 @@ const (
 	ChangeSubnet = "subnet"
 	// ChangeUserAgent switches the user agent (a new release).
 	ChangeUserAgent = "user_agent"
+	// ChangeRotateKey replaces the agent's long-lived key with a new one,
+	// issued at From (a scheduled rotation). Only agents that use a static
+	// key (the sales agent) are affected.
+	ChangeRotateKey = "rotate_key"
 )
 
 // ChangeTypes lists the valid Change.Type values.
-var ChangeTypes = []string{ChangeRate, ChangeRamp, ChangeAddHabit, ChangeNewInstance, ChangeSubnet, ChangeUserAgent}
+var ChangeTypes = []string{ChangeRate, ChangeRamp, ChangeAddHabit, ChangeNewInstance, ChangeSubnet, ChangeUserAgent, ChangeRotateKey}
 
 // Change is one benign drift of one agent's behaviour. From and Until are
 // offsets from the fleet's start; Until 0 means "until the end".
@@ -48,6 +52,7 @@ type Change struct {
 	Instance  string // new_instance
 	Network   string // subnet, e.g. "10.20.9.0/24"
 	UserAgent string // user_agent
+	KeyID     string // rotate_key: the new key's id
 
 	prefix netip.Prefix
 	from   time.Time
@@ -91,6 +96,10 @@ func (c *Change) validate() error {
 		if c.UserAgent == "" {
 			return fmt.Errorf("user_agent: is required for user_agent")
 		}
+	case ChangeRotateKey:
+		if c.KeyID == "" {
+			return fmt.Errorf("key_id: is required for rotate_key")
+		}
 	default:
 		return fmt.Errorf("type: %q is not one of %s", c.Type, strings.Join(ChangeTypes, ", "))
 	}
@@ -131,4 +140,16 @@ func (a *agent) volumeFactor(t time.Time) float64 {
 		}
 	}
 	return f
+}
+
+// staticKey is the agent's long-lived key id and issue time at t, after any
+// rotation.
+func (a *agent) staticKey(t time.Time) (string, time.Time) {
+	id, issued := a.staticID, a.issued
+	for _, c := range a.changes {
+		if c.Type == ChangeRotateKey && c.active(t) {
+			id, issued = c.KeyID, c.from
+		}
+	}
+	return id, issued
 }

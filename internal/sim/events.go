@@ -39,6 +39,7 @@ func (f *Fleet) Events(fn func(Labeled) error) error {
 		seq      int64
 		carry    []Labeled // events generated past the current hour
 		batch    []Labeled
+		order    []*Labeled
 		nextAtt  int
 		attacks  = f.attacks
 		emitFrom = func(l *Labeled) error {
@@ -65,15 +66,21 @@ func (f *Fleet) Events(fn func(Labeled) error) error {
 			batch = append(batch, attacks[nextAtt])
 			nextAtt++
 		}
-		// Stable sort: ties keep generation order (agent id, then step),
-		// which is itself deterministic.
-		slices.SortStableFunc(batch, func(x, y Labeled) int { return x.Event.Time.Compare(y.Event.Time) })
+		// Sort pointers (events are large), stably: ties keep generation
+		// order (agent id, then step), which is itself deterministic.
+		order = order[:0]
 		for i := range batch {
-			if !batch[i].Event.Time.Before(he) && h < hours-1 {
-				carry = append(carry, batch[i:]...)
+			order = append(order, &batch[i])
+		}
+		slices.SortStableFunc(order, func(x, y *Labeled) int { return x.Event.Time.Compare(y.Event.Time) })
+		for i, l := range order {
+			if !l.Event.Time.Before(he) && h < hours-1 {
+				for _, rest := range order[i:] {
+					carry = append(carry, *rest)
+				}
 				break
 			}
-			if err := emitFrom(&batch[i]); err != nil {
+			if err := emitFrom(l); err != nil {
 				return err
 			}
 		}

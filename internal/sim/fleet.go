@@ -8,7 +8,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -37,8 +36,9 @@ const DecommissionedID = "legacy-report-bot"
 
 // Config shapes the simulated fleet.
 type Config struct {
-	// Agents is the total number of active agents, spread round-robin over
-	// the kinds (so at least one of each); 0 means one per kind.
+	// Agents is the number of active agents of each kind (the demo's
+	// --agents); 0 means 1. The fleet has Agents x kinds active agents plus
+	// the decommissioned one.
 	Agents int `koanf:"agents"`
 	// Days is the number of normal days before the incident day (>= 14 when
 	// the scripted incidents are on, so learned baselines can mature).
@@ -68,7 +68,7 @@ var DefaultStart = time.Date(2026, time.November, 2, 0, 0, 0, 0, time.UTC)
 // DefaultConfig returns the demo's fleet: one agent per kind, 14 normal
 // days, seed 1.
 func DefaultConfig() Config {
-	return Config{Agents: len(Kinds), Days: 14, Seed: 1, Start: DefaultStart}
+	return Config{Agents: 1, Days: 14, Seed: 1, Start: DefaultStart}
 }
 
 // Validate names the first offending key.
@@ -79,14 +79,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("kinds: %q is not one of %v", k, Kinds)
 		}
 	}
-	if c.Agents < 0 {
-		return fmt.Errorf("agents: %d is negative", c.Agents)
-	}
-	if c.Agents != 0 && c.Agents < len(kinds) {
-		return fmt.Errorf("agents: %d is fewer than the %d kinds (want at least one of each)", c.Agents, len(kinds))
-	}
-	if c.Agents > 500 {
-		return fmt.Errorf("agents: %d is more than 500", c.Agents)
+	if c.Agents < 0 || c.Agents > 100 {
+		return fmt.Errorf("agents: %d agents per kind is outside 0-100", c.Agents)
 	}
 	minDays := 1
 	if !c.NoIncidents {
@@ -148,8 +142,12 @@ type agent struct {
 // NewFleet builds the fleet, its inventory and its incidents.
 func NewFleet(cfg Config) (*Fleet, error) {
 	if cfg.Agents == 0 {
-		cfg.Agents = len(cfg.kinds())
+		cfg.Agents = 1
 	}
+	// Validation fills the changes' parsed fields; work on a copy so the
+	// caller's slice is left alone.
+	cfg.Changes = slices.Clone(cfg.Changes)
+	cfg.Kinds = slices.Clone(cfg.Kinds)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sim config: %w", err)
 	}
@@ -160,14 +158,12 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		cfg.TailDays = 1
 	}
 	f := &Fleet{cfg: cfg, start: cfg.Start.UTC().Truncate(24 * time.Hour), byID: map[string]*agent{}}
-	kinds := cfg.kinds()
-	counts := map[string]int{}
-	for i := 0; i < cfg.Agents; i++ {
-		k := kinds[i%len(kinds)]
-		a := newAgent(k, counts[k], f.start)
-		counts[k]++
-		f.agents = append(f.agents, a)
-		f.byID[a.id] = a
+	for _, k := range cfg.kinds() {
+		for n := range cfg.Agents {
+			a := newAgent(k, n, f.start)
+			f.agents = append(f.agents, a)
+			f.byID[a.id] = a
+		}
 	}
 	f.legacy = newLegacyAgent(f.start)
 	f.byID[f.legacy.id] = f.legacy
@@ -177,6 +173,7 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		if a == nil || a == f.legacy {
 			return nil, fmt.Errorf("sim config: changes[%d]: agent: %q is not an active agent of this fleet", i, ch.Agent)
 		}
+		ch.bind(f.start)
 		a.changes = append(a.changes, ch)
 	}
 	decls := []inventory.Agent{f.legacy.decl}
@@ -287,5 +284,3 @@ func cmpString(a, b string) int {
 	}
 	return 0
 }
-
-var errStop = errors.New("stop")

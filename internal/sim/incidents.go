@@ -23,16 +23,19 @@ type Incident struct {
 }
 
 // Detector names as the detect package reports them. The scorer also
-// accepts a detector whose name starts with one of these followed by "_" or
-// ".", so a family name ("first_time") covers its members.
+// accepts any detector whose name starts with one of these followed by "."
+// or "_", so a family name ("volume") covers its members ("volume.spike").
 const (
-	DetDeclared       = "declared"
-	DetDecommissioned = "decommissioned"
-	DetFirstTime      = "first_time"
-	DetNewNetwork     = "new_network"
-	DetNewUserAgent   = "new_user_agent"
+	DetDeclared       = "playground.declared"
+	DetFirstAction    = "playground.first_action"
+	DetFirstSystem    = "playground.first_system"
+	DetNovelResource  = "playground.novel_resource"
+	DetDecommissioned = "lifecycle.decommissioned"
+	DetExpired        = "lifecycle.expired"
+	DetNewSource      = "network.new_source"
+	DetNewUserAgent   = "network.new_user_agent"
 	DetVolume         = "volume"
-	DetHours          = "outside_hours"
+	DetHours          = "time.outside_hours"
 	DetDelegation     = "delegation"
 	DetCredential     = "credential"
 )
@@ -50,7 +53,7 @@ func (f *Fleet) buildIncidents() error {
 	scripts := []script{
 		{KindSupport, Incident{ID: "INC-1-playground-escape", Technique: "T1213",
 			Description:     "a prompt-injected ticket makes the support bot export the customer base and read a finance bucket",
-			ExpectDetectors: []string{DetDeclared, DetFirstTime}}, func(a *agent, t time.Time) []schemas.AgentEvent {
+			ExpectDetectors: []string{DetDeclared, DetFirstAction, DetFirstSystem}}, func(a *agent, t time.Time) []schemas.AgentEvent {
 			inst := a.insts[0]
 			var out []schemas.AgentEvent
 			for p := 1; p <= 6; p++ {
@@ -71,7 +74,7 @@ func (f *Fleet) buildIncidents() error {
 		}},
 		{KindSales, Incident{ID: "INC-2-stolen-long-lived-key", Technique: "T1078.004",
 			Description:     "the sales agent's long-lived API key is used from a Tor exit node by a script dumping contacts",
-			ExpectDetectors: []string{DetNewNetwork, DetNewUserAgent, DetVolume, DetFirstTime}}, func(a *agent, t time.Time) []schemas.AgentEvent {
+			ExpectDetectors: []string{DetNewSource, DetNewUserAgent, DetVolume}}, func(a *agent, t time.Time) []schemas.AgentEvent {
 			var out []schemas.AgentEvent
 			for i := range 250 {
 				ev := f.eventAs(a, "", t, "mcp", "mcp:salesforce", "tools/call:get_contact", fmt.Sprintf("salesforce://contacts/003%07d", 100+i*37), "contact")
@@ -83,7 +86,7 @@ func (f *Fleet) buildIncidents() error {
 		}},
 		{"report-bot", Incident{ID: "INC-3-decommissioned-agent-acts", Technique: "T1078.004",
 			Description:     "the decommissioned report bot's never-revoked access key reads reports from the lake again",
-			ExpectDetectors: []string{DetDecommissioned}}, func(a *agent, t time.Time) []schemas.AgentEvent {
+			ExpectDetectors: []string{DetDecommissioned, DetExpired}}, func(a *agent, t time.Time) []schemas.AgentEvent {
 			inst := a.insts[0]
 			out := []schemas.AgentEvent{f.eventAs(a, inst, t, "cloudtrail", "aws:s3", "s3:ListBucket", lake, "AWS::S3::Bucket")}
 			for i := range 12 {
@@ -112,7 +115,7 @@ func (f *Fleet) buildIncidents() error {
 		}},
 		{KindOps, Incident{ID: "INC-5-first-sensitive-action", Technique: "T1555.006",
 			Description:     "the ops agent reads the production database master secret, which it is allowed to but never did",
-			ExpectDetectors: []string{DetFirstTime}}, func(a *agent, t time.Time) []schemas.AgentEvent {
+			ExpectDetectors: []string{DetFirstAction, DetFirstSystem}}, func(a *agent, t time.Time) []schemas.AgentEvent {
 			inst := a.insts[0]
 			var out []schemas.AgentEvent
 			for _, s := range []string{"ops/prod-db-master", "ops/pagerduty-api-key"} {

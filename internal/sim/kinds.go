@@ -53,7 +53,7 @@ var services = []string{"checkout-api", "payments", "search", "catalog", "notifi
 // support: conversations, each on behalf of one customer: read the ticket,
 // read the customer, maybe search the knowledge base, reply.
 func (g *agentGen) support(hs time.Time) {
-	n := poisson(g.r, g.rate(hs, 14, &supportProfile, weekendFor(KindSupport)))
+	n := poisson(g.r, g.rate(hs, 16, &supportProfile, weekendFor(KindSupport)))
 	for range n {
 		t := g.at(hs, time.Hour)
 		inst := g.inst(t)
@@ -97,7 +97,7 @@ func (g *agentGen) support(hs time.Time) {
 // ci: deploy pipelines on weekdays (and a rare weekend hotfix): trigger the
 // workflow, push the image to ECR, roll it out to staging, then usually prod.
 func (g *agentGen) ci(hs time.Time) {
-	lambda := g.rate(hs, 0.9, &ciProfile, 0)
+	lambda := g.rate(hs, 1.4, &ciProfile, 0)
 	if isWeekend(hs) && hs.Hour() >= 10 && hs.Hour() < 16 {
 		lambda = 0.015 * g.a.volumeFactor(hs)
 	}
@@ -105,7 +105,7 @@ func (g *agentGen) ci(hs time.Time) {
 		g.deploy(g.at(hs, 50*time.Minute))
 	}
 	// Polling workflow status during the day.
-	for range poisson(g.r, g.rate(hs, 3, &ciProfile, 0)) {
+	for range poisson(g.r, g.rate(hs, 6, &ciProfile, 0)) {
 		t := g.at(hs, time.Hour)
 		svc := services[g.r.IntN(len(services))]
 		g.emit(g.base(t, g.inst(t), "canonical", "github", "actions.get", "repos/acme/"+svc, "workflow_run"))
@@ -195,7 +195,7 @@ func (g *agentGen) data(hs time.Time) {
 		}
 		g.batch(g.at(hs, 10*time.Minute), days, 150+g.r.IntN(40), "reports/monthly/"+prev.Format("2006-01")+"/close.parquet")
 	}
-	for range poisson(g.r, g.rate(hs, 5, &dataProfile, weekendFor(KindData))) {
+	for range poisson(g.r, g.rate(hs, 6, &dataProfile, weekendFor(KindData))) {
 		g.query(g.at(hs, 55*time.Minute), day)
 	}
 }
@@ -261,7 +261,7 @@ func (g *agentGen) batch(t time.Time, days []string, parts int, report string) {
 // sales: look a contact up, send them a templated e-mail; read leads; now
 // and then edit a template or read an opportunity.
 func (g *agentGen) sales(hs time.Time) {
-	for range poisson(g.r, g.rate(hs, 11, &salesProfile, 0)) {
+	for range poisson(g.r, g.rate(hs, 15, &salesProfile, 0)) {
 		t := g.at(hs, 58*time.Minute)
 		inst := g.inst(t)
 		contact := fmt.Sprintf("003%07d", 1+g.r.IntN(20000))
@@ -311,7 +311,7 @@ func recipient(g *agentGen, contact string) string {
 // unhealthy service driven by a PagerDuty incident; rarely a node cordon or
 // a database reboot.
 func (g *agentGen) ops(hs time.Time) {
-	for range poisson(g.r, g.rate(hs, 9, &opsProfile, weekendFor(KindOps))) {
+	for range poisson(g.r, g.rate(hs, 18, &opsProfile, weekendFor(KindOps))) {
 		t := g.at(hs, time.Hour)
 		inst := g.inst(t)
 		switch x := g.r.IntN(3); x {

@@ -197,8 +197,12 @@ func Text(v any) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case float32:
 		return strconv.FormatFloat(float64(x), 'g', -1, 32)
-	case []string:
-		b, _ := json.Marshal(x)
+	case []string, []any:
+		// Lists (ClickHouse arrays) print as JSON, unambiguous in a cell.
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
 		return string(b)
 	default:
 		return fmt.Sprint(v)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -63,6 +64,7 @@ func EncodeJSON(v any, empty string) (string, error) {
 		if len(x) == 0 {
 			return empty, nil
 		}
+		return encodeStringMap(x), nil
 	case map[string]int64:
 		if len(x) == 0 {
 			return empty, nil
@@ -121,4 +123,57 @@ func SortPlayground(rows []schemas.PlaygroundRow) {
 		}
 		return false
 	})
+}
+
+// encodeStringMap writes a map[string]string as JSON with sorted keys,
+// like encoding/json but without reflection: it runs once per stored
+// event, so it is on the hot path of the ClickHouse writer.
+func encodeStringMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	size := 2
+	for k, v := range m {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
+	}
+	sort.Strings(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return string(append(b, '}'))
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 goes through
+// encoding/json, which replaces it, so the output always parses.
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		enc, _ := json.Marshal(s)
+		return append(b, enc...)
+	}
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,5 +115,28 @@ func TestWriteResult(t *testing.T) {
 	}
 	if err := WriteResult(&b, r, "xml"); err == nil || !strings.Contains(err.Error(), `"xml"`) {
 		t.Errorf("unknown format error = %v", err)
+	}
+}
+
+func TestEncodeStringMapMatchesEncodingJSON(t *testing.T) {
+	maps := []map[string]string{
+		{"region": "eu-west-1"},
+		{"b": "2", "a": "1", "quote\"": "back\\slash", "ctl": "\x01\n\r\t", "uni": "ünï ✓", "bad": "\xff\xfe"},
+	}
+	for _, m := range maps {
+		got, err := EncodeJSON(m, "{}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(m)
+		var back map[string]string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Fatalf("EncodeJSON(%q) = %s, not JSON: %v", m, got, err)
+		}
+		var wantBack map[string]string
+		_ = json.Unmarshal(want, &wantBack)
+		if !reflect.DeepEqual(back, wantBack) {
+			t.Errorf("EncodeJSON(%q) decodes to %q, encoding/json's to %q", m, back, wantBack)
+		}
 	}
 }

@@ -49,3 +49,10 @@ func (f *injected) serveInjected(w http.ResponseWriter) bool {
 	_, _ = w.Write([]byte(x.body))
 	return true
 }
+
+// ClearFailures drops the queued failures.
+func (f *injected) ClearFailures() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = nil
+}

@@ -20,9 +20,39 @@ type PagerDuty struct {
 	// RoutingKey, when set, is the only routing key accepted.
 	RoutingKey string
 
-	mu       sync.Mutex
-	events   []PDEvent
-	rejected []string
+	mu        sync.Mutex
+	events    []PDEvent
+	rejected  []string
+	holdAfter int
+	hold      chan struct{}
+	held      int
+	abandoned int
+}
+
+// Abandoned is how many held requests ended because the client went away.
+func (p *PagerDuty) Abandoned() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.abandoned
+}
+
+// HoldAfter makes requests after the first n accepted events hang until
+// the returned release is called or the client goes away (a client that
+// vanishes mid-request has its event dropped, as a real server would
+// never have answered it).
+func (p *PagerDuty) HoldAfter(n int) (release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holdAfter, p.hold = n, make(chan struct{})
+	var once sync.Once
+	return func() { once.Do(func() { close(p.hold) }) }
+}
+
+// Held is how many requests are hanging or have hung.
+func (p *PagerDuty) Held() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
 }
 
 // PDEvent is an accepted event, decoded loosely.
@@ -76,6 +106,27 @@ func (p *PagerDuty) handle(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
+	}
+	p.mu.Lock()
+	hold := p.hold != nil && len(p.events) >= p.holdAfter
+	ch := p.hold
+	if hold {
+		p.held++
+	}
+	p.mu.Unlock()
+	if hold {
+		// The body is read first: only then does net/http notice a client
+		// that went away and cancel the request context.
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+		}
+		if r.Context().Err() != nil {
+			p.mu.Lock()
+			p.abandoned++
+			p.mu.Unlock()
+			return
+		}
 	}
 	if reason := p.validate(r, body); reason != "" {
 		p.mu.Lock()

@@ -3,6 +3,7 @@ package fakes
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,6 +143,8 @@ func (s *Slack) api(w http.ResponseWriter, method string, m SlackMessage) {
 	defer s.mu.Unlock()
 	switch method {
 	case "chat.postMessage":
+		// Like Slack, accept "#name" and answer with the channel id.
+		m.Channel = channelID(m.Channel)
 		s.seq++
 		m.TS = fmt.Sprintf("1700000000.%06d", s.seq)
 		if m.ThreadTS != "" {
@@ -156,6 +159,11 @@ func (s *Slack) api(w http.ResponseWriter, method string, m SlackMessage) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
 	case "chat.update":
+		// chat.update takes only a channel id.
+		if strings.HasPrefix(m.Channel, "#") {
+			s.apiErrorLocked(w, "channel_not_found")
+			return
+		}
 		old := s.messages[m.Channel+"/"+m.TS]
 		if m.TS == "" || old == nil {
 			s.apiErrorLocked(w, "message_not_found")
@@ -244,3 +252,16 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// channelID maps "#name" to a stable fake id, as Slack resolves names.
+func channelID(ch string) string {
+	if !strings.HasPrefix(ch, "#") {
+		return ch
+	}
+	h := fnv.New32a()
+	h.Write([]byte(ch))
+	return fmt.Sprintf("C%08X", h.Sum32())
+}
+
+// ChannelID is the id the fake gives channel "#name".
+func ChannelID(name string) string { return channelID(name) }

@@ -94,3 +94,9 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 		s.Close()
 	}
 }
+
+func TestDocumentedQueries(t *testing.T) {
+	s := openTemp(t)
+	defer s.Close()
+	storetest.RunDocumentedQueries(t, s, "../../../docs/queries.sql", store.DialectSQLite)
+}

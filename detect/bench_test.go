@@ -1,0 +1,182 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// benchFleet builds an inventory of n agents in 10 kinds with declared
+// playgrounds, and events that stay inside them.
+func benchFleet(b testing.TB, n int) (*inventory.Inventory, []schemas.AgentEvent) {
+	b.Helper()
+	agents := make([]inventory.Agent, n)
+	for i := range agents {
+		agents[i] = inventory.Agent{ID: fmt.Sprintf("agent-%06d", i), Kind: fmt.Sprintf("kind-%d", i%10), Owner: "team",
+			Playground: inventory.Playground{Systems: []string{"helpdesk", "crm"}, Actions: []string{"tickets.*", "customers.read"}}}
+	}
+	inv, err := inventory.New(agents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	actions := []string{"tickets.read", "tickets.update", "customers.read", "tickets.comment"}
+	evs := make([]schemas.AgentEvent, 0, 1<<16)
+	issued := t0.Add(-24 * time.Hour)
+	for i := 0; i < cap(evs); i++ {
+		a := i % n
+		evs = append(evs, schemas.AgentEvent{
+			EventID: fmt.Sprintf("ev-%08d", i), Time: t0.Add(time.Duration(i) * 50 * time.Millisecond), Source: "mcp",
+			AgentID: agents[a].ID, AgentInstance: fmt.Sprintf("pod-%d", i%3), Principal: "svc-" + agents[a].ID,
+			CredentialID: "tok-" + agents[a].ID, CredentialType: schemas.CredOAuthToken, CredentialIssuedAt: &issued,
+			OnBehalfOf: fmt.Sprintf("user%d@example.com", i%5), Action: actions[i%len(actions)], System: "helpdesk",
+			Resource: fmt.Sprintf("tickets/%d", 10000+i%997), Outcome: schemas.OutcomeSuccess,
+			SrcIP: fmt.Sprintf("10.0.%d.%d", a%4, i%250+1), UserAgent: "support-bot/2.4.1 python-httpx/0.27", Bytes: int64(200 + i%1000),
+		})
+	}
+	return inv, evs
+}
+
+// cpuTime is the process's user+system CPU time. The benchmarks report
+// CPU time per event beside wall time because the shared build machine is
+// oversubscribed, which inflates wall time but not CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, start time.Duration) {
+	per := float64(cpuTime()-start) / float64(b.N)
+	b.ReportMetric(per, "cpu-ns/op")
+	if per > 0 {
+		b.ReportMetric(1e9/per, "events/cpu-s")
+	}
+}
+
+// BenchmarkProcess is the full detector set on in-memory events.
+func BenchmarkProcess(b *testing.B) {
+	inv, evs := benchFleet(b, 1000)
+	e, err := NewEngine(DefaultConfig(), inv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range evs { // warm up: every agent seen, habits learned
+		e.Process(&evs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu)
+	shift := time.Duration(0)
+	for i := 0; i < b.N; i++ {
+		j := i % len(evs)
+		if j == 0 {
+			shift += time.Duration(len(evs)) * 50 * time.Millisecond
+		}
+		ev := evs[j]
+		ev.Time = ev.Time.Add(shift)
+		e.Process(&ev)
+	}
+}
+
+// BenchmarkDecodeProcess adds decoding the canonical JSON of each event.
+func BenchmarkDecodeProcess(b *testing.B) {
+	inv, evs := benchFleet(b, 1000)
+	e, err := NewEngine(DefaultConfig(), inv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := make([][]byte, len(evs))
+	for i := range evs {
+		if raw[i], err = json.Marshal(&evs[i]); err != nil {
+			b.Fatal(err)
+		}
+		e.Process(&evs[i])
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw[0])))
+	b.ResetTimer()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu)
+	for i := 0; i < b.N; i++ {
+		ev, err := DecodeEvent(raw[i%len(raw)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Process(&ev)
+	}
+}
+
+// BenchmarkMemoryPerAgent reports the steady-state heap per tracked agent
+// with 100,000 agents that each learned a realistic playground.
+func BenchmarkMemoryPerAgent(b *testing.B) {
+	n := benchAgents
+	for i := 0; i < b.N; i++ {
+		inv, _ := benchFleet(b, n)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e, err := NewEngine(DefaultConfig(), inv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		actions := []string{"tickets.read", "tickets.update", "customers.read", "tickets.comment", "tickets.assign", "customers.search"}
+		resources := make([]string, 64)
+		for j := range resources {
+			resources[j] = fmt.Sprintf("%s/%d", []string{"tickets", "customers"}[j%2], 1000+j)
+		}
+		ips := make([]string, 400)
+		for j := range ips {
+			ips[j] = fmt.Sprintf("10.%d.%d.7", j/2, j%2)
+		}
+		users := []string{"ana@example.com", "ben@example.com", "chloe@example.com"}
+		ids := inv.IDs()
+		creds := make([]string, n)
+		for a := range creds {
+			creds[a] = "tok-" + ids[a]
+		}
+		ev := schemas.AgentEvent{Source: "mcp", System: "helpdesk", Outcome: schemas.OutcomeSuccess, CredentialType: schemas.CredOAuthToken, EventID: "x"}
+		// Each agent: a day of hourly windows, 6 actions on 2 collections
+		// (12 triples), 2 networks, 2 user agents, 3 delegators, 1
+		// credential: the steady state of a typical agent (the profile's
+		// size does not grow with more windows).
+		for h := 0; h < 24; h++ {
+			for a := 0; a < n; a++ {
+				k := h + a
+				ev.AgentID = ids[a]
+				ev.Time = t0.Add(time.Duration(h)*time.Hour + time.Duration(a%3600)*time.Second)
+				ev.Action = actions[k%len(actions)]
+				ev.Resource = resources[k%len(resources)]
+				ev.SrcIP = ips[(a%200)*2+k%2]
+				ev.UserAgent = []string{"bot/1.0", "httpx/0.2"}[k%2]
+				ev.OnBehalfOf = users[k%3]
+				ev.CredentialID = creds[a]
+				e.Process(&ev)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		per := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		b.ReportMetric(per, "B/agent")
+		runtime.KeepAlive(e)
+		runtime.KeepAlive(inv)
+	}
+}
+
+// benchAgents is the fleet size of BenchmarkMemoryPerAgent.
+var benchAgents = func() int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_AGENTS")); err == nil && v > 0 {
+		return v
+	}
+	return 100000
+}()

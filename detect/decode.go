@@ -1,0 +1,340 @@
+package detect
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// DecodeEvent decodes and validates one canonical event with exactly the
+// result of schemas.DecodeEvent, several times faster: a scanner handles
+// the common shape (known keys spelt exactly, strings without escapes or
+// non-ASCII bytes, valid content) with one allocation for all strings, and
+// anything else (including every error) goes to schemas.DecodeEvent, so
+// error messages and edge cases are the standard decoder's.
+func DecodeEvent(data []byte) (schemas.AgentEvent, error) {
+	var ev schemas.AgentEvent
+	if len(data) <= schemas.MaxEventBytes && fastDecode(data, &ev) && fastValid(&ev) {
+		return ev, nil
+	}
+	return schemas.DecodeEvent(data)
+}
+
+type scanner struct {
+	b   []byte
+	s   string // the same bytes as one string: fields are substrings of it
+	pos int
+}
+
+func (d *scanner) ws() {
+	for d.pos < len(d.b) {
+		switch d.b[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *scanner) byte(c byte) bool {
+	d.ws()
+	if d.pos < len(d.b) && d.b[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes, control or non-ASCII bytes.
+func (d *scanner) str() (string, bool) {
+	if !d.byte('"') {
+		return "", false
+	}
+	start := d.pos
+	for d.pos < len(d.b) {
+		c := d.b[d.pos]
+		if c == '"' {
+			s := d.s[start:d.pos]
+			d.pos++
+			return s, true
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+		d.pos++
+	}
+	return "", false
+}
+
+func (d *scanner) null() bool {
+	d.ws()
+	if strings.HasPrefix(d.s[d.pos:], "null") {
+		d.pos += 4
+		return true
+	}
+	return false
+}
+
+func (d *scanner) int64() (int64, bool) {
+	d.ws()
+	start := d.pos
+	if d.pos < len(d.b) && d.b[d.pos] == '-' {
+		d.pos++
+	}
+	if d.pos+1 < len(d.b) && d.b[d.pos] == '0' && d.b[d.pos+1] >= '0' && d.b[d.pos+1] <= '9' {
+		return 0, false // a leading zero is not JSON
+	}
+	for d.pos < len(d.b) && d.b[d.pos] >= '0' && d.b[d.pos] <= '9' {
+		d.pos++
+	}
+	if d.pos < len(d.b) {
+		switch d.b[d.pos] {
+		case '.', 'e', 'E':
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(d.s[start:d.pos], 10, 64)
+	return v, err == nil
+}
+
+func (d *scanner) time() (time.Time, bool) {
+	s, ok := d.str()
+	if !ok {
+		return time.Time{}, false
+	}
+	var t time.Time
+	if err := t.UnmarshalText(unsafe.Slice(unsafe.StringData(s), len(s))); err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// fastDecode reports whether data decoded on the fast path.
+func fastDecode(data []byte, ev *schemas.AgentEvent) bool {
+	d := scanner{b: data, s: string(data)}
+	if !d.byte('{') {
+		return false
+	}
+	if d.byte('}') {
+		return d.end()
+	}
+	for {
+		key, ok := d.str()
+		if !ok || !d.byte(':') {
+			return false
+		}
+		if !d.field(key, ev) {
+			return false
+		}
+		if d.byte(',') {
+			continue
+		}
+		if d.byte('}') {
+			return d.end()
+		}
+		return false
+	}
+}
+
+func (d *scanner) end() bool {
+	d.ws()
+	return d.pos == len(d.b)
+}
+
+func (d *scanner) field(key string, ev *schemas.AgentEvent) bool {
+	var sp *string
+	switch key {
+	case "event_id":
+		sp = &ev.EventID
+	case "source":
+		sp = &ev.Source
+	case "agent_id":
+		sp = &ev.AgentID
+	case "agent_instance":
+		sp = &ev.AgentInstance
+	case "principal":
+		sp = &ev.Principal
+	case "credential_id":
+		sp = &ev.CredentialID
+	case "credential_type":
+		sp = &ev.CredentialType
+	case "on_behalf_of":
+		sp = &ev.OnBehalfOf
+	case "action":
+		sp = &ev.Action
+	case "system":
+		sp = &ev.System
+	case "resource":
+		sp = &ev.Resource
+	case "resource_type":
+		sp = &ev.ResourceType
+	case "outcome":
+		sp = &ev.Outcome
+	case "error_code":
+		sp = &ev.ErrorCode
+	case "src_ip":
+		sp = &ev.SrcIP
+	case "user_agent":
+		sp = &ev.UserAgent
+	case "time":
+		t, ok := d.time()
+		ev.Time = t
+		return ok
+	case "credential_issued_at", "credential_expires_at":
+		if d.null() {
+			return false // the standard decoder's null handling, to be exact
+		}
+		t, ok := d.time()
+		if !ok {
+			return false
+		}
+		if key == "credential_issued_at" {
+			ev.CredentialIssuedAt = &t
+		} else {
+			ev.CredentialExpiresAt = &t
+		}
+		return true
+	case "bytes":
+		v, ok := d.int64()
+		ev.Bytes = v
+		return ok
+	case "records":
+		v, ok := d.int64()
+		ev.Records = v
+		return ok
+	case "unattributed":
+		d.ws()
+		switch {
+		case strings.HasPrefix(d.s[d.pos:], "true"):
+			ev.Unattributed, d.pos = true, d.pos+4
+		case strings.HasPrefix(d.s[d.pos:], "false"):
+			ev.Unattributed, d.pos = false, d.pos+5
+		default:
+			return false
+		}
+		return true
+	case "delegation_chain":
+		if !d.byte('[') {
+			return false
+		}
+		if ev.DelegationChain == nil {
+			ev.DelegationChain = make([]string, 0, 2) // [] is empty, not absent
+		}
+		ev.DelegationChain = ev.DelegationChain[:0]
+		if d.byte(']') {
+			return true
+		}
+		for {
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			ev.DelegationChain = append(ev.DelegationChain, s)
+			if d.byte(',') {
+				continue
+			}
+			return d.byte(']')
+		}
+	case "attributes":
+		if !d.byte('{') {
+			return false
+		}
+		if ev.Attributes == nil {
+			ev.Attributes = map[string]string{}
+		}
+		if d.byte('}') {
+			return true
+		}
+		for {
+			k, ok := d.str()
+			if !ok || !d.byte(':') {
+				return false
+			}
+			v, ok := d.str()
+			if !ok {
+				return false
+			}
+			ev.Attributes[k] = v
+			if d.byte(',') {
+				continue
+			}
+			return d.byte('}')
+		}
+	default:
+		return false // unknown or differently spelt: the standard decoder decides
+	}
+	s, ok := d.str()
+	*sp = s
+	return ok
+}
+
+// fastValid reports whether schemas.(*AgentEvent).Validate would accept
+// ev, without its allocations; any doubt returns false and the slow path
+// produces the exact error.
+func fastValid(ev *schemas.AgentEvent) bool {
+	if blank(ev.EventID) || blank(ev.AgentID) || blank(ev.Action) || blank(ev.System) || blank(ev.Source) {
+		return false
+	}
+	if ev.Time.IsZero() {
+		return false
+	}
+	if y := ev.Time.Year(); y < 2000 || y > 2200 {
+		return false
+	}
+	for _, v := range [...]string{ev.EventID, ev.Source, ev.AgentID, ev.AgentInstance, ev.Principal, ev.CredentialID,
+		ev.OnBehalfOf, ev.Action, ev.System, ev.Resource, ev.ResourceType, ev.ErrorCode, ev.UserAgent} {
+		if len(v) > schemas.MaxFieldLen {
+			return false
+		}
+	}
+	switch ev.Outcome {
+	case schemas.OutcomeSuccess, schemas.OutcomeFailure, schemas.OutcomeDenied, schemas.OutcomeUnknown:
+	default:
+		return false
+	}
+	switch ev.CredentialType {
+	case "", schemas.CredStaticKey, schemas.CredSTSSession, schemas.CredOAuthToken, schemas.CredJWT, schemas.CredMTLS, schemas.CredPassword, schemas.CredUnknown:
+	default:
+		return false
+	}
+	if ev.CredentialIssuedAt != nil && ev.CredentialExpiresAt != nil && ev.CredentialExpiresAt.Before(*ev.CredentialIssuedAt) {
+		return false
+	}
+	if ev.SrcIP != "" {
+		if _, err := netip.ParseAddr(ev.SrcIP); err != nil {
+			return false
+		}
+	}
+	if ev.Bytes < 0 || ev.Records < 0 || len(ev.DelegationChain) > schemas.MaxDelegationHops || len(ev.Attributes) > schemas.MaxAttributes {
+		return false
+	}
+	for _, hop := range ev.DelegationChain {
+		if hop == "" {
+			return false
+		}
+	}
+	for k, v := range ev.Attributes {
+		if len(k)+len(v) > schemas.MaxFieldLen {
+			return false
+		}
+	}
+	return true
+}
+
+// blank is strings.TrimSpace(s) == "" for ASCII input (the fast path
+// never sees other bytes).
+func blank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+		default:
+			return false
+		}
+	}
+	return true
+}

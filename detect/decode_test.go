@@ -1,0 +1,89 @@
+package detect
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+var decodeCorpus = []string{
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"tickets.read","system":"helpdesk","outcome":"success"}`,
+	` { "event_id" : "e1" , "time" : "2026-03-02T10:00:00.123456+02:00", "source":"s","agent_id":"a","agent_instance":"p","principal":"svc","credential_id":"c","credential_type":"oauth_token","credential_issued_at":"2026-01-01T00:00:00Z","credential_expires_at":"2026-12-01T00:00:00Z","on_behalf_of":"u@x.y","delegation_chain":["u@x.y","agent-b"],"action":"x","system":"y","resource":"r/1","resource_type":"T","outcome":"denied","error_code":"E","src_ip":"2001:db8::1","user_agent":"ua/1","bytes":12,"records":0,"attributes":{"k":"v","k2":""},"unattributed":true} `,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","delegation_chain":[],"attributes":{}}`,
+	// Everything below takes the slow path; the results must still match.
+	`{"event_id":"e\u00e9","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"é","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"Event_ID":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","extra":1}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"maybe"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","bytes":-1}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","bytes":1.5}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","bytes":007}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","src_ip":"10.0.0.300"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","credential_issued_at":null}`,
+	`{"event_id":"e1","time":"1999-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":" ","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"} {}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","delegation_chain":["a",""]}`,
+	`{"event_id":"e1","time":"2026-03-02 10:00:00","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","event_id":"e2","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","unattributed":false}`,
+	`{}`, `[]`, ``, `{"event_id":`, `{"event_id":"e1",}`, `null`,
+}
+
+func TestDecodeEventMatchesStandardDecoder(t *testing.T) {
+	for _, in := range decodeCorpus {
+		got, gerr := DecodeEvent([]byte(in))
+		want, werr := schemas.DecodeEvent([]byte(in))
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Errorf("%s\n error %v, want %v", in, gerr, werr)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s\n got  %+v\n want %+v", in, got, want)
+		}
+	}
+}
+
+func TestDecodeEventRoundTrip(t *testing.T) {
+	_, evs := benchFleet(t, 10)
+	for i := range evs[:100] {
+		b, err := json.Marshal(&evs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fastDecode(b, new(schemas.AgentEvent)) {
+			t.Fatalf("canonical event took the slow path: %s", b)
+		}
+		want := evs[i]
+		if !got.Time.Equal(want.Time) || !got.CredentialIssuedAt.Equal(*want.CredentialIssuedAt) {
+			t.Fatalf("times differ")
+		}
+		got.Time, got.CredentialIssuedAt, want.Time, want.CredentialIssuedAt = time.Time{}, nil, time.Time{}, nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, in := range decodeCorpus {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, gerr := DecodeEvent(in)
+		want, werr := schemas.DecodeEvent(in)
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Fatalf("error %v, want %v", gerr, werr)
+		}
+		if gerr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	})
+}

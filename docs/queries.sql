@@ -1,0 +1,182 @@
+-- Documented queries over the agentwatch store, for security engineers.
+-- Run one with:  agentwatch sql "<query>"   (read-only on either backend).
+--
+-- Each query starts with a "-- name:" line, a one-line description and a
+-- "-- dialect:" line. Most questions need a ClickHouse and a SQLite
+-- variant because date functions differ, and because ClickHouse keeps a
+-- redelivered or superseded row until a background merge: the ClickHouse
+-- variants therefore count events with uniqExact(event_id) and take the
+-- current row of versioned tables with ORDER BY ... LIMIT 1 BY (or
+-- argMax), never trusting merges. SQLite keeps one row per key, so its
+-- variants read the tables directly.
+--
+-- Every ClickHouse query runs on ClickHouse 18.16 (the Debian package) and
+-- on current ClickHouse: scripts/check_sql_chdb.py runs them in chdb, and
+-- internal/store/clickhouse's tests run them on a real server; the SQLite
+-- tests run the SQLite variants. Replace the example agent id
+-- 'support-bot' with yours.
+
+-- name: agent_playground
+-- The learned playground of one agent: every habit it has, most used first within each kind.
+-- dialect: clickhouse
+SELECT kind, system, action, resource_pattern, value, count, first_seen, last_seen
+FROM (
+    SELECT *
+    FROM agent_playground
+    WHERE agent_id = 'support-bot'
+    ORDER BY kind, system, action, resource_pattern, value, version DESC
+    LIMIT 1 BY kind, system, action, resource_pattern, value
+)
+ORDER BY kind, count DESC, system, action, resource_pattern, value;
+
+-- name: agent_playground
+-- The learned playground of one agent: every habit it has, most used first within each kind.
+-- dialect: sqlite
+SELECT kind, system, action, resource_pattern, value, count, first_seen, last_seen
+FROM agent_playground
+WHERE agent_id = 'support-bot'
+ORDER BY kind, count DESC, system, action, resource_pattern, value;
+
+-- name: agents_over_p99_today
+-- Agents whose busiest hour today had more events than the p99 of their learned hourly event count.
+-- dialect: clickhouse
+SELECT agent_id, busiest_hour, events, p99, round(events / p99, 1) AS times_p99
+FROM (
+    SELECT agent_id, hour AS busiest_hour, events
+    FROM (
+        SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events
+        FROM events
+        WHERE time >= toDateTime(today())
+        GROUP BY agent_id, hour
+    )
+    ORDER BY agent_id, events DESC
+    LIMIT 1 BY agent_id
+) AS busiest
+ALL INNER JOIN (
+    SELECT agent_id, argMax(p99, version) AS p99
+    FROM agent_baselines
+    WHERE feature = 'events'
+    GROUP BY agent_id
+) AS baseline USING agent_id
+WHERE events > p99 AND p99 > 0
+ORDER BY times_p99 DESC;
+
+-- name: agents_over_p99_today
+-- Agents whose busiest hour today had more events than the p99 of their learned hourly event count.
+-- dialect: sqlite
+SELECT h.agent_id, h.hour AS busiest_hour, max(h.events) AS events, b.p99,
+       round(max(h.events) / b.p99, 1) AS times_p99
+FROM (
+    SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(DISTINCT event_id) AS events
+    FROM events
+    WHERE time >= date('now')
+    GROUP BY agent_id, hour
+) AS h
+JOIN agent_baselines AS b ON b.agent_id = h.agent_id AND b.feature = 'events'
+GROUP BY h.agent_id
+HAVING max(h.events) > b.p99 AND b.p99 > 0
+ORDER BY times_p99 DESC;
+
+-- name: first_seen_actions_this_week
+-- Actions each agent performed for the first time this week (since Monday 00:00 UTC), within the events kept.
+-- dialect: clickhouse
+SELECT agent_id, system, action, min(time) AS first_seen, uniqExact(event_id) AS events,
+       uniqExact(resource) AS resources
+FROM events
+GROUP BY agent_id, system, action
+HAVING first_seen >= toDateTime(toMonday(today()))
+ORDER BY first_seen DESC, agent_id, system, action;
+
+-- name: first_seen_actions_this_week
+-- Actions each agent performed for the first time this week (since Monday 00:00 UTC), within the events kept.
+-- dialect: sqlite
+SELECT agent_id, system, action, min(time) AS first_seen, count(DISTINCT event_id) AS events,
+       count(DISTINCT resource) AS resources
+FROM events
+GROUP BY agent_id, system, action
+HAVING min(time) >= date('now', '-6 days', 'weekday 1')
+ORDER BY first_seen DESC, agent_id, system, action;
+
+-- name: alerts_per_owner
+-- Alerts of the last 7 days per owner: how many, how many still firing, how many high or critical.
+-- dialect: clickhouse
+SELECT owner, count() AS alerts, countIf(status = 'firing') AS firing,
+       countIf(severity IN ('high', 'critical')) AS high_or_critical, max(last_seen) AS latest
+FROM (
+    SELECT *
+    FROM alerts
+    WHERE last_seen >= now() - INTERVAL 7 DAY
+    ORDER BY id, version DESC
+    LIMIT 1 BY id
+)
+GROUP BY owner
+ORDER BY alerts DESC, owner;
+
+-- name: alerts_per_owner
+-- Alerts of the last 7 days per owner: how many, how many still firing, how many high or critical.
+-- dialect: sqlite
+SELECT owner, count(*) AS alerts, sum(status = 'firing') AS firing,
+       sum(severity IN ('high', 'critical')) AS high_or_critical, max(last_seen) AS latest
+FROM alerts
+WHERE last_seen >= datetime('now', '-7 days')
+GROUP BY owner
+ORDER BY alerts DESC, owner;
+
+-- name: shared_credentials
+-- Credentials used by more than one agent in the last 7 days, with the agents that used them.
+-- dialect: clickhouse
+SELECT credential_id, any(credential_type) AS credential_type, uniqExact(agent_id) AS agents,
+       arraySort(groupUniqArray(agent_id)) AS agent_ids, uniqExact(event_id) AS events, max(time) AS last_used
+FROM events
+WHERE credential_id != '' AND time >= now() - INTERVAL 7 DAY
+GROUP BY credential_id
+HAVING agents > 1
+ORDER BY agents DESC, credential_id;
+
+-- name: shared_credentials
+-- Credentials used by more than one agent in the last 7 days, with the agents that used them.
+-- dialect: sqlite
+SELECT credential_id, max(credential_type) AS credential_type, count(DISTINCT agent_id) AS agents,
+       group_concat(DISTINCT agent_id) AS agent_ids, count(DISTINCT event_id) AS events, max(time) AS last_used
+FROM events
+WHERE credential_id != '' AND time >= datetime('now', '-7 days')
+GROUP BY credential_id
+HAVING count(DISTINCT agent_id) > 1
+ORDER BY agents DESC, credential_id;
+
+-- name: agent_baselines_current
+-- The current learned profile of one agent, one row per feature.
+-- dialect: clickhouse
+SELECT feature, samples, median, mad, p50, p95, p99, seasonality, mature, last_window, version
+FROM agent_baselines
+WHERE agent_id = 'support-bot'
+ORDER BY feature, version DESC
+LIMIT 1 BY feature;
+
+-- name: agent_baselines_current
+-- The current learned profile of one agent, one row per feature.
+-- dialect: sqlite
+SELECT feature, samples, median, mad, p50, p95, p99, seasonality, mature, last_window, version
+FROM agent_baselines
+WHERE agent_id = 'support-bot'
+ORDER BY feature;
+
+-- name: unattributed_principals
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- dialect: clickhouse
+SELECT agent_id AS principal, uniqExact(event_id) AS events, uniqExact(action) AS actions,
+       uniqExact(src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE unattributed = 1 AND time >= now() - INTERVAL 7 DAY
+GROUP BY agent_id
+ORDER BY events DESC;
+
+-- name: unattributed_principals
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- dialect: sqlite
+SELECT agent_id AS principal, count(DISTINCT event_id) AS events, count(DISTINCT action) AS actions,
+       count(DISTINCT src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE unattributed = 1 AND time >= datetime('now', '-7 days')
+GROUP BY agent_id
+ORDER BY events DESC;
