@@ -126,6 +126,11 @@ type OwnerRoutingConfig struct {
 
 func dur(d time.Duration) *time.Duration { return &d }
 
+// NoveltyDetectors matches the detectors that report something new for
+// the agent (first action, system, resource, network, user agent or
+// delegator), as named by the detect package.
+const NoveltyDetectors = `detector=~playground\.(first_action|first_system|novel_resource)|network\.new_.*|delegation\.first_delegator`
+
 // DefaultConfig sends everything to the console, holds a first
 // notification 10s for its updates to gather, and retries for an hour.
 // A decommissioned agent's activity mutes its novelty alerts: the
@@ -138,7 +143,7 @@ func DefaultConfig() Config {
 		},
 		Inhibit: []InhibitRule{{
 			SourceMatchers: []string{"detector=lifecycle.decommissioned"},
-			TargetMatchers: []string{`detector=~novelty\..*`},
+			TargetMatchers: []string{NoveltyDetectors},
 		}},
 		OwnerRouting: OwnerRoutingConfig{Enabled: true},
 		GiveUpAfter:  time.Hour,

@@ -117,10 +117,24 @@ func (d *Dispatcher) deliverDue(ctx context.Context, r *receiver) (int, error) {
 func (d *Dispatcher) deliverOne(ctx context.Context, r *receiver, n *outbox.Notification, silences []activeSilence) error {
 	now := d.clock.Now().UTC()
 	a := n.Alert
-	// A silence added after Submit still mutes what is not yet sent.
+	// A silence added, or an inhibiting alert raised, after Submit (the
+	// decommission alert may arrive just after the novelty alert it
+	// mutes) still holds back what is not yet sent.
 	if id, ok := silencedBy(silences, &a); ok {
 		d.m.deliveries.WithLabelValues(r.name, statusSuppressed).Inc()
+		d.m.suppressed.WithLabelValues(reasonSilenced).Inc()
 		return d.ob.MarkSuppressed(ctx, n.ID, n.Version, fmt.Sprintf("silenced by silence %d", id), now)
+	}
+	if mayBeInhibited(d.inhibit, &a) {
+		firing, err := d.ob.FiringAlerts(ctx, a.Identity.AgentID)
+		if err != nil {
+			return err
+		}
+		if src, ok := inhibitedBy(d.inhibit, &a, firing); ok {
+			d.m.deliveries.WithLabelValues(r.name, statusSuppressed).Inc()
+			d.m.suppressed.WithLabelValues(reasonInhibited).Inc()
+			return d.ob.MarkSuppressed(ctx, n.ID, n.Version, fmt.Sprintf("inhibited by alert %s (%s)", src.ID, src.Detector), now)
+		}
 	}
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
 	st, retry, err := r.n.Notify(actx, notify.Delivery{ID: n.ID, Key: n.Key, Alert: a, Target: n.Target, Prev: n.Sent, Now: now})

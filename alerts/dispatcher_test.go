@@ -347,3 +347,42 @@ func TestSendTest(t *testing.T) {
 		t.Fatalf("test alerts went through the outbox: %d rows", len(rows))
 	}
 }
+
+// TestRunSleepsUntilDue runs the real loop on the fake clock: it waits for
+// group_wait on the clock, then delivers once the clock passes it.
+func TestRunSleepsUntilDue(t *testing.T) {
+	pd := fakes.NewPagerDuty()
+	defer pd.Close()
+	cfg := pdConfig(t, pd.URL)
+	cfg.Route.GroupWait = dur(20 * time.Second)
+	td := newTestDispatcher(t, cfg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- td.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// Both receiver loops and the prune loop park on the clock.
+	waitFor(t, 5*time.Second, func() bool { return td.clock.waiting() >= 3 })
+	td.submit(t, alertAt("bot", "novelty.action", "x", td.clock.Now()))
+	// The pd loop wakes on Submit and parks again until group_wait.
+	waitFor(t, 5*time.Second, func() bool { return td.clock.waiting() >= 3 && td.pdWaitingFor(20 * time.Second) })
+	if n := len(pd.Events()); n != 0 {
+		t.Fatalf("delivered %d events before group_wait", n)
+	}
+	td.clock.Advance(20 * time.Second)
+	waitFor(t, 5*time.Second, func() bool { return len(pd.Triggers()) == 1 })
+	if err := td.Run(ctx); err == nil {
+		t.Fatal("a second concurrent Run was accepted")
+	}
+}
+
+// pdWaitingFor reports whether some loop waits exactly d from now.
+func (td *testDispatcher) pdWaitingFor(d time.Duration) bool {
+	td.clock.mu.Lock()
+	defer td.clock.mu.Unlock()
+	for _, w := range td.clock.waiters {
+		if w.at.Equal(td.clock.now.Add(d)) {
+			return true
+		}
+	}
+	return false
+}

@@ -156,15 +156,17 @@ func TestInhibition(t *testing.T) {
 		target    schemas.Alert
 		inhibited bool
 	}{
-		{"decommissioned mutes novelty", ptr(withDetector(alertAt("bot", "lifecycle.decommissioned", "", time.Now()), "")),
-			alertAt("bot", "novelty.action", "x", time.Now()), true},
+		{"decommissioned mutes first action", ptr(alertAt("bot", "lifecycle.decommissioned", "", time.Now())),
+			alertAt("bot", "playground.first_action", "x", time.Now()), true},
+		{"decommissioned mutes new source", ptr(alertAt("bot", "lifecycle.decommissioned", "", time.Now())),
+			alertAt("bot", "network.new_source", "10.0.0.0/8", time.Now()), true},
 		{"other agent is not muted", ptr(alertAt("bot", "lifecycle.decommissioned", "", time.Now())),
-			alertAt("other", "novelty.action", "x", time.Now()), false},
+			alertAt("other", "playground.first_action", "x", time.Now()), false},
 		{"non-novelty is not muted", ptr(alertAt("bot", "lifecycle.decommissioned", "", time.Now())),
-			alertAt("bot", "declared.action", "x", time.Now()), false},
+			alertAt("bot", "playground.declared", "x", time.Now()), false},
 		{"resolved source mutes nothing", ptr(resolved(alertAt("bot", "lifecycle.decommissioned", "", time.Now()))),
-			alertAt("bot", "novelty.action", "x", time.Now()), false},
-		{"no source", nil, alertAt("bot", "novelty.action", "x", time.Now()), false},
+			alertAt("bot", "playground.first_action", "x", time.Now()), false},
+		{"no source", nil, alertAt("bot", "playground.first_action", "x", time.Now()), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			td := newTestDispatcher(t, testConfig(t), nil)
@@ -191,9 +193,26 @@ func TestInhibition(t *testing.T) {
 	}
 }
 
-func withDetector(a schemas.Alert, _ string) schemas.Alert { return a }
-func resolved(a schemas.Alert) schemas.Alert               { a.Status = schemas.StatusResolved; return a }
-func ptr[T any](v T) *T                                    { return &v }
+// TestInhibitionAtDelivery: the source arrives after the target was
+// submitted but before it was sent; the target is still muted.
+func TestInhibitionAtDelivery(t *testing.T) {
+	pd := fakes.NewPagerDuty()
+	defer pd.Close()
+	cfg := pdConfig(t, pd.URL)
+	cfg.Route.GroupWait = dur(30 * time.Second)
+	td := newTestDispatcher(t, cfg, nil)
+	now := td.clock.Now()
+	novel := alertAt("bot", "playground.first_action", "x", now)
+	td.submit(t, novel, alertAt("bot", "lifecycle.decommissioned", "", now))
+	td.clock.Advance(30 * time.Second)
+	td.flush(t)
+	if got := pd.Triggers(); len(got) != 1 || got[novel.DedupKey] != 0 {
+		t.Fatalf("triggers = %v, want only the decommission alert", got)
+	}
+}
+
+func resolved(a schemas.Alert) schemas.Alert { a.Status = schemas.StatusResolved; return a }
+func ptr[T any](v T) *T                      { return &v }
 
 // TestGroupTimings checks group_wait, group_interval and repeat_interval
 // for a receiver that edits in place (Slack Web API) and one that cannot

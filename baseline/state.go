@@ -85,6 +85,10 @@ func (t *Tracker) Import(st AgentState) (*Agent, error) {
 		}
 	}
 	a := t.agent(st.ID)
+	if a.Kind == "" && st.Kind != "" && t.cfg.PeerGroups {
+		a.Kind = st.Kind // a learned peer group
+		t.peerFor(a.Kind).Members++
+	}
 	a.First, a.Last, a.Version, a.Flags, a.P = st.First, st.Last, st.Version, st.Flags, st.Profile
 	if st.WindowStart != 0 {
 		a.Open = true

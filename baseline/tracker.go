@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/inventory"
@@ -431,8 +433,38 @@ func (t *Tracker) closeUntil(a *Agent, ws int64) {
 		}
 	}
 	a.W.reset(ws)
+	if a.Kind == "" && t.cfg.PeerGroups {
+		t.learnKind(a)
+	}
 	if t.OnClose != nil {
 		t.OnClose(a)
+	}
+}
+
+// learnKind gives an agent the inventory does not classify a peer group
+// learned from its playground: the set of systems it used in its first
+// window ("auto:crm+helpdesk"). Agents doing the same kind of work then
+// pool their habits, so the next such agent starts from their profile.
+func (t *Tracker) learnKind(a *Agent) {
+	if len(a.Systems) == 0 {
+		return
+	}
+	names := make([]string, 0, len(a.Systems))
+	for _, h := range a.Systems {
+		names = append(names, t.strs.str(h.Key))
+	}
+	sort.Strings(names)
+	a.Kind = "auto:" + strings.Join(names, "+")
+	p := t.peerFor(a.Kind)
+	p.Members++
+	for _, h := range a.Actions {
+		addSet(p.Actions, h.Key)
+	}
+	for _, h := range a.Systems {
+		addSet(p.Systems, h.Key)
+	}
+	for _, h := range a.Triples {
+		addSet(p.Triples, h.Key)
 	}
 }
 

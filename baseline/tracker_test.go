@@ -128,3 +128,19 @@ func TestHabitsEvictLeastRecent(t *testing.T) {
 		t.Fatalf("habits = %+v", h)
 	}
 }
+
+func TestLearnedPeerGroup(t *testing.T) {
+	tr := NewTracker(DefaultConfig(), inventory.Empty())
+	for _, id := range []string{"x1", "x2"} {
+		tr.Observe(ev(id, t0, "tickets.read", "tickets/1"))
+		tr.Observe(ev(id, t0.Add(2*time.Hour), "tickets.read", "tickets/2"))
+	}
+	a, b := tr.Get("x1"), tr.Get("x2")
+	if a.Kind != "auto:helpdesk" || b.Kind != a.Kind || tr.PeerOf(a.Kind).Members != 2 {
+		t.Fatalf("kinds %q %q", a.Kind, b.Kind)
+	}
+	o := tr.Observe(ev("x3", t0.Add(3*time.Hour), "tickets.read", "tickets/3"))
+	if o.Peer != nil {
+		t.Fatal("an agent gets a learned peer group only after its first window")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/schemas"
@@ -53,11 +54,15 @@ func (e *Engine) raise(f *finding, agentID string, id schemas.Identity, ev *sche
 	sev := schemas.SeverityForScore(f.score)
 	st := e.alerts[key]
 	if st == nil {
+		// Event strings may be slices of a whole decoded record; copies
+		// keep a long-lived alert from pinning those buffers.
+		id = cloneIdentity(id)
+		key = strings.Clone(key)
 		st = &alertState{alert: schemas.Alert{
 			ID: alertID(key, ev.EventID), DedupKey: key, Detector: f.detector, Severity: sev, Score: f.score,
-			Boundary: f.boundary, Identity: id, Subject: f.subject, Summary: f.summary, Reason: f.reason,
+			Boundary: f.boundary, Identity: id, Subject: strings.Clone(f.subject), Summary: f.summary, Reason: f.reason,
 			Evidence: f.evidence, FirstSeen: ev.Time.UTC(), LastSeen: ev.Time.UTC(), Count: 1,
-			EventIDs: []string{ev.EventID}, Status: schemas.StatusFiring, DryRun: e.cfg.DryRun,
+			EventIDs: []string{strings.Clone(ev.EventID)}, Status: schemas.StatusFiring, DryRun: e.cfg.DryRun,
 		}}
 		e.alerts[key] = st
 		e.metrics.alerts.WithLabelValues("new").Inc()
@@ -69,7 +74,7 @@ func (e *Engine) raise(f *finding, agentID string, id schemas.Identity, ev *sche
 		a.LastSeen = t
 	}
 	if len(a.EventIDs) < schemas.MaxAlertEventIDs {
-		a.EventIDs = append(a.EventIDs, ev.EventID)
+		a.EventIDs = append(a.EventIDs, strings.Clone(ev.EventID))
 	}
 	changed := milestone(a.Count)
 	if f.score > a.Score {
@@ -108,6 +113,17 @@ func (e *Engine) resolve(now time.Time) []schemas.Alert {
 	}
 	sortAlerts(out)
 	return out
+}
+
+func cloneIdentity(id schemas.Identity) schemas.Identity {
+	for _, p := range []*string{&id.AgentID, &id.AgentInstance, &id.OnBehalfOf, &id.Principal, &id.CredentialID, &id.CredentialType} {
+		*p = strings.Clone(*p)
+	}
+	if id.CredentialIssued != nil {
+		t := *id.CredentialIssued
+		id.CredentialIssued = &t
+	}
+	return id
 }
 
 func cloneAlert(a *schemas.Alert) schemas.Alert {

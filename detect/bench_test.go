@@ -180,3 +180,24 @@ var benchAgents = func() int {
 	}
 	return 100000
 }()
+
+// BenchmarkDecode is the canonical-event decoder alone.
+func BenchmarkDecode(b *testing.B) {
+	_, evs := benchFleet(b, 1000)
+	raw := make([][]byte, 1024)
+	for i := range raw {
+		var err error
+		if raw[i], err = json.Marshal(&evs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu)
+	for i := 0; i < b.N; i++ {
+		if _, err := DecodeEvent(raw[i%len(raw)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

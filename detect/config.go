@@ -1,6 +1,3 @@
-// Package detect turns agent events into alerts: declared boundaries
-// (the inventory's policy) and learned ones (the agent's own baseline),
-// with dedup, repeat updates, resolution, suppressions and shadow mode.
 package detect
 
 import (

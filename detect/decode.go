@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -56,19 +57,38 @@ func (d *scanner) str() (string, bool) {
 		return "", false
 	}
 	start := d.pos
-	for d.pos < len(d.b) {
-		c := d.b[d.pos]
-		if c == '"' {
-			s := d.s[start:d.pos]
-			d.pos++
-			return s, true
+	b := d.b
+	i := d.pos
+	// Eight bytes at a time while none of them needs a look.
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if special(x) {
+			break
 		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
+		i += 8
+	}
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			d.pos = i + 1
+			return d.s[start:i], true
+		case c == '\\' || c < 0x20 || c >= 0x80:
 			return "", false
 		}
-		d.pos++
 	}
 	return "", false
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special reports whether any byte of x is a quote, a backslash, a
+// control byte or non-ASCII (classic SWAR byte tests).
+func special(x uint64) bool {
+	zero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
+	return (x&msb)|zero(x^(lsb*'"'))|zero(x^(lsb*'\\'))|((x-lsb*0x20)&^x&msb) != 0
 }
 
 func (d *scanner) null() bool {

@@ -161,25 +161,25 @@ func (r *compiledRule) match(format string, p *parsed, explain bool) (agent, ins
 			say("%s %q matches /%s/", c.field, c.v, c.re)
 		}
 	}
-	for _, t := range [2]struct {
-		key string
-		dst *string
-	}{{r.AgentTag, &agent}, {r.InstanceTag, &inst}} {
-		if t.key == "" {
+	for i, key := range [2]string{r.AgentTag, r.InstanceTag} {
+		if key == "" {
 			continue
 		}
-		v := p.tags[t.key]
+		v := p.tags[key]
 		if v == "" {
 			if explain {
-				say("no tag %q", t.key)
+				say("no tag %q", key)
 			}
 			return fail()
 		}
 		if explain {
-			say("tag %s=%q", t.key, v)
+			say("tag %s=%q", key, v)
 		}
-		if *t.dst == "" {
-			*t.dst = v
+		switch {
+		case i == 0 && agent == "":
+			agent = v
+		case i == 1 && inst == "":
+			inst = v
 		}
 	}
 	if agent == "" {

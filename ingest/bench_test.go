@@ -215,3 +215,37 @@ func BenchmarkBaselineJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSpeedup runs normalisation and the encoding/json baseline
+// alternately over the same records, pass by pass, and reports the best
+// pass of each and their ratio. Alternating cancels out the load of a
+// shared machine, which swings separate benchmark runs by 2x or more.
+func BenchmarkSpeedup(b *testing.B) {
+	n := newTestNormalizer(b, goldenRules...)
+	at := time.Unix(1e9, 0)
+	for _, s := range benchSets(b) {
+		b.Run(s.format, func(b *testing.B) {
+			bestN, bestJ := time.Duration(1<<62), time.Duration(1<<62)
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				for _, r := range s.recs {
+					n.Normalize(Record{Raw: r, Format: s.format, Time: at})
+				}
+				t1 := time.Now()
+				for _, r := range s.recs {
+					if err := json.Unmarshal(r, s.plain()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t2 := time.Now()
+				bestN, bestJ = min(bestN, t1.Sub(t0)), min(bestJ, t2.Sub(t1))
+			}
+			mb := float64(s.bytes) / 1e6
+			b.ReportMetric(mb/bestN.Seconds(), "norm-MB/s")
+			b.ReportMetric(float64(len(s.recs))/bestN.Seconds(), "norm-records/s")
+			b.ReportMetric(mb/bestJ.Seconds(), "json-MB/s")
+			b.ReportMetric(float64(len(s.recs))/bestJ.Seconds(), "json-records/s")
+			b.ReportMetric(bestJ.Seconds()/bestN.Seconds(), "speedup")
+		})
+	}
+}

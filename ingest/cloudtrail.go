@@ -14,32 +14,33 @@ import (
 // resource), resources and additionalEventData.
 func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCache) error {
 	var (
-		eventTime, stamp, eventSource, eventName, errCode, eventID string
+		eventSource, eventName, errCode, eventID string
+		eventTimeRaw, stampRaw                  []byte
 		region, account, consoleLogin                              string
 		ui, reqParams, resources, extra, respEl                    []byte
 	)
 	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {
 		case "eventTime":
-			eventTime = str(v)
+			eventTimeRaw = v
 		case "@timestamp":
-			stamp = str(v)
+			stampRaw = v
 		case "eventSource":
-			eventSource = str(v)
+			eventSource = p.in.str(v)
 		case "eventName":
-			eventName = str(v)
+			eventName = p.in.str(v)
 		case "errorCode":
-			errCode = str(v)
+			errCode = p.in.str(v)
 		case "eventID":
 			eventID = str(v)
 		case "sourceIPAddress":
-			p.setSrcIP(str(v))
+			p.setSrcIP(p.in.str(v))
 		case "userAgent":
-			p.ev.UserAgent = str(v)
+			p.ev.UserAgent = p.in.str(v)
 		case "awsRegion":
-			region = str(v)
+			region = p.in.str(v)
 		case "recipientAccountId":
-			account = str(v)
+			account = p.in.str(v)
 		case "userIdentity":
 			ui = v
 		case "requestParameters":
@@ -59,10 +60,10 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 	if err != nil {
 		return err
 	}
-	if eventTime == "" {
-		eventTime = stamp
+	if eventTimeRaw == nil {
+		eventTimeRaw = stampRaw
 	}
-	t, err := parseTime("eventTime", eventTime)
+	t, err := timeBytes("eventTime", eventTimeRaw)
 	if err != nil {
 		return err
 	}
@@ -74,8 +75,8 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 	}
 	svc := strings.TrimSuffix(eventSource, ".amazonaws.com")
 	p.ev.Time = t
-	p.ev.System = "aws:" + svc
-	p.ev.Action = svc + ":" + eventName
+	p.ev.System = p.in.join("aws", ":", svc)
+	p.ev.Action = p.in.join(svc, ":", eventName)
 	p.ev.ErrorCode = errCode
 	p.ev.Outcome = cloudTrailOutcome(errCode, consoleLogin)
 	if eventID != "" {
@@ -142,21 +143,22 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 // cloudTrailIdentity reads userIdentity: principal, credential, session
 // name, source identity.
 func cloudTrailIdentity(ui []byte, p *parsed) error {
-	var typ, arn, principalID, keyID, invokedBy, created, issuer, userName string
+	var typ, arn, principalID, keyID, invokedBy, issuer, userName string
+	var createdRaw []byte
 	err := objectEach(ui, func(k, v []byte) error {
 		switch string(k) {
 		case "type":
-			typ = str(v)
+			typ = p.in.str(v)
 		case "arn":
-			arn = str(v)
+			arn = p.in.str(v)
 		case "principalId":
-			principalID = str(v)
+			principalID = p.in.str(v)
 		case "accessKeyId":
-			keyID = str(v)
+			keyID = p.in.str(v)
 		case "invokedBy":
-			invokedBy = str(v)
+			invokedBy = p.in.str(v)
 		case "userName":
-			userName = str(v)
+			userName = p.in.str(v)
 		case "sessionContext":
 			if len(v) == 0 || v[0] != '{' {
 				return nil
@@ -166,10 +168,10 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 				case "sourceIdentity":
 					p.ev.OnBehalfOf = str(v)
 				case "attributes":
-					created = str(objGet(v, "creationDate"))
+					createdRaw = objGet(v, "creationDate")
 				case "sessionIssuer":
 					if len(v) > 0 && v[0] == '{' {
-						issuer = str(objGet(v, "arn"))
+						issuer = p.in.str(objGet(v, "arn"))
 					}
 				}
 				return nil
@@ -204,8 +206,8 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 	p.setAttr("aws.session_issuer", issuer)
 	p.ev.CredentialID = keyID
 	p.ev.CredentialType = credTypeForAWSKey(keyID)
-	if p.ev.CredentialType == schemas.CredSTSSession && created != "" {
-		if t, err := parseTime("creationDate", created); err == nil {
+	if p.ev.CredentialType == schemas.CredSTSSession && createdRaw != nil {
+		if t, err := timeBytes("creationDate", createdRaw); err == nil {
 			p.ev.CredentialIssuedAt = &t
 		}
 	}

@@ -44,6 +44,7 @@ func formatList() string { return strings.Join(Formats, ", ") }
 // without its agent, plus what attribution rules may look at.
 type parsed struct {
 	members     []member // top-level members, from detection
+	in          *interner
 	ev          schemas.AgentEvent
 	sessionName string            // role session name or equivalent
 	tags        map[string]string // session tags, user extras, labels

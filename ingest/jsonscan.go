@@ -42,8 +42,24 @@ func skipWS(b []byte, i int) int {
 // which JSON also forbids, are let through: they cannot confuse the
 // structure, and checking every byte costs a third of the scan.
 func skipString(b []byte, i int) (int, bool, error) {
-	esc := false
+	// Most strings in audit records are short keys and values: a plain
+	// loop over the first bytes beats three vectorised searches there.
 	j := i + 1
+	for lim := min(len(b), j+24); j < lim; j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, false, nil
+		case '\\', '\n':
+			return skipStringLong(b, i, i+1)
+		}
+	}
+	return skipStringLong(b, i, j)
+}
+
+// skipStringLong continues skipString from b[j], known to hold no quote,
+// backslash or newline between i+1 and j.
+func skipStringLong(b []byte, i, j int) (int, bool, error) {
+	esc := false
 	for {
 		q := bytes.IndexByte(b[j:], '"')
 		if q < 0 {

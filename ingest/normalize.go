@@ -40,6 +40,7 @@ type Normalizer struct {
 	rules    []*compiledRule
 	m        *normMetrics
 	sessions *sessionCache
+	intern   *interner
 	// now stamps records that arrive without a receive time (Explain).
 	now func() time.Time
 }
@@ -55,7 +56,7 @@ func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
 	if cfg.MaxRecordBytes <= 0 {
 		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
 	}
-	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), now: time.Now}
+	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), intern: newInterner(), now: time.Now}
 	for i, r := range cfg.Attribution {
 		c, err := compileRule(r)
 		if err != nil {
@@ -256,7 +257,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
 		return
 	}
-	p := &parsed{members: members}
+	p := &parsed{members: members, in: n.intern}
 	var err error
 	switch format {
 	case FormatCloudTrail:

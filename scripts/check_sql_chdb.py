@@ -24,6 +24,31 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 MIGRATION_RE = re.compile(r"^(\d+)_[A-Za-z0-9_]+\.sql$")
 
+# chdb is a current engine, so it accepts what ClickHouse 18.16 (the Debian
+# package) does not. These patterns catch the usual newer types and
+# clauses before they reach an old server; the Go tests with
+# AGENTWATCH_TEST_CLICKHOUSE run everything on a real 18.16.
+NOT_ON_18_16 = [
+    (re.compile(r"\bDateTime64\b"), "DateTime64 (use DateTime plus a sub-second column)"),
+    (re.compile(r"\bDate32\b"), "Date32"),
+    (re.compile(r"\bMap\s*\("), "Map (use JSON text or parallel arrays)"),
+    (re.compile(r"\bLowCardinality\b"), "LowCardinality"),
+    (re.compile(r"\b(JSON|Object)\s*(\(|,|\)|$)", re.M), "the JSON/Object type"),
+    (re.compile(r"\bBool\b"), "Bool (use UInt8)"),
+    (re.compile(r"\b(U?Int(128|256))\b"), "128/256-bit integers"),
+    (re.compile(r"\bIPv[46]\b"), "IPv4/IPv6 types (use String)"),
+    (re.compile(r"\bCODEC\s*\("), "column CODECs"),
+    (re.compile(r"\bTTL\b"), "TTL (retention drops day partitions)"),
+    (re.compile(r"\bSimpleAggregateFunction\b"), "SimpleAggregateFunction"),
+    (re.compile(r"\bENGINE\s*=\s*\w*MergeTree\s*\([^)]*,"), "old-style MergeTree engine arguments"),
+]
+
+
+def check_18_16(where, stmt):
+    for pattern, what in NOT_ON_18_16:
+        if pattern.search(stmt):
+            fail(where, stmt, f"uses {what}, which ClickHouse 18.16 does not have")
+
 # A few rows so that joins and aggregates run on data, including one event
 # stored twice (a redelivery) and two versions of one baseline.
 SEED = [
@@ -120,6 +145,7 @@ def main():
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
             for line, stmt in split_statements(text):
+                check_18_16(f"{os.path.relpath(path, root)}:{line}", stmt)
                 try:
                     sess.query(stmt)
                 except Exception as e:  # chdb raises its own error types
@@ -134,6 +160,8 @@ def main():
                 fail(os.path.relpath(queries_file, root), "", e)
         if not queries:
             fail(os.path.relpath(queries_file, root), "", "no clickhouse queries found")
+        for q in queries:
+            check_18_16(f"{os.path.relpath(queries_file, root)}:{q['line']} ({q['name']})", q["sql"])
         for phase in ("empty tables", "seeded tables"):
             if phase == "seeded tables":
                 for stmt in SEED:

@@ -145,7 +145,21 @@ func (t *Tx) PutAlertState(a schemas.Alert, now time.Time) error {
 // FiringAlerts returns the firing alerts of agentID (for inhibition and
 // for deciding whether a coarse PagerDuty key may resolve).
 func (t *Tx) FiringAlerts(agentID string) ([]schemas.Alert, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT alert_json FROM alert_state WHERE agent_id = ? AND status = ? ORDER BY dedup_key`,
+	return firingAlerts(t.ctx, t.tx, agentID)
+}
+
+// FiringAlerts is Tx.FiringAlerts outside a transaction, for the check
+// made again just before delivery.
+func (o *Outbox) FiringAlerts(ctx context.Context, agentID string) ([]schemas.Alert, error) {
+	return firingAlerts(ctx, o.db, agentID)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func firingAlerts(ctx context.Context, q querier, agentID string) ([]schemas.Alert, error) {
+	rows, err := q.QueryContext(ctx, `SELECT alert_json FROM alert_state WHERE agent_id = ? AND status = ? ORDER BY dedup_key`,
 		agentID, schemas.StatusFiring)
 	if err != nil {
 		return nil, fmt.Errorf("load firing alerts: %w", err)

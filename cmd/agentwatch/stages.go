@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -139,7 +140,7 @@ func writeNotifications(env *cliEnv, ns []alerts.Notification) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVER\tALERT\tATTEMPTS\tLAST ERROR")
 	for _, n := range ns {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", n.ID, n.Receiver, n.AlertID, n.Attempts, n.LastError)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", n.ID, n.Receiver, n.Alert.ID, n.Attempts, n.LastError)
 	}
 	return tw.Flush()
 }
@@ -151,13 +152,15 @@ func runSilence(ctx context.Context, env *cliEnv, args []string) error {
 	sub := args[0]
 	var cf configFlags
 	var s alerts.Silence
+	var agent, detector string
 	var dur time.Duration
 	var all bool
 	fs := newFlagSet("silence "+sub, "silence "+sub+" [flags]", env)
 	cf.add(fs)
 	if sub == "add" {
-		fs.StringVar(&s.AgentID, "agent", "", "agent id (glob) the silence covers")
-		fs.StringVar(&s.Detector, "detector", "", "detector (glob) the silence covers, e.g. playground.first_action")
+		fs.StringVar(&agent, "agent", "", "agent id the silence covers (same as --match agent=ID)")
+		fs.StringVar(&detector, "detector", "", "detector the silence covers, e.g. playground.first_action")
+		fs.StringArrayVar(&s.Matchers, "match", nil, "an Alertmanager-style matcher, repeatable: 'owner=team-support', 'severity=~\"low|medium\"'")
 		fs.StringVar(&s.Comment, "reason", "", "why (required; kept for audit)")
 		fs.StringVar(&s.CreatedBy, "by", "", "who adds it")
 		fs.DurationVar(&dur, "for", 24*time.Hour, "how long it lasts")
@@ -182,9 +185,17 @@ func runSilence(ctx context.Context, env *cliEnv, args []string) error {
 		if s.Comment == "" {
 			return fmt.Errorf("silence add: --reason is required")
 		}
-		if s.AgentID == "" && s.Detector == "" {
-			return fmt.Errorf("silence add: give --agent and/or --detector")
+		if agent != "" {
+			s.Matchers = append(s.Matchers, "agent="+agent)
 		}
+		if detector != "" {
+			s.Matchers = append(s.Matchers, "detector="+detector)
+		}
+		if len(s.Matchers) == 0 {
+			return fmt.Errorf("silence add: give --agent, --detector or --match")
+		}
+		s.CreatedAt = time.Now().UTC()
+		s.StartsAt = s.CreatedAt
 		s.EndsAt = time.Now().UTC().Add(dur)
 		id, err := sil.Add(ctx, s)
 		if err != nil {
@@ -207,9 +218,9 @@ func runSilence(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tAGENT\tDETECTOR\tENDS\tBY\tREASON")
+		fmt.Fprintln(tw, "ID\tMATCHERS\tENDS\tBY\tREASON")
 		for _, x := range list {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.AgentID, x.Detector, x.EndsAt.Format(time.RFC3339), x.CreatedBy, x.Comment)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", x.ID, strings.Join(x.Matchers, ","), x.EndsAt.Format(time.RFC3339), x.CreatedBy, x.Comment)
 		}
 		return tw.Flush()
 	}

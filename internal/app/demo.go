@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/sim"
 	"github.com/agentwatch/agentwatch/schemas"
@@ -76,13 +77,12 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			scorer.Observe(al, al.FirstSeen)
+			// One line when an alert fires and one when its severity
+			// rises; repeats and resolutions update it silently, as the
+			// Slack message would be updated in place.
 			prev, ok := seen[al.ID]
-			if !ok || al.Severity.Rank() > prev.Rank() || (al.Status == schemas.StatusResolved && prev != "resolved") {
+			if al.Status == schemas.StatusFiring && (!ok || al.Severity.Rank() > prev.Rank()) {
 				fmt.Fprintln(opt.Out, al.Line())
-			}
-			if al.Status == schemas.StatusResolved {
-				seen[al.ID] = "resolved"
-			} else {
 				seen[al.ID] = al.Severity
 			}
 		},
@@ -94,6 +94,15 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 			}
 		},
 	}
+	// The demo prints its own line per alert (below), so the console
+	// receiver, which would print each notification as it is delivered,
+	// writes nowhere.
+	disp, err := alerts.NewDispatcher(cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(opt.Log), alerts.WithConsole(io.Discard))
+	if err != nil {
+		return res, err
+	}
+	defer disp.Close()
+	hooks.Dispatcher = disp
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	runErr := make(chan error, 1)

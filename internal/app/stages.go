@@ -248,7 +248,6 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 // decode.
 func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message {
 	var out []bus.Message
-	var latest time.Time
 	emit := func(al []schemas.Alert, enqueued time.Time) {
 		for i := range al {
 			b, err := json.Marshal(&al[i])
@@ -273,13 +272,11 @@ func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message 
 			a.Metrics.Rejected.WithLabelValues(StageDetect, reasonClass(err.Error())).Inc()
 			continue
 		}
+		// Process moves the engine's clock itself (event time), closing
+		// windows and resolving alerts at window boundaries; calling
+		// Advance at batch ends would make results depend on how the
+		// consumer happened to batch.
 		emit(eng.Process(&ev), m.Time)
-		if ev.Time.After(latest) {
-			latest = ev.Time
-		}
-	}
-	if !latest.IsZero() {
-		emit(eng.Advance(latest), time.Time{})
 	}
 	a.Metrics.Events.WithLabelValues(StageDetect, "out").Add(float64(len(msgs)))
 	return out

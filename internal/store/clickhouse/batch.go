@@ -89,8 +89,17 @@ func (b *batcher) run() {
 			all = append(all, r.rows...)
 		}
 		err := b.s.writeEvents(b.s.ctx, all, b.size)
-		for _, r := range pending {
-			r.done <- err
+		if err != nil && !Retryable(err) && len(pending) > 1 && b.s.ctx.Err() == nil {
+			// A permanent error is caused by some row; write each caller's
+			// rows on their own so that only the caller who sent the bad
+			// row gets the error and the others are not held back.
+			for _, r := range pending {
+				r.done <- b.s.writeEvents(b.s.ctx, r.rows, b.size)
+			}
+		} else {
+			for _, r := range pending {
+				r.done <- err
+			}
 		}
 		b.s.m.pendingRows.Sub(float64(rows))
 		pending, rows = nil, 0

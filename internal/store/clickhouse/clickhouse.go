@@ -311,13 +311,4 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) ([]string
 	return out, nil
 }
 
-// ApplyRetention drops the partitions older than RetentionDays before
-// now; it does nothing when RetentionDays is 0.
-func (s *Store) ApplyRetention(ctx context.Context, now time.Time) ([]string, error) {
-	if s.cfg.RetentionDays == 0 {
-		return nil, nil
-	}
-	return s.DropPartitionsBefore(ctx, now.UTC().AddDate(0, 0, -s.cfg.RetentionDays))
-}
-
 var errClosed = errors.New("clickhouse store is closed")

@@ -159,3 +159,69 @@ func TestDocumentedQueries(t *testing.T) {
 	defer s.Close()
 	storetest.RunDocumentedQueries(t, s, "../../../docs/queries.sql", store.DialectClickHouse)
 }
+
+// TestBatchBounds checks both bounds of the event batcher: concurrent
+// callers are merged into one batch that is written as soon as it is
+// full, and a lone small call is written once the flush interval passes.
+func TestBatchBounds(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BatchSize = 10
+	cfg.FlushInterval = time.Second
+	reg := prometheus.NewRegistry()
+	s := openTest(t, cfg, WithRegisterer(reg))
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+	start := time.Now()
+	errs := make(chan error, cfg.BatchSize)
+	for i := 0; i < cfg.BatchSize; i++ {
+		go func() {
+			errs <- s.InsertEvents(ctx, []schemas.AgentEvent{storetest.Event(fmt.Sprintf("e%d", i), "a", at)})
+		}()
+	}
+	for i := 0; i < cfg.BatchSize; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d >= cfg.FlushInterval {
+		t.Errorf("a full batch waited %v, the flush interval; it should be written when full", d)
+	}
+	if n := histogramCount(t, reg, "agentwatch_store_write_duration_seconds", "events"); n != 1 {
+		t.Errorf("%d batch writes for %d concurrent one-row calls, want 1", n, cfg.BatchSize)
+	}
+
+	start = time.Now()
+	if err := s.InsertEvents(ctx, []schemas.AgentEvent{storetest.Event("lone", "a", at)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < cfg.FlushInterval {
+		t.Errorf("a one-row batch was written after %v, before the %v flush interval", d, cfg.FlushInterval)
+	}
+	if n := histogramCount(t, reg, "agentwatch_store_write_duration_seconds", "events"); n != 2 {
+		t.Errorf("%d batch writes, want 2", n)
+	}
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name, table string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "table" && l.GetValue() == table {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{table=%q} not registered", name, table)
+	return 0
+}

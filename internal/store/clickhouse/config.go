@@ -48,9 +48,6 @@ type Config struct {
 	// Compression of the native protocol: "lz4" (default; less traffic
 	// to a remote server) or "none" (less CPU, best on loopback).
 	Compression string `koanf:"compression"`
-	// RetentionDays keeps this many whole days of events and windows;
-	// older day partitions are dropped. 0 keeps everything.
-	RetentionDays int `koanf:"retention_days"`
 }
 
 // DefaultConfig is a local server on 127.0.0.1:9000, database agentwatch.
@@ -70,7 +67,6 @@ func DefaultConfig() Config {
 		RetryBackoff:    100 * time.Millisecond,
 		MaxRetryBackoff: 5 * time.Second,
 		Compression:     "lz4",
-		RetentionDays:   30,
 	}
 }
 
@@ -120,9 +116,6 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRetries < 0 {
 		errs = append(errs, errors.New("max_retries: must not be negative (0 retries until stored)"))
-	}
-	if c.RetentionDays < 0 {
-		errs = append(errs, errors.New("retention_days: must not be negative (0 keeps everything)"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,39 @@
+// Package detect turns agent events into alerts: declared boundaries (the
+// inventory's policy) and learned ones (the agent's own baseline), with
+// dedup, repeat updates, resolution, suppressions and shadow mode.
+//
+// The Engine judges each event against the state learned before it, then
+// learns from it (baseline.Tracker). Detectors, by file:
+//
+//	declared.go (always on, boundary "declared")
+//	  playground.declared         system, action or resource outside the declared lists
+//	  time.outside_hours          outside the declared hours (UTC)
+//	  credential.disallowed_type  credential type not allowed
+//	  credential.too_old          credential older than its maximum age
+//	  delegation.not_allowed      on behalf of someone not allowed
+//	  lifecycle.decommissioned, lifecycle.suspended, lifecycle.expired, lifecycle.ownerless
+//	  identity.unattributed       a principal no attribution rule maps (one alert per principal)
+//	learned.go (after maturity, or from a mature peer group for a young agent; boundary "learned")
+//	  playground.first_system, playground.first_action, playground.novel_resource
+//	                              first use, scored up for sensitive actions (data/sensitive.txt),
+//	                              new among peers and new in the fleet; one per event
+//	  network.new_source          new /24 or /48
+//	  network.new_user_agent      new client (versions ignored)
+//	  delegation.first_delegator  new on_behalf_of, for agents acting for few principals
+//	  credential.shared           a credential another agent uses, or more instances than declared
+//	  lifecycle.dormant           activity after a long silence
+//	  time.unusual_hour           busy in an hour the agent is normally silent
+//	volume.go (learned)
+//	  volume.data, volume.failures, volume.distinct_resources, volume.spike
+//	                              the open window against the seasonal expectation: Poisson or
+//	                              negative-binomial tail (baseline.Critical), at least SpikeRatio
+//	                              times the expectation and MaxRatio times the largest recent window;
+//	                              one volume alert per agent and window, most specific first
+//	  delegation.fanout           distinct delegators per window, same test
+//
+// An alert is keyed by (agent, detector, subject). Process returns it when
+// new, when its severity rises, at repeat counts 2, 5, 10, 20, 50, 100...,
+// and Advance returns it when resolved (no repeat for ResolveAfter).
+// Finding that violates a declared boundary and is also new to the learned
+// playground is one alert with boundary "both".
+package detect

@@ -1,0 +1,122 @@
+package ingest
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+)
+
+// interner hands out one shared copy of the short strings that repeat
+// across records (event names, services, regions, principals, user
+// agents), so the hot path does not allocate for them. It is a
+// direct-mapped cache with atomic slots: bounded, lock-free, and a
+// collision just replaces the slot.
+type interner struct {
+	seed  maphash.Seed
+	slots [1 << 13]atomic.Pointer[string]
+}
+
+// maxInterned bounds the strings worth caching; longer ones are rarely
+// repeated exactly.
+const maxInterned = 200
+
+func newInterner() *interner { return &interner{seed: maphash.MakeSeed()} }
+
+func (in *interner) get(b []byte) string {
+	if in == nil || len(b) > maxInterned || len(b) == 0 {
+		return string(b)
+	}
+	slot := &in.slots[maphash.Bytes(in.seed, b)&(1<<13-1)]
+	if p := slot.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
+}
+
+// str is str() through the interner: JSON strings without escapes are
+// looked up by their bytes.
+func (in *interner) str(v []byte) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return ""
+	}
+	body := v[1 : len(v)-1]
+	for _, c := range body {
+		if c == '\\' {
+			s, _ := unescape(body)
+			return s
+		}
+	}
+	return in.get(body)
+}
+
+// join2 interns a+sep+b without building the string first when it is
+// already cached.
+func (in *interner) join(a, sep, b string) string {
+	var buf [maxInterned]byte
+	if len(a)+len(sep)+len(b) > len(buf) {
+		return a + sep + b
+	}
+	n := copy(buf[:], a)
+	n += copy(buf[n:], sep)
+	n += copy(buf[n:], b)
+	return in.get(buf[:n])
+}
+
+// timeBytes parses the JSON string v as an RFC 3339 UTC time
+// ("2006-01-02T15:04:05[.frac]Z") without allocating; anything else goes
+// to parseTime.
+func timeBytes(field string, v []byte) (time.Time, error) {
+	if len(v) >= 22 && v[0] == '"' && v[len(v)-1] == '"' && v[len(v)-2] == 'Z' {
+		b := v[1 : len(v)-2]
+		if t, ok := fastRFC3339(b); ok {
+			return t, nil
+		}
+	}
+	return parseTime(field, str(v))
+}
+
+func fastRFC3339(b []byte) (time.Time, bool) {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	d := func(i, n int) (int, bool) {
+		x := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			x = x*10 + int(c-'0')
+		}
+		return x, true
+	}
+	year, ok1 := d(0, 4)
+	mon, ok2 := d(5, 2)
+	day, ok3 := d(8, 2)
+	hh, ok4 := d(11, 2)
+	mm, ok5 := d(14, 2)
+	ss, ok6 := d(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if len(b) > 19 {
+		if b[19] != '.' || len(b) == 20 || len(b) > 29 {
+			return time.Time{}, false
+		}
+		frac, ok := d(20, len(b)-20)
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(b) - 20; i < 9; i++ {
+			frac *= 10
+		}
+		nsec = frac
+	}
+	t := time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, time.UTC)
+	if t.Day() != day { // 31 February and friends
+		return time.Time{}, false
+	}
+	return t, true
+}
