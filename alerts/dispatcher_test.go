@@ -364,7 +364,7 @@ func TestRunSleepsUntilDue(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { return td.clock.waiting() >= 3 })
 	td.submit(t, alertAt("bot", "novelty.action", "x", td.clock.Now()))
 	// The pd loop wakes on Submit and parks again until group_wait.
-	waitFor(t, 5*time.Second, func() bool { return td.clock.waiting() >= 3 && td.pdWaitingFor(20 * time.Second) })
+	waitFor(t, 5*time.Second, func() bool { return td.clock.waiting() >= 3 && td.pdWaitingFor(20*time.Second) })
 	if n := len(pd.Events()); n != 0 {
 		t.Fatalf("delivered %d events before group_wait", n)
 	}

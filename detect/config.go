@@ -106,7 +106,7 @@ var Detectors = []string{
 // Validate reports the first invalid key.
 func (c Config) Validate() error {
 	if err := c.Baseline.Validate(); err != nil {
-		return err
+		return fmt.Errorf("detect.%w", err) // the baseline block lives under detect
 	}
 	known := map[string]bool{}
 	for _, d := range Detectors {

@@ -87,8 +87,9 @@ const (
 // special reports whether any byte of x is a quote, a backslash, a
 // control byte or non-ASCII (classic SWAR byte tests).
 func special(x uint64) bool {
-	zero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
-	return (x&msb)|zero(x^(lsb*'"'))|zero(x^(lsb*'\\'))|((x-lsb*0x20)&^x&msb) != 0
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return (x&msb)|((q-lsb)&^q&msb)|((bs-lsb)&^bs&msb)|((x-lsb*0x20)&^x&msb) != 0
 }
 
 func (d *scanner) null() bool {
@@ -127,11 +128,70 @@ func (d *scanner) time() (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
+	if t, ok := parseUTC(s); ok {
+		return t, true
+	}
 	var t time.Time
 	if err := t.UnmarshalText(unsafe.Slice(unsafe.StringData(s), len(s))); err != nil {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// parseUTC parses the common "2006-01-02T15:04:05[.fraction]Z" form
+// without the general parser's cost; anything else returns false.
+func parseUTC(s string) (time.Time, bool) {
+	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if rest := s[19 : len(s)-1]; rest != "" {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return time.Time{}, false
+		}
+		f, ok := num(20, len(s)-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(rest) - 1; i < 9; i++ {
+			f *= 10
+		}
+		ns = f
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+}
+
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // fastDecode reports whether data decoded on the fast path.

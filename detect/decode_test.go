@@ -30,6 +30,14 @@ var decodeCorpus = []string{
 	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","delegation_chain":["a",""]}`,
 	`{"event_id":"e1","time":"2026-03-02 10:00:00","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
 	`{"event_id":"e1","event_id":"e2","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","unattributed":false}`,
+	`{"event_id":"e1","time":"2024-02-29T23:59:59.5Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2025-02-29T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T24:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:60Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00.Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02T10:00:00.1234567891Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-03-02t10:00:00z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
+	`{"event_id":"e1","time":"2026-13-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`,
 	`{}`, `[]`, ``, `{"event_id":`, `{"event_id":"e1",}`, `null`,
 }
 
@@ -86,4 +94,24 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("got %+v\nwant %+v", got, want)
 		}
 	})
+}
+
+// TestDecodeStringBoundaries puts each special byte at every offset of a
+// string, around the scanner's eight-byte steps.
+func TestDecodeStringBoundaries(t *testing.T) {
+	for _, special := range []string{`\"`, `\\`, `\n`, "\t", "é", "\x7f", "~", "!"} {
+		for n := 0; n < 20; n++ {
+			id := ""
+			for i := 0; i < n; i++ {
+				id += "x"
+			}
+			id += special + "yz"
+			in := `{"event_id":"` + id + `","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`
+			got, gerr := DecodeEvent([]byte(in))
+			want, werr := schemas.DecodeEvent([]byte(in))
+			if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: got %q (%v), want %q (%v)", in, got.EventID, gerr, want.EventID, werr)
+			}
+		}
+	}
 }

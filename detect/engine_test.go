@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -296,5 +297,27 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
+	}
+	c = DefaultConfig()
+	c.Baseline.MinDays = -1
+	if err := c.Validate(); err == nil || err.Error() != "detect.baseline.min_days: must not be negative" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSuppressionsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(bad, []byte("suppressions:\n  - agent: a\n    detector: b\n    until: 2027-01-01T00:00:00Z\n    reason: r\n    matchh: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.SuppressionsFile = bad
+	if _, err := NewEngine(cfg, testInv(t)); err == nil || !strings.Contains(err.Error(), "s.yaml:6: unknown key \"matchh\"") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg.SuppressionsFile = filepath.Join(dir, "missing.yaml")
+	if _, err := NewEngine(cfg, testInv(t)); err == nil {
+		t.Fatal("a configured but missing suppressions file must fail at start")
 	}
 }

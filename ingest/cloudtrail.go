@@ -15,9 +15,9 @@ import (
 func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCache) error {
 	var (
 		eventSource, eventName, errCode, eventID string
-		eventTimeRaw, stampRaw                  []byte
-		region, account, consoleLogin                              string
-		ui, reqParams, resources, extra, respEl                    []byte
+		eventTimeRaw, stampRaw                   []byte
+		region, account, consoleLogin            string
+		ui, reqParams, resources, extra, respEl  []byte
 	)
 	err := p.eachTop(b, func(k, v []byte) error {
 		switch string(k) {

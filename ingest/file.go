@@ -40,15 +40,24 @@ const publishBatch = 1000
 // a pretty-printed document (a CloudTrail delivery object) works; inputs
 // larger than 64 × max_record_bytes are read line by line (NDJSON).
 func LoadFile(ctx context.Context, path string, n *Normalizer, sink Sink) (Stats, error) {
+	return LoadFileAs(ctx, path, "", n, sink)
+}
+
+// LoadFileAs is LoadFile with the format forced ("" = detect per record),
+// for `agentwatch ingest --file PATH --format F`.
+func LoadFileAs(ctx context.Context, path, format string, n *Normalizer, sink Sink) (Stats, error) {
+	if format != "" && !knownFormat(format) {
+		return Stats{}, fmt.Errorf("load %s: format %q is not one of %s", path, format, formatList())
+	}
 	if path == "-" {
-		return loadReader(ctx, os.Stdin, "stdin", "", n, sink)
+		return loadReader(ctx, os.Stdin, "stdin", format, n, sink)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("load %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return loadPath(ctx, path, "", n, sink)
+		return loadPath(ctx, path, format, n, sink)
 	}
 	entries, err := os.ReadDir(path)
 	if err != nil {
@@ -63,7 +72,7 @@ func LoadFile(ctx context.Context, path string, n *Normalizer, sink Sink) (Stats
 	sort.Strings(names)
 	var total Stats
 	for _, name := range names {
-		st, err := loadPath(ctx, name, "", n, sink)
+		st, err := loadPath(ctx, name, format, n, sink)
 		total.add(st)
 		if err != nil {
 			return total, err

@@ -203,3 +203,12 @@ func TestTailerConfigErrors(t *testing.T) {
 		t.Fatalf("corrupt state: err = %v", err)
 	}
 }
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

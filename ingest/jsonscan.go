@@ -1,9 +1,10 @@
 package ingest
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -36,63 +37,49 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index just past the closing quote of the string
-// starting at b[i] == '"', and whether it contains escapes. It finds the
-// quote with bytes.IndexByte (vectorised), then checks the span for
-// backslashes and raw newlines the same way; other control characters,
-// which JSON also forbids, are let through: they cannot confuse the
-// structure, and checking every byte costs a third of the scan.
+// starting at b[i] == '"', and whether it contains escapes. It looks at
+// eight bytes at a time for a quote, backslash or newline (SWAR: the
+// lowest flagged byte of a word is exact). Raw newlines are refused so a
+// broken line cannot swallow the next; other control characters, which
+// JSON also forbids, are let through: they cannot confuse the structure.
 func skipString(b []byte, i int) (int, bool, error) {
-	// Most strings in audit records are short keys and values: a plain
-	// loop over the first bytes beats three vectorised searches there.
+	esc := false
 	j := i + 1
-	for lim := min(len(b), j+24); j < lim; j++ {
+	for {
+		for j+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[j:])
+			m := zeroBytes(w^(swarLo*'"')) | zeroBytes(w^(swarLo*'\\')) | zeroBytes(w^(swarLo*'\n'))
+			if m != 0 {
+				j += bits.TrailingZeros64(m) / 8
+				break
+			}
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] != '\n' {
+			j++
+		}
+		if j >= len(b) {
+			return 0, false, fmt.Errorf("%w: unterminated string at offset %d", errSyntax, i)
+		}
 		switch b[j] {
 		case '"':
-			return j + 1, false, nil
-		case '\\', '\n':
-			return skipStringLong(b, i, i+1)
-		}
-	}
-	return skipStringLong(b, i, j)
-}
-
-// skipStringLong continues skipString from b[j], known to hold no quote,
-// backslash or newline between i+1 and j.
-func skipStringLong(b []byte, i, j int) (int, bool, error) {
-	esc := false
-	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return 0, false, fmt.Errorf("%w: unterminated string at offset %d", errSyntax, i)
-		}
-		seg := b[j : j+q]
-		if bytes.IndexByte(seg, '\n') >= 0 {
-			return 0, false, fmt.Errorf("%w: newline in string at offset %d", errSyntax, j+bytes.IndexByte(seg, '\n'))
-		}
-		if bytes.IndexByte(seg, '\\') < 0 {
-			return j + q + 1, esc, nil
+			return j + 1, esc, nil
+		case '\n':
+			return 0, false, fmt.Errorf("%w: newline in string at offset %d", errSyntax, j)
 		}
 		esc = true
-		// Walk the escapes in this span to see whether the quote we found
-		// is escaped.
-		k := j
-		for k < j+q {
-			if b[k] == '\\' {
-				k += 2
-				continue
-			}
-			k++
-		}
-		if k == j+q {
-			return j + q + 1, esc, nil
-		}
-		// The quote at j+q was escaped (k == j+q+1): keep looking after it.
-		j = k
-		if j > len(b) {
-			return 0, false, fmt.Errorf("%w: unterminated string at offset %d", errSyntax, i)
-		}
+		j += 2
 	}
 }
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// zeroBytes flags (with 0x80) the zero bytes of x; only the lowest flag is
+// guaranteed exact, which is all skipString needs.
+func zeroBytes(x uint64) uint64 { return (x - swarLo) &^ x & swarHi }
 
 // skipValue returns the index just past the JSON value starting at b[i].
 func skipValue(b []byte, i int) (int, error) {

@@ -48,6 +48,18 @@ type Normalizer struct {
 type normMetrics struct {
 	records, events, unattributed *prometheus.CounterVec
 	dead                          *prometheus.CounterVec
+	// Per-format children, looked up once: WithLabelValues hashes and
+	// locks on every call, which shows on the per-record path.
+	byFormat map[string]formatCounters
+}
+
+type formatCounters struct{ records, events, unattributed prometheus.Counter }
+
+func (m *normMetrics) format(f string) formatCounters {
+	if c, ok := m.byFormat[f]; ok {
+		return c
+	}
+	return formatCounters{m.records.WithLabelValues(f), m.events.WithLabelValues(f), m.unattributed.WithLabelValues(f)}
 }
 
 // NewNormalizer compiles the attribution rules and registers the
@@ -79,10 +91,9 @@ func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
 		}, []string{"format", "reason"}),
 	}
 	all := append([]string{FormatUnknown}, Formats...)
+	n.m.byFormat = make(map[string]formatCounters, len(all))
 	for _, f := range all {
-		n.m.records.WithLabelValues(f)
-		n.m.events.WithLabelValues(f)
-		n.m.unattributed.WithLabelValues(f)
+		n.m.byFormat[f] = formatCounters{n.m.records.WithLabelValues(f), n.m.events.WithLabelValues(f), n.m.unattributed.WithLabelValues(f)}
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{n.m.records, n.m.events, n.m.unattributed, n.m.dead} {
@@ -252,7 +263,8 @@ func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st
 
 // one maps a single record of a known format.
 func (n *Normalizer) one(rec Record, obj []byte, members []member, format string, st *state) {
-	n.m.records.WithLabelValues(format).Inc()
+	fc := n.m.format(format)
+	fc.records.Inc()
 	if len(obj) > n.cfg.MaxRecordBytes {
 		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
 		return
@@ -299,6 +311,12 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		} else {
 			ev.AgentID = ev.Principal
 			if ev.AgentID == "" {
+				if format == FormatCanonical {
+					// A canonical event names its actor; one with neither
+					// agent_id nor principal is incomplete, not anonymous.
+					n.addDead(st, rec, obj, format, ReasonInvalid, format+": invalid event: agent_id: is required (and there is no principal to attribute)")
+					return
+				}
 				ev.AgentID = UnknownPrincipal
 			}
 			ev.Unattributed = true
@@ -311,9 +329,9 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		}
 		return
 	}
-	n.m.events.WithLabelValues(format).Inc()
+	fc.events.Inc()
 	if ev.Unattributed {
-		n.m.unattributed.WithLabelValues(format).Inc()
+		fc.unattributed.Inc()
 	}
 	st.evs = append(st.evs, *ev)
 	if st.trace != nil {

@@ -74,8 +74,8 @@ write_config() {
 XML
 	cat >"$STATE_DIR/users.xml" <<XML
 <?xml version="1.0"?>
-<!-- Written by deploy/local/clickhouse.sh: one passwordless user reachable
-     from loopback only, for local development. -->
+<!-- Written by deploy/local/clickhouse.sh: passwordless users reachable
+     from loopback only, for local development: "default" and "readonly". -->
 <yandex>
     <profiles>
         <default>
@@ -95,6 +95,16 @@ XML
             <profile>default</profile>
             <quota>default</quota>
         </default>
+        <!-- For "agentwatch sql" and dashboards: may only read. -->
+        <readonly>
+            <password></password>
+            <networks>
+                <ip>127.0.0.1</ip>
+                <ip>::1</ip>
+            </networks>
+            <profile>readonly</profile>
+            <quota>default</quota>
+        </readonly>
     </users>
     <quotas>
         <default>
@@ -126,11 +136,11 @@ ready() {
 
 log_tail() {
 	echo "---- last lines of $ERR_FILE ----" >&2
-	tail -n 30 "$ERR_FILE" 2>/dev/null >&2 || echo "(no error log)" >&2
+	tail -n 30 "$ERR_FILE" >&2 2>/dev/null || echo "(no error log)" >&2
 	echo "---- last lines of $LOG_FILE ----" >&2
-	tail -n 30 "$LOG_FILE" 2>/dev/null >&2 || echo "(no log)" >&2
+	tail -n 30 "$LOG_FILE" >&2 2>/dev/null || echo "(no log)" >&2
 	echo "---- last lines of $OUT_FILE ----" >&2
-	tail -n 20 "$OUT_FILE" 2>/dev/null >&2 || echo "(no stdout log)" >&2
+	tail -n 20 "$OUT_FILE" >&2 2>/dev/null || echo "(no stdout log)" >&2
 }
 
 start() {

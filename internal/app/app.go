@@ -42,6 +42,7 @@ type App struct {
 	// (the demo, tests) can wait until downstream stages caught up.
 	eventsOut atomic.Int64
 	alertsOut atomic.Int64
+	committed [4]atomic.Int64 // per stage of AllStages, messages committed
 
 	embedded *bus.Embedded
 	closers  []func() error
@@ -226,4 +227,27 @@ func (a *App) consumer(group, topic string, opts ...bus.ConsumerOption) (*bus.Co
 		return nil, fmt.Errorf("join consumer group %s on %s: %w", group, topic, err)
 	}
 	return c, nil
+}
+
+// Committed is how many messages stage has committed since Open.
+func (a *App) Committed(stage string) int64 {
+	for i, s := range AllStages {
+		if s == stage {
+			return a.committed[i].Load()
+		}
+	}
+	return 0
+}
+
+// Drained reports whether every stage has committed everything upstream
+// produced, given that ingested messages were put on the ingest topic.
+func (a *App) Drained(ingested int64) bool {
+	if a.Committed(StageIngest) < ingested {
+		return false
+	}
+	out := a.eventsOut.Load()
+	if a.Committed(StageBaseline) < out || a.Committed(StageDetect) < out {
+		return false
+	}
+	return a.Committed(StageAlerts) >= a.alertsOut.Load()
 }

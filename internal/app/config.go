@@ -129,8 +129,8 @@ func (c *Config) resolvePaths() {
 	if c.Alerts.OutboxPath == "" {
 		c.Alerts.OutboxPath = filepath.Join(c.DataDir, "outbox.db")
 	}
-	if c.Ingest.Files.StateFile == "" {
-		c.Ingest.Files.StateFile = filepath.Join(c.DataDir, "file-offsets.json")
+	if c.Ingest.Files.StateFile != "" && !filepath.IsAbs(c.Ingest.Files.StateFile) {
+		c.Ingest.Files.StateFile = filepath.Join(c.DataDir, c.Ingest.Files.StateFile)
 	}
 }
 

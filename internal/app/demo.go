@@ -69,7 +69,6 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	scorer := sim.NewScorer(fleet.Incidents())
 	var mu sync.Mutex
 	seen := map[string]schemas.Severity{}
-	var committed [4]atomic.Int64 // ingest, baseline, detect, alerts
 	var alertsSeen atomic.Int64
 	hooks := Hooks{
 		OnAlert: func(al schemas.Alert) {
@@ -84,13 +83,6 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 			if al.Status == schemas.StatusFiring && (!ok || al.Severity.Rank() > prev.Rank()) {
 				fmt.Fprintln(opt.Out, al.Line())
 				seen[al.ID] = al.Severity
-			}
-		},
-		OnCommitted: func(stage string, n int) {
-			for i, s := range AllStages {
-				if s == stage {
-					committed[i].Add(int64(n))
-				}
 			}
 		},
 	}
@@ -159,16 +151,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	res.Events = published
 
 	// Wait until every stage has committed everything upstream gave it.
-	drained := func() bool {
-		if committed[0].Load() < published {
-			return false
-		}
-		out := a.eventsOut.Load()
-		if committed[1].Load() < out || committed[2].Load() < out {
-			return false
-		}
-		return committed[3].Load() >= a.alertsOut.Load()
-	}
+	drained := func() bool { return a.Drained(published) }
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !drained() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentwatch/agentwatch/alerts"
@@ -41,8 +42,8 @@ type Hooks struct {
 
 // RunStages runs the named stages until ctx ends, then drains them. The
 // HTTP collector runs with the ingest stage; telemetry always runs.
-func (a *App) RunStages(ctx context.Context, stages []string, hooks Hooks) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (a *App) RunStages(parent context.Context, stages []string, hooks Hooks) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 16)
@@ -73,19 +74,27 @@ func (a *App) RunStages(ctx context.Context, stages []string, hooks Hooks) error
 		switch s {
 		case StageIngest:
 			if err := a.startIngest(ctx, start, hooks); err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return ignoreShutdown(parent, err)
 			}
 		case StageBaseline:
 			if err := a.startBaseline(ctx, start, hooks); err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return ignoreShutdown(parent, err)
 			}
 		case StageDetect:
 			if err := a.startDetect(ctx, start, hooks); err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return ignoreShutdown(parent, err)
 			}
 		case StageAlerts:
 			if err := a.startAlerts(ctx, start, hooks); err != nil {
-				return err
+				cancel()
+				wg.Wait()
+				return ignoreShutdown(parent, err)
 			}
 		default:
 			return fmt.Errorf("unknown stage %q (want one of ingest, baseline, detect, alerts)", s)
@@ -115,8 +124,17 @@ func (a *App) newLoop(stage, group, topic string, h handler, hooks Hooks, opts .
 		batch: a.Cfg.Pipeline.BatchSize, wait: a.Cfg.Pipeline.BatchWait, drain: a.Cfg.Pipeline.DrainTimeout,
 		metrics: a.Metrics, log: a.Log,
 	}
-	if hooks.OnCommitted != nil {
-		l.progress = func(n int) { hooks.OnCommitted(stage, n) }
+	var counter *atomic.Int64
+	for i, s := range AllStages {
+		if s == stage {
+			counter = &a.committed[i]
+		}
+	}
+	l.progress = func(n int) {
+		counter.Add(int64(n))
+		if hooks.OnCommitted != nil {
+			hooks.OnCommitted(stage, n)
+		}
 	}
 	return l, nil
 }
@@ -305,7 +323,15 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 			return fmt.Errorf("store alerts: %w", err)
 		}
 		if err := d.Submit(ctx, batch...); err != nil {
-			return fmt.Errorf("outbox: %w", err)
+			var invalid *alerts.InvalidAlertsError
+			if !errors.As(err, &invalid) {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			// The valid alerts are in the outbox; the invalid ones would
+			// fail the same way forever, so they go to the DLQ.
+			if err := a.Producer.Publish(ctx, a.invalidAlerts(invalid)...); err != nil {
+				return fmt.Errorf("dead-letter %d invalid alerts: %w", len(invalid.Alerts), err)
+			}
 		}
 		a.Metrics.Events.WithLabelValues(StageAlerts, "out").Add(float64(len(batch)))
 		if hooks.OnAlert != nil {
@@ -337,4 +363,29 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 		return err
 	})
 	return nil
+}
+
+func (a *App) invalidAlerts(ie *alerts.InvalidAlertsError) []bus.Message {
+	out := make([]bus.Message, 0, len(ie.Alerts))
+	for i, al := range ie.Alerts {
+		raw, _ := json.Marshal(&al)
+		reason := "invalid alert"
+		if i < len(ie.Errs) && ie.Errs[i] != nil {
+			reason = ie.Errs[i].Error()
+		}
+		d := ingest.DeadLetter{Source: "topic:" + a.Cfg.Bus.Topics.Alerts, Format: "alert", Reason: reason, Raw: raw, Time: time.Now().UTC()}
+		out = append(out, d.Message(a.Cfg.Bus.Topics.DLQ))
+		a.Metrics.Events.WithLabelValues(StageAlerts, "rejected").Inc()
+		a.Metrics.Rejected.WithLabelValues(StageAlerts, "invalid").Inc()
+	}
+	return out
+}
+
+// ignoreShutdown drops an error that only says the process was asked to
+// stop while a stage was still starting.
+func ignoreShutdown(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

@@ -77,7 +77,7 @@ func (s *Store) LoadWindows(ctx context.Context, agentID string, since time.Time
 		records, action_counts, updated_at FROM agent_windows
 		WHERE agent_id = ? AND window_start >= toDateTime(?)
 		ORDER BY window_start, updated_at DESC LIMIT 1 BY window_start`,
-		[]any{agentID, since.Unix()}, func(rows driver.Rows) error {
+		[]any{agentID, epoch(since)}, func(rows driver.Rows) error {
 			var r schemas.WindowRow
 			var how uint16
 			var counts string
@@ -104,7 +104,7 @@ func (s *Store) ScanEvents(ctx context.Context, agentID string, from, to time.Ti
 		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain, action,
 		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
 		unattributed FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
-	args := []any{from.Unix(), to.Unix()}
+	args := []any{epoch(from), epoch(to)}
 	if agentID != "" {
 		q += ` AND agent_id = ?`
 		args = append(args, agentID)
@@ -158,7 +158,7 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	}
 	if !f.Since.IsZero() {
 		q += ` AND last_seen >= toDateTime(?)`
-		args = append(args, f.Since.Unix())
+		args = append(args, epoch(f.Since))
 	}
 	q += ` ORDER BY last_seen DESC, id`
 	if f.Limit > 0 {
@@ -227,4 +227,10 @@ func (s *Store) each(ctx context.Context, op, query string, args []any, fn func(
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// epoch clamps t to what a DateTime holds (1970 to 2106), so that a zero
+// time.Time means "from the beginning" and a far future "to the end".
+func epoch(t time.Time) int64 {
+	return min(max(t.Unix(), 0), 1<<32-1)
 }

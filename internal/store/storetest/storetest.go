@@ -175,6 +175,7 @@ func testScanFilters(t *testing.T, s store.Store) {
 		{"agent-a", base.Add(time.Second), base.Add(2 * time.Second), []string{"a1"}},
 		{"agent-a", base.Add(3 * time.Second), base.Add(3*time.Second + 500*time.Millisecond), nil},
 		{"agent-b", base.Add(2 * time.Second), base.Add(time.Hour), nil},
+		{"", time.Time{}, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), []string{"a0", "a1", "b1", "a2", "a3"}},
 	}
 	for _, c := range cases {
 		got := ids(scanAll(t, s, c.agent, c.from, c.to))
@@ -213,6 +214,9 @@ func testWindows(t *testing.T, s store.Store) {
 	must(t, err)
 	if want := []schemas.WindowRow{w0, newer}; !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadWindows:\n got %+v\nwant %+v", got, want)
+	}
+	if all, err := s.LoadWindows(ctx(t), "agent-a", time.Time{}); err != nil || len(all) != 2 {
+		t.Errorf("LoadWindows since the zero time = %d windows, %v; want 2", len(all), err)
 	}
 	got, err = s.LoadWindows(ctx(t), "agent-a", base.Add(time.Minute))
 	must(t, err)
