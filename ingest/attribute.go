@@ -40,10 +40,14 @@ type compiledRule struct {
 	// principalPrefix is the literal start of the principal glob: most
 	// rules fail on it without running the matcher.
 	principalPrefix string
+	// starOnly: the glob's only wildcard is "*", so the quick matcher
+	// below gives the same answer as inventory.Glob.
+	starOnly bool
 }
 
 func compileRule(r Rule) (*compiledRule, error) {
 	c := &compiledRule{Rule: r}
+	c.starOnly = !strings.ContainsAny(r.Principal, "?[\\") && !strings.Contains(r.Principal, "**")
 	if i := strings.IndexAny(r.Principal, "*?[\\"); i >= 0 {
 		c.principalPrefix = r.Principal[:i]
 	} else {
@@ -125,7 +129,7 @@ func (r *compiledRule) match(format string, p *parsed, explain bool) (agent, ins
 		return fail()
 	}
 	if r.Principal != "" {
-		if !strings.HasPrefix(p.ev.Principal, r.principalPrefix) || !inventory.Glob(r.Principal, p.ev.Principal) {
+		if !strings.HasPrefix(p.ev.Principal, r.principalPrefix) || !r.globMatch(p.ev.Principal) {
 			if explain {
 				say("principal %q does not match %q", p.ev.Principal, r.Principal)
 			}
@@ -192,4 +196,42 @@ func (r *compiledRule) match(format string, p *parsed, explain bool) (agent, ins
 		return agent, inst, ""
 	}
 	return agent, inst, strings.Join(reasons, "; ")
+}
+
+func (r *compiledRule) globMatch(name string) bool {
+	if r.starOnly {
+		return starMatch(r.Principal, name)
+	}
+	return inventory.Glob(r.Principal, name)
+}
+
+// starMatch matches a glob whose only wildcard is "*", which matches any
+// run of bytes other than "/" (path.Match semantics, as inventory.Glob
+// uses for such patterns), without path.Match's per-call overhead.
+func starMatch(pattern, name string) bool {
+	if pattern == "*" {
+		return true // inventory.Glob treats a lone "*" as match-all
+	}
+	return starMatch2(pattern, name)
+}
+
+// starMatch2 is starMatch without the lone-"*" shortcut (inside a pattern
+// a trailing "*" must still stop at "/").
+func starMatch2(pattern, name string) bool {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, pattern[:star]) {
+		return false
+	}
+	name, pattern = name[star:], pattern[star+1:]
+	for i := 0; ; i++ {
+		if starMatch2(pattern, name[i:]) {
+			return true
+		}
+		if i >= len(name) || name[i] == '/' {
+			return false
+		}
+	}
 }

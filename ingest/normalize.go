@@ -407,13 +407,59 @@ const (
 	kVerb
 )
 
-var shapeNames = map[string]shapeKey{
-	"Records": kRecords, "records": kRecordsLower, "message": kMessage, "subscription": kSubscription,
-	"protoPayload": kProtoPayload, "eventSource": kEventSource, "eventName": kEventName,
-	"eventType": kEventType, "published": kPublished, "actor": kActor, "jsonrpc": kJSONRPC,
-	"request": kRequest, "response": kResponse, "server": kServer, "session_id": kSession,
-	"event_id": kEventID, "agent_id": kAgentID, "action": kAction, "system": kSystem,
-	"operationName": kOperationName, "resourceId": kResourceID, "auditID": kAuditID, "verb": kVerb,
+// shapeBit names the detection bit of a top-level member. A switch on the
+// name compiles to length-and-compare jumps, cheaper than a map lookup for
+// every member of every record.
+func shapeBit(k []byte) shapeKey {
+	switch string(k) {
+	case "Records":
+		return kRecords
+	case "records":
+		return kRecordsLower
+	case "message":
+		return kMessage
+	case "subscription":
+		return kSubscription
+	case "protoPayload":
+		return kProtoPayload
+	case "eventSource":
+		return kEventSource
+	case "eventName":
+		return kEventName
+	case "eventType":
+		return kEventType
+	case "published":
+		return kPublished
+	case "actor":
+		return kActor
+	case "jsonrpc":
+		return kJSONRPC
+	case "request":
+		return kRequest
+	case "response":
+		return kResponse
+	case "server":
+		return kServer
+	case "session_id":
+		return kSession
+	case "event_id":
+		return kEventID
+	case "agent_id":
+		return kAgentID
+	case "action":
+		return kAction
+	case "system":
+		return kSystem
+	case "operationName":
+		return kOperationName
+	case "resourceId":
+		return kResourceID
+	case "auditID":
+		return kAuditID
+	case "verb":
+		return kVerb
+	}
+	return 0
 }
 
 type shape struct {
@@ -434,17 +480,9 @@ func scanShape(v []byte) (shape, error) {
 	mp := memberPool.Get().(*[]member)
 	ms := (*mp)[:0]
 	end, err := objectWalk(v, func(k, val []byte) error {
-		if len(k) > 0 {
-			switch k[0] {
-			case 'R', 'r', 'm', 's', 'p', 'e', 'a', 'j', 'o', 'v':
-				if bit, ok := shapeNames[string(k)]; ok {
-					s.keys |= bit
-				}
-			case 'k':
-				if string(k) == "kind" {
-					s.kind = str(val)
-				}
-			}
+		s.keys |= shapeBit(k)
+		if string(k) == "kind" {
+			s.kind = str(val)
 		}
 		ms = append(ms, member{k, val})
 		return nil

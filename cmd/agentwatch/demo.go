@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/app"
-	"github.com/agentwatch/agentwatch/internal/sim"
-	"github.com/agentwatch/agentwatch/schemas"
 )
 
 func init() {
@@ -64,6 +62,3 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "demo: %d events, %d alerts in %s\n", res.Events, res.Alerts, time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
-var _ = schemas.StatusFiring
-var _ = sim.Config{}

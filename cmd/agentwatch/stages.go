@@ -243,8 +243,13 @@ func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = eval.Run(ctx, scen, func(inv *inventory.Inventory) (eval.Detector, error) {
+	rep, err := eval.Run(ctx, scen, func(inv *inventory.Inventory) (eval.Detector, error) {
 		return detect.NewEngine(cfg.Detect, inv)
 	}, env.stdout)
-	return err
+	if err != nil {
+		return err
+	}
+	// A missed attack or a noisy benign scenario fails the command, so
+	// eval can gate a change to the detectors.
+	return rep.MeetsTargets()
 }

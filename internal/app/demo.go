@@ -116,6 +116,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		return nil
 	}
 	err = fleet.Events(func(l sim.Labeled) error {
+		scorer.ObserveEvent(l)
 		if opt.Speed > 0 {
 			if simStart.IsZero() {
 				simStart, wallStart = l.Event.Time, time.Now()
