@@ -162,6 +162,17 @@ func popcount(x uint64) int {
 	return n
 }
 
+// hashString64 is 64-bit FNV-1a; at 64 bits two resources colliding in
+// the pattern cache is not a practical concern.
+func hashString64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
 // hashString is FNV-1a, inlined to hash resources without allocating.
 func hashString(s string) uint32 {
 	h := uint32(2166136261)

@@ -81,6 +81,13 @@ type Tracker struct {
 	netCache map[string]uint32
 	uaCache  map[string]uint32
 	patBuf   []byte
+	// patCache maps a resource's 64-bit hash to its pattern id, direct
+	// mapped: most events touch a resource seen recently, and generalising
+	// it again is the costliest step of Observe.
+	patCache [patCacheSize]struct {
+		h  uint64
+		id uint32
+	}
 
 	// OnWindow, when set, receives every closed non-empty window as a row
 	// (the worker persists them; the detector leaves it nil).
@@ -221,6 +228,19 @@ func (t *Tracker) userAgent(ua string) uint32 {
 	return v
 }
 
+const patCacheSize = 4096
+
+func (t *Tracker) pattern(res string, h uint64) uint32 {
+	slot := &t.patCache[h%patCacheSize]
+	if slot.h == h && slot.id != 0 {
+		return slot.id
+	}
+	t.patBuf = AppendPattern(t.patBuf[:0], res)
+	id := t.strs.idBytes(t.patBuf)
+	slot.h, slot.id = h, id
+	return id
+}
+
 func (t *Tracker) triple(sys, act, pat uint32) uint32 {
 	k := [3]uint32{sys, act, pat}
 	if v, ok := t.trips[k]; ok {
@@ -250,9 +270,10 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 
 	o.System = t.strs.id(ev.System)
 	o.Action = t.strs.id(ev.Action)
+	var resHash uint64
 	if ev.Resource != "" {
-		t.patBuf = AppendPattern(t.patBuf[:0], ev.Resource)
-		o.Pattern = t.strs.idBytes(t.patBuf)
+		resHash = hashString64(ev.Resource)
+		o.Pattern = t.pattern(ev.Resource, resHash)
 	}
 	o.Triple = t.triple(o.System, o.Action, o.Pattern)
 	o.Network = t.network(ev.SrcIP)
@@ -324,7 +345,7 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 		w.Actions.Add(o.Action)
 		w.Systems.Add(o.System)
 		if ev.Resource != "" {
-			w.Resources.Add(hashString(ev.Resource))
+			w.Resources.Add(uint32(resHash ^ resHash>>32))
 		}
 		if o.Network != 0 {
 			w.Networks.Add(o.Network)

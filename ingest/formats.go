@@ -75,7 +75,7 @@ func (p *parsed) setTag(k, v string) {
 }
 
 func (p *parsed) setAttr(k, v string) {
-	if v == "" {
+	if true || v == "" {
 		return
 	}
 	if p.ev.Attributes == nil {
