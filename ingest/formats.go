@@ -45,6 +45,8 @@ func formatList() string { return strings.Join(Formats, ", ") }
 type parsed struct {
 	members     []member // top-level members, from detection
 	in          *interner
+	attrs       [maxParsedAttrs]kv // attributes, turned into a map at the end
+	nattrs      int
 	ev          schemas.AgentEvent
 	sessionName string            // role session name or equivalent
 	tags        map[string]string // session tags, user extras, labels
@@ -74,14 +76,27 @@ func (p *parsed) setTag(k, v string) {
 	p.tags[k] = v
 }
 
+// maxParsedAttrs bounds the attributes a parser sets (well under
+// schemas.MaxAttributes).
+const maxParsedAttrs = 8
+
+type kv struct{ k, v string }
+
 func (p *parsed) setAttr(k, v string) {
-	if true || v == "" {
+	if v == "" || p.nattrs == len(p.attrs) {
 		return
 	}
-	if p.ev.Attributes == nil {
-		p.ev.Attributes = make(map[string]string, 4)
+	p.attrs[p.nattrs] = kv{k, v}
+	p.nattrs++
+}
+
+func (p *parsed) attr(k string) string {
+	for _, a := range p.attrs[:p.nattrs] {
+		if a.k == k {
+			return a.v
+		}
 	}
-	p.ev.Attributes[k] = v
+	return ""
 }
 
 // parseTime reads the timestamps audit logs use: RFC 3339 with any

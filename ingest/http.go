@@ -24,8 +24,14 @@ type IngestResponse struct {
 	Accepted     int        `json:"accepted"`      // canonical events published
 	DeadLettered int        `json:"dead_lettered"` // records sent to agentwatch.dlq
 	Rejected     []Rejected `json:"rejected,omitempty"`
-	Error        string     `json:"error,omitempty"`
+	// RejectedNotListed counts rejections beyond the first maxListed,
+	// which are dead-lettered like the rest but not listed here.
+	RejectedNotListed int    `json:"rejected_not_listed,omitempty"`
+	Error             string `json:"error,omitempty"`
 }
+
+// maxListed bounds the rejections listed in one response.
+const maxListed = 1000
 
 // Rejected names one record that became a dead letter.
 type Rejected struct {
@@ -161,7 +167,11 @@ func (c *httpCollector) handle(w http.ResponseWriter, r *http.Request, format st
 		return http.StatusServiceUnavailable, IngestResponse{Error: "could not publish; retry later"}
 	}
 	resp := IngestResponse{Accepted: len(evs), DeadLettered: len(dead)}
-	for _, d := range dead {
+	for i, d := range dead {
+		if i == maxListed {
+			resp.RejectedNotListed = len(dead) - maxListed
+			break
+		}
 		resp.Rejected = append(resp.Rejected, Rejected{Line: d.Line, Format: d.Format, Reason: d.Reason})
 	}
 	return http.StatusOK, resp

@@ -160,7 +160,7 @@ func parseMCP(b []byte, p *parsed, recv time.Time) error {
 		p.ev.EventID = "mcp:" + id
 	case session != "" && rpcID != "":
 		p.ev.EventID = "mcp:" + session + ":" + rpcID
-		if p.ev.Attributes["mcp.kind"] == "result" {
+		if p.attr("mcp.kind") == "result" {
 			p.ev.EventID += ":result"
 		}
 	}

@@ -41,6 +41,7 @@ type Normalizer struct {
 	m        *normMetrics
 	sessions *sessionCache
 	intern   *interner
+	attrMaps *attrMaps
 	// now stamps records that arrive without a receive time (Explain).
 	now func() time.Time
 }
@@ -68,7 +69,7 @@ func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
 	if cfg.MaxRecordBytes <= 0 {
 		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
 	}
-	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), intern: newInterner(), now: time.Now}
+	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), intern: newInterner(), attrMaps: newAttrMaps(), now: time.Now}
 	for i, r := range cfg.Attribution {
 		c, err := compileRule(r)
 		if err != nil {
@@ -117,7 +118,8 @@ type explained struct {
 // Normalize turns one raw record (which may be an envelope of many, e.g.
 // {"Records":[...]}, an EventList, a Pub/Sub push, gzip) into canonical
 // events (validated with schemas.AgentEvent.Validate, attributed) and dead
-// letters; never panics.
+// letters; never panics. Events with equal attributes share one
+// Attributes map: treat it as read-only.
 func (n *Normalizer) Normalize(rec Record) (evs []schemas.AgentEvent, dead []DeadLetter) {
 	defer func() {
 		// The parsers are fuzzed not to panic; this is the last line of
@@ -297,6 +299,9 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		return
 	}
 	ev := &p.ev
+	if p.nattrs > 0 && ev.Attributes == nil {
+		ev.Attributes = n.attrMaps.get(p.attrs[:p.nattrs])
+	}
 	if ev.Source == "" {
 		ev.Source = format
 	}

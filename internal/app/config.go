@@ -64,6 +64,9 @@ type PipelineConfig struct {
 	BatchSize    int           `koanf:"batch_size"`
 	BatchWait    time.Duration `koanf:"batch_wait"`
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
+	// FlushEvery is how often the baseline worker persists its open state
+	// and closes the windows of agents that went quiet.
+	FlushEvery time.Duration `koanf:"flush_every"`
 	// Groups are the consumer-group ids of the stages.
 	Groups GroupsConfig `koanf:"groups"`
 }
@@ -96,6 +99,7 @@ func DefaultConfig() Config {
 			BatchSize:    1000,
 			BatchWait:    50 * time.Millisecond,
 			DrainTimeout: 30 * time.Second,
+			FlushEvery:   time.Minute,
 			Groups: GroupsConfig{
 				Ingest: "agentwatch-ingest", Baseline: "agentwatch-baseline",
 				Detect: "agentwatch-detect", Alerts: "agentwatch-alerts",
@@ -169,6 +173,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline.BatchSize < 1 {
 		errs = append(errs, errors.New("pipeline.batch_size: must be at least 1"))
+	}
+	if c.Pipeline.FlushEvery <= 0 {
+		errs = append(errs, errors.New("pipeline.flush_every: must be positive"))
 	}
 	if c.Pipeline.BatchWait <= 0 {
 		errs = append(errs, errors.New("pipeline.batch_wait: must be positive"))

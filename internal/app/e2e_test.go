@@ -66,7 +66,16 @@ func mustInventory(t *testing.T) *inventory.Inventory {
 // ingest topic with a kafka-go producer and checks the alerts that come out
 // and the rows the baseline worker stored.
 func TestEmbeddedPipelineEndToEnd(t *testing.T) {
-	cfg := testConfig(t.TempDir())
+	runEndToEnd(t, testConfig(t.TempDir()))
+}
+
+// TestProductionPipelineEndToEnd is the same scenario on real Apache Kafka
+// and ClickHouse, asserted through SQL on ClickHouse.
+func TestProductionPipelineEndToEnd(t *testing.T) {
+	runEndToEnd(t, prodConfig(t))
+}
+
+func runEndToEnd(t *testing.T, cfg Config) {
 	p := startPipeline(t, cfg, mustInventory(t))
 
 	evs := history(4, 4)

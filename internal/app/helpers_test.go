@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,11 +99,22 @@ func (p *pipeline) stop() {
 // writer, as an external shipper would.
 func (p *pipeline) ship(headers map[string]string, records ...[]byte) {
 	p.t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(p.app.Brokers...), Topic: p.app.Cfg.Bus.Topics.Ingest, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	p.shipKeyed(headers, nil, records...)
+}
+
+// shipKeyed is ship with a message key per record (nil keys: none). A
+// shipper that keys by agent keeps each agent's records in order across
+// the ingest topic's partitions.
+func (p *pipeline) shipKeyed(headers map[string]string, keys [][]byte, records ...[]byte) {
+	p.t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(p.app.Brokers...), Topic: p.app.Cfg.Bus.Topics.Ingest, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, Balancer: &kafka.Hash{}}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(records))
 	for i, r := range records {
 		msgs[i] = kafka.Message{Value: r}
+		if keys != nil {
+			msgs[i].Key = keys[i]
+		}
 		for k, v := range headers {
 			msgs[i].Headers = append(msgs[i].Headers, kafka.Header{Key: k, Value: []byte(v)})
 		}
@@ -120,14 +133,16 @@ func (p *pipeline) ship(headers map[string]string, records ...[]byte) {
 func (p *pipeline) shipEvents(evs []schemas.AgentEvent) {
 	p.t.Helper()
 	recs := make([][]byte, len(evs))
+	keys := make([][]byte, len(evs))
 	for i := range evs {
+		keys[i] = []byte(evs[i].AgentID)
 		b, err := json.Marshal(&evs[i])
 		if err != nil {
 			p.t.Fatal(err)
 		}
 		recs[i] = b
 	}
-	p.ship(map[string]string{"format": "canonical"}, recs...)
+	p.shipKeyed(map[string]string{"format": "canonical"}, keys, recs...)
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -168,4 +183,40 @@ func waitForSoft(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// prodConfig is a production-mode configuration on the real Kafka and
+// ClickHouse named by AGENTWATCH_TEST_KAFKA and AGENTWATCH_TEST_CLICKHOUSE,
+// with topics, groups and a database of its own so tests do not see each
+// other's data. It skips the test when either is unset.
+func prodConfig(t *testing.T) Config {
+	t.Helper()
+	kafkaAddr, chAddr := os.Getenv("AGENTWATCH_TEST_KAFKA"), os.Getenv("AGENTWATCH_TEST_CLICKHOUSE")
+	if kafkaAddr == "" || chAddr == "" {
+		t.Skip("needs real Kafka and ClickHouse: set AGENTWATCH_TEST_KAFKA and AGENTWATCH_TEST_CLICKHOUSE")
+	}
+	suffix := fmt.Sprintf("%s_%d", strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())), time.Now().UnixNano()%1e9)
+	cfg := testConfig(t.TempDir())
+	cfg.Mode = "production"
+	cfg.Bus.Embedded.Enabled = false
+	cfg.Bus.Brokers = strings.Split(kafkaAddr, ",")
+	cfg.Bus.Partitions = 3
+	cfg.Bus.SessionTimeout = 3 * time.Second
+	cfg.Bus.HeartbeatInterval = 300 * time.Millisecond
+	cfg.Bus.Topics.Ingest += "." + suffix
+	cfg.Bus.Topics.Events += "." + suffix
+	cfg.Bus.Topics.Alerts += "." + suffix
+	cfg.Bus.Topics.DLQ += "." + suffix
+	cfg.Pipeline.Groups.Ingest += "-" + suffix
+	cfg.Pipeline.Groups.Baseline += "-" + suffix
+	cfg.Pipeline.Groups.Detect += "-" + suffix
+	cfg.Pipeline.Groups.Alerts += "-" + suffix
+	cfg.Store.Backend = "clickhouse"
+	cfg.Store.ClickHouse.Addr = strings.Split(chAddr, ",")
+	cfg.Store.ClickHouse.Database = "aw_" + suffix
+	cfg.Store.ClickHouse.FlushInterval = 100 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -37,6 +37,9 @@ type loop struct {
 	log     *slog.Logger
 	// progress, if set, hears how many messages each committed batch held.
 	progress func(n int)
+	// tick, if set, runs on the loop's goroutine after every fetch, busy
+	// or idle, for periodic work that must not race the handler.
+	tick func(ctx context.Context)
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -62,6 +65,9 @@ func (l *loop) run(ctx context.Context) error {
 			return err
 		}
 		if len(msgs) == 0 {
+			if l.tick != nil {
+				l.tick(work)
+			}
 			continue
 		}
 		start := time.Now()
@@ -88,6 +94,9 @@ func (l *loop) run(ctx context.Context) error {
 		l.metrics.BatchSecond.WithLabelValues(l.stage).Observe(time.Since(start).Seconds())
 		if l.progress != nil {
 			l.progress(len(msgs))
+		}
+		if l.tick != nil {
+			l.tick(work)
 		}
 	}
 }

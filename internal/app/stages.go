@@ -209,6 +209,18 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	if err != nil {
 		return err
 	}
+	// Windows of agents that went quiet close on a flush, so flush now and
+	// then rather than only at shutdown.
+	lastFlush := time.Now()
+	l.tick = func(ctx context.Context) {
+		if time.Since(lastFlush) < a.Cfg.Pipeline.FlushEvery {
+			return
+		}
+		lastFlush = time.Now()
+		if err := w.Flush(ctx); err != nil {
+			a.Log.Warn("periodic baseline flush failed; retried at the next one", "err", err)
+		}
+	}
 	start("baseline", func(ctx context.Context) error {
 		defer l.fetcher.Close()
 		err := l.run(ctx)
@@ -282,7 +294,7 @@ func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message 
 		}
 	}
 	for _, m := range msgs {
-		ev, err := schemas.DecodeEvent(m.Value)
+		ev, err := detect.DecodeEvent(m.Value)
 		if err != nil {
 			d := ingest.DeadLetter{Source: "topic:" + m.Topic, Format: "canonical", Reason: err.Error(), Raw: m.Value, Time: time.Now().UTC()}
 			out = append(out, d.Message(a.Cfg.Bus.Topics.DLQ))
