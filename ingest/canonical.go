@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/agentwatch/agentwatch/schemas"
 )
 
 // parseCanonical reads an agentwatch canonical event strictly: an unknown
@@ -13,8 +15,15 @@ import (
 func parseCanonical(b []byte, p *parsed) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p.ev); err != nil {
+	// Decoding into a local keeps p itself off the heap (the decoder's
+	// interface argument would make it escape).
+	ev := new(schemas.AgentEvent)
+	if err := dec.Decode(ev); err != nil {
 		return fmt.Errorf("decode canonical event: %w", err)
 	}
+	if dec.More() {
+		return fmt.Errorf("decode canonical event: trailing data after the JSON object")
+	}
+	p.ev = *ev
 	return nil
 }

@@ -271,7 +271,11 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
 		return
 	}
-	p := &parsed{members: members, in: n.intern}
+	// p stays on the stack (the parsers do not keep it): one allocation
+	// less per record. Explain gets a copy.
+	var pv parsed
+	pv.members, pv.in = members, n.intern
+	p := &pv
 	var err error
 	switch format {
 	case FormatCloudTrail:
@@ -330,7 +334,8 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 	if err := ev.Validate(); err != nil {
 		d := n.addDead(st, rec, obj, format, ReasonInvalid, format+": "+err.Error())
 		if st.trace != nil {
-			*st.trace = append(*st.trace, explained{format: format, p: p, attr: a, dead: d})
+			pc := pv
+			*st.trace = append(*st.trace, explained{format: format, p: &pc, attr: a, dead: d})
 		}
 		return
 	}
@@ -340,7 +345,8 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 	}
 	st.evs = append(st.evs, *ev)
 	if st.trace != nil {
-		*st.trace = append(*st.trace, explained{format: format, p: p, attr: a, ev: &st.evs[len(st.evs)-1]})
+		pc := pv
+		*st.trace = append(*st.trace, explained{format: format, p: &pc, attr: a, ev: &st.evs[len(st.evs)-1]})
 	}
 }
 

@@ -34,7 +34,7 @@ func runStages(ctx context.Context, env *cliEnv, name string, args []string, sta
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr)})
+	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), Console: env.stdout})
 	if err != nil {
 		return err
 	}

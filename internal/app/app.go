@@ -44,6 +44,7 @@ type App struct {
 	alertsOut atomic.Int64
 	committed [4]atomic.Int64 // per stage of AllStages, messages committed
 
+	console  io.Writer
 	embedded *bus.Embedded
 	closers  []func() error
 	once     sync.Once
@@ -68,13 +69,18 @@ type Options struct {
 	Inventory *inventory.Inventory
 	// NoStore skips opening the store (stages that do not need it).
 	NoStore bool
+	// Console is where the console alert receiver writes (default stdout).
+	Console io.Writer
 }
 
 // Open starts the embedded broker when configured, connects the producer,
 // creates the topics, opens and migrates the store and loads the inventory
 // into it.
 func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
-	a := &App{Cfg: cfg, Log: opt.Log, Reg: opt.Registry, Health: telemetry.NewHealth()}
+	a := &App{Cfg: cfg, Log: opt.Log, Reg: opt.Registry, Health: telemetry.NewHealth(), console: opt.Console}
+	if a.console == nil {
+		a.console = os.Stdout
+	}
 	if a.Log == nil {
 		a.Log = NewLogger(cfg.Log, os.Stderr)
 	}

@@ -6,6 +6,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -126,6 +127,12 @@ func Load(src config.Sources) (Config, error) {
 func (c *Config) resolvePaths() {
 	if c.Mode == "embedded" {
 		c.Bus.Embedded.Enabled = true
+		// Zero configuration means the collector on loopback takes
+		// records without a token until a source is configured; any
+		// other listen address keeps requiring one.
+		if len(c.Ingest.HTTP.Sources) == 0 && isLoopback(c.HTTP.Listen) {
+			c.Ingest.HTTP.AllowUnauthenticated = true
+		}
 	}
 	if c.Store.SQLitePath == "" {
 		c.Store.SQLitePath = filepath.Join(c.DataDir, "agentwatch.db")
@@ -136,6 +143,18 @@ func (c *Config) resolvePaths() {
 	if c.Ingest.Files.StateFile != "" && !filepath.IsAbs(c.Ingest.Files.StateFile) {
 		c.Ingest.Files.StateFile = filepath.Join(c.DataDir, c.Ingest.Files.StateFile)
 	}
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Validate checks the whole configuration; each error names its key.

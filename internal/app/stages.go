@@ -316,7 +316,7 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	d := hooks.Dispatcher
 	if d == nil {
 		var err error
-		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log))
+		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(a.console))
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}
