@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -32,7 +33,12 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 		case "errorCode":
 			errCode = p.in.str(v)
 		case "eventID":
-			eventID = str(v)
+			// One allocation for the prefixed id, not two.
+			if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+				eventID = "cloudtrail:" + string(v[1:len(v)-1])
+			} else if s := str(v); s != "" {
+				eventID = "cloudtrail:" + s
+			}
 		case "sourceIPAddress":
 			p.setSrcIP(p.in.str(v))
 		case "userAgent":
@@ -79,9 +85,7 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 	p.ev.Action = p.in.join(svc, ":", eventName)
 	p.ev.ErrorCode = errCode
 	p.ev.Outcome = cloudTrailOutcome(errCode, consoleLogin)
-	if eventID != "" {
-		p.ev.EventID = "cloudtrail:" + eventID
-	}
+	p.ev.EventID = eventID
 	if len(ui) > 0 && ui[0] == '{' {
 		if err := cloudTrailIdentity(ui, p); err != nil {
 			return fmt.Errorf("userIdentity: %w", err)

@@ -478,6 +478,7 @@ type shape struct {
 	kind    string
 	members []member // every top-level member, so parsers need not rescan
 	end     int      // index just past the object
+	pooled  *[]member
 }
 
 func (s shape) has(k shapeKey) bool { return s.keys&k != 0 }
@@ -499,15 +500,15 @@ func scanShape(v []byte) (shape, error) {
 		return nil
 	})
 	*mp = ms
-	s.members, s.end = ms, end
+	s.members, s.end, s.pooled = ms, end, mp
 	return s, err
 }
 
 func (s *shape) release() {
-	if s.members != nil {
-		ms := s.members[:0]
-		memberPool.Put(&ms)
-		s.members = nil
+	if s.pooled != nil {
+		*s.pooled = s.members[:0]
+		memberPool.Put(s.pooled)
+		s.pooled, s.members = nil, nil
 	}
 }
 
