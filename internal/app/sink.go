@@ -82,31 +82,20 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 	return nil
 }
 
-// reasonClass maps a dead-letter reason onto a small fixed set, so the
-// metric's label stays bounded whatever the input says.
+// reasonClass maps a dead-letter reason onto ingest's closed set of
+// reason classes (its first word), so the metric's label stays bounded
+// whatever the input says.
 func reasonClass(reason string) string {
-	switch {
-	case containsAny(reason, "too large", "larger than", "size"):
-		return "too_large"
-	case containsAny(reason, "is required", "is not one of", "out of range", "invalid event", "not an IP"):
-		return "invalid"
-	case containsAny(reason, "unknown format", "unrecognised", "unrecognized", "unsupported", "detect"):
-		return "unknown_format"
-	case containsAny(reason, "decode", "parse", "json", "syntax", "unexpected"):
-		return "malformed"
-	default:
-		return "other"
+	word, _, _ := strings.Cut(reason, ":")
+	switch word {
+	case ingest.ReasonMalformed, ingest.ReasonUnknown, ingest.ReasonUnsupported, ingest.ReasonRecord,
+		ingest.ReasonInvalid, ingest.ReasonTooLarge, ingest.ReasonInternal:
+		return word
 	}
-}
-
-func containsAny(s string, subs ...string) bool {
-	s = strings.ToLower(s)
-	for _, sub := range subs {
-		if strings.Contains(s, strings.ToLower(sub)) {
-			return true
-		}
+	if strings.Contains(reason, "invalid event") {
+		return ingest.ReasonInvalid
 	}
-	return false
+	return "other"
 }
 
 // NewSink returns the bus sink collectors use, for one-off loads from the
