@@ -2,9 +2,14 @@ package ingest
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
 )
 
 func TestDefaultConfigValid(t *testing.T) {
@@ -54,5 +59,35 @@ func TestConfigNeverPrintsTokens(t *testing.T) {
 		if strings.Contains(s, "hunter2") || strings.Contains(s, "other-secret") {
 			t.Fatalf("token leaked: %s", s)
 		}
+	}
+}
+
+// The configuration loads through koanf (as the lead's config package
+// does) into exactly the expected struct.
+func TestConfigLoadsFromYAML(t *testing.T) {
+	k := koanf.New(".")
+	if err := k.Load(file.Provider("testdata/config/ingest.yaml"), yaml.Parser()); err != nil {
+		t.Fatal(err)
+	}
+	got := DefaultConfig()
+	if err := k.Unmarshal("ingest", &got); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.MaxRecordBytes = 512 << 10
+	want.OnBehalfOfTags = []string{"on_behalf_of"}
+	want.Attribution = []Rule{
+		{Name: "aws-agent-sessions", Formats: []string{"cloudtrail"}, Principal: "arn:aws:sts::*:assumed-role/agent-*/*", SessionName: `^(?P<agent>[a-z-]+)@(?P<instance>.+)$`},
+		{Name: "k8s-agent-pods", Principal: "system:serviceaccount:agents:*", UserAgent: `^(?P<agent>[a-z-]+)/`, InstanceTag: "authentication.kubernetes.io/pod-name"},
+	}
+	want.HTTP.MaxBodyBytes = 8 << 20
+	want.HTTP.RetryAfter = 10 * time.Second
+	want.HTTP.Sources = []HTTPSource{{Name: "vector", Token: "not-a-real-token"}, {Name: "k8s-apiserver", TokenFile: "testdata/config/k8s.token"}}
+	want.Files = FileConfig{Paths: []string{"/var/log/agents"}, StateFile: "/var/lib/agentwatch/offsets.json", PollInterval: 2 * time.Second}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("loaded\n%#v\nwant\n%#v", got, want)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeGz(t *testing.T, path string, data []byte) {
@@ -211,4 +212,40 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func TestTailerRunStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig().Files
+	cfg.Paths = []string{filepath.Join(dir, "a.log")}
+	cfg.StateFile = filepath.Join(dir, "state.json")
+	cfg.PollInterval = 5 * time.Millisecond
+	sink := &memSink{}
+	tl, err := NewTailer(cfg, newTestNormalizer(t), sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	appendFile(t, cfg.Paths[0], canonicalLine("r1"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if evs, _ := sink.counts(); evs == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tailer did not pick up the line within 5s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, with a deadline
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v on cancel, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
 }

@@ -27,6 +27,7 @@ type Tailer struct {
 	sink  Sink
 	log   *slog.Logger
 	state map[string]*fileState // key: device:inode
+	saved string                // the state last written, to skip identical writes
 }
 
 type fileState struct {
@@ -253,6 +254,9 @@ func (t *Tailer) save() error {
 	if err != nil {
 		return fmt.Errorf("tail: encode state: %w", err)
 	}
+	if string(data) == t.saved {
+		return nil // polls that read nothing do not touch the disk
+	}
 	tmp := t.cfg.StateFile + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return fmt.Errorf("tail: write state: %w", err)
@@ -260,5 +264,6 @@ func (t *Tailer) save() error {
 	if err := os.Rename(tmp, t.cfg.StateFile); err != nil {
 		return fmt.Errorf("tail: write state: %w", err)
 	}
+	t.saved = string(data)
 	return nil
 }

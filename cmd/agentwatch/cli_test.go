@@ -125,7 +125,7 @@ func TestRunServesDrainsAndRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	listen, metrics := freePort(t), freePort(t)
-	args := []string{"run", "--data-dir", dir, "--inventory", inv, "--set", "http.listen=" + listen, "--set", "http.metrics_listen=" + metrics, "--log-level", "warn"}
+	args := []string{"run", "--data-dir", dir, "--inventory", inv, "--set", "http.listen=" + listen, "--set", "http.metrics_listen=" + metrics, "--log-level", "warn", "--set", "store.retention_days=0"}
 
 	start := func() (context.CancelFunc, chan error, *syncBuffer) {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -56,6 +56,8 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	cfg.Bus.Embedded.Partitions = 1
 	cfg.Bus.Partitions = 1
 	cfg.Log.Level = "error"
+	// Simulated time is in the past; retention by wall clock would drop it.
+	cfg.Store.RetentionDays = 0
 	cfg.resolvePaths()
 	if err := cfg.Validate(); err != nil {
 		return res, err

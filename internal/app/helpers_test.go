@@ -46,6 +46,8 @@ func testConfig(dataDir string) Config {
 	cfg.Bus.Embedded.Partitions = 1
 	cfg.Pipeline.BatchWait = 10 * time.Millisecond
 	cfg.Pipeline.DrainTimeout = 10 * time.Second
+	// The tests' events are from March 2026; retention would drop them.
+	cfg.Store.RetentionDays = 0
 	cfg.resolvePaths()
 	return cfg
 }

@@ -212,7 +212,19 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	// Windows of agents that went quiet close on a flush, so flush now and
 	// then rather than only at shutdown.
 	lastFlush := time.Now()
+	var lastRetention time.Time
 	l.tick = func(ctx context.Context) {
+		if days := a.Cfg.Store.RetentionDays; days > 0 && time.Since(lastRetention) > time.Hour {
+			// Retention drops whole days; every baseline worker may run
+			// it, since dropping a partition twice is harmless.
+			lastRetention = time.Now()
+			dropped, err := a.Store.DropPartitionsBefore(ctx, time.Now().UTC().AddDate(0, 0, -days))
+			if err != nil {
+				a.Log.Warn("retention: dropping old day partitions failed; retried in an hour", "err", err)
+			} else if len(dropped) > 0 {
+				a.Log.Info("retention: dropped day partitions", "days", dropped)
+			}
+		}
 		if time.Since(lastFlush) < a.Cfg.Pipeline.FlushEvery {
 			return
 		}
