@@ -109,10 +109,15 @@ func (e *ValidationError) add(field, format string, args ...any) {
 // Validate checks the event against the canonical schema and returns a
 // *ValidationError naming every offending field, or nil.
 func (ev *AgentEvent) Validate() error {
-	var ve ValidationError
+	// Field errors are collected only when there are some, so a valid
+	// event is checked without allocating.
+	var fe []FieldError
+	add := func(field, format string, args ...any) {
+		fe = append(fe, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
 	req := func(field, v string) {
 		if strings.TrimSpace(v) == "" {
-			ve.add(field, "is required")
+			add(field, "is required")
 		}
 	}
 	req("event_id", ev.EventID)
@@ -121,63 +126,66 @@ func (ev *AgentEvent) Validate() error {
 	req("system", ev.System)
 	req("source", ev.Source)
 	if ev.Time.IsZero() {
-		ve.add("time", "is required")
+		add("time", "is required")
 	} else if y := ev.Time.Year(); y < 2000 || y > 2200 {
-		ve.add("time", "year %d is out of range", y)
+		add("time", "year %d is out of range", y)
 	}
-	for name, v := range map[string]string{
-		"event_id": ev.EventID, "source": ev.Source, "agent_id": ev.AgentID, "agent_instance": ev.AgentInstance,
-		"principal": ev.Principal, "credential_id": ev.CredentialID, "on_behalf_of": ev.OnBehalfOf,
-		"action": ev.Action, "system": ev.System, "resource": ev.Resource, "resource_type": ev.ResourceType,
-		"error_code": ev.ErrorCode, "user_agent": ev.UserAgent,
-	} {
-		if len(v) > MaxFieldLen {
-			ve.add(name, "is %d bytes, longer than %d", len(v), MaxFieldLen)
+	// A fixed array, not a map: Validate runs on every event, and a map
+	// literal would allocate each time.
+	fields := [...]struct{ name, v string }{
+		{"event_id", ev.EventID}, {"source", ev.Source}, {"agent_id", ev.AgentID}, {"agent_instance", ev.AgentInstance},
+		{"principal", ev.Principal}, {"credential_id", ev.CredentialID}, {"on_behalf_of", ev.OnBehalfOf},
+		{"action", ev.Action}, {"system", ev.System}, {"resource", ev.Resource}, {"resource_type", ev.ResourceType},
+		{"error_code", ev.ErrorCode}, {"user_agent", ev.UserAgent},
+	}
+	for _, f := range fields {
+		if len(f.v) > MaxFieldLen {
+			add(f.name, "is %d bytes, longer than %d", len(f.v), MaxFieldLen)
 		}
 	}
 	if ev.Outcome == "" {
-		ve.add("outcome", "is required (one of %s)", strings.Join(Outcomes, ", "))
+		add("outcome", "is required (one of %s)", strings.Join(Outcomes, ", "))
 	} else if !oneOf(ev.Outcome, Outcomes) {
-		ve.add("outcome", "%q is not one of %s", ev.Outcome, strings.Join(Outcomes, ", "))
+		add("outcome", "%q is not one of %s", ev.Outcome, strings.Join(Outcomes, ", "))
 	}
 	if ev.CredentialType != "" && !oneOf(ev.CredentialType, CredentialTypes) {
-		ve.add("credential_type", "%q is not one of %s", ev.CredentialType, strings.Join(CredentialTypes, ", "))
+		add("credential_type", "%q is not one of %s", ev.CredentialType, strings.Join(CredentialTypes, ", "))
 	}
 	if ev.CredentialIssuedAt != nil && ev.CredentialExpiresAt != nil && ev.CredentialExpiresAt.Before(*ev.CredentialIssuedAt) {
-		ve.add("credential_expires_at", "is before credential_issued_at")
+		add("credential_expires_at", "is before credential_issued_at")
 	}
 	if ev.SrcIP != "" {
 		if _, err := netip.ParseAddr(ev.SrcIP); err != nil {
-			ve.add("src_ip", "%q is not an IP address", ev.SrcIP)
+			add("src_ip", "%q is not an IP address", ev.SrcIP)
 		}
 	}
 	if ev.Bytes < 0 {
-		ve.add("bytes", "must not be negative")
+		add("bytes", "must not be negative")
 	}
 	if ev.Records < 0 {
-		ve.add("records", "must not be negative")
+		add("records", "must not be negative")
 	}
 	if len(ev.DelegationChain) > MaxDelegationHops {
-		ve.add("delegation_chain", "has %d hops, more than %d", len(ev.DelegationChain), MaxDelegationHops)
+		add("delegation_chain", "has %d hops, more than %d", len(ev.DelegationChain), MaxDelegationHops)
 	}
 	for i, hop := range ev.DelegationChain {
 		if hop == "" {
-			ve.add(fmt.Sprintf("delegation_chain[%d]", i), "is empty")
+			add(fmt.Sprintf("delegation_chain[%d]", i), "is empty")
 		}
 	}
 	if len(ev.Attributes) > MaxAttributes {
-		ve.add("attributes", "has %d keys, more than %d", len(ev.Attributes), MaxAttributes)
+		add("attributes", "has %d keys, more than %d", len(ev.Attributes), MaxAttributes)
 	}
 	for k, v := range ev.Attributes {
 		if len(k)+len(v) > MaxFieldLen {
-			ve.add("attributes."+k, "is longer than %d bytes", MaxFieldLen)
+			add("attributes."+k, "is longer than %d bytes", MaxFieldLen)
 		}
 	}
-	if len(ve.Fields) == 0 {
+	if len(fe) == 0 {
 		return nil
 	}
-	sortFieldErrors(ve.Fields)
-	return &ve
+	sortFieldErrors(fe)
+	return &ValidationError{Fields: fe}
 }
 
 // DecodeEvent parses one canonical JSON event strictly (unknown fields are
