@@ -66,7 +66,7 @@ func TestDecodeEventRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !fastDecode(b, new(schemas.AgentEvent)) {
+		if !schemas.FastUnmarshalEvent(b, new(schemas.AgentEvent)) {
 			t.Fatalf("canonical event took the slow path: %s", b)
 		}
 		want := evs[i]

@@ -13,6 +13,12 @@ import (
 // Validation happens later, once attribution has run, so a canonical
 // event may leave agent_id empty and let the rules name the agent.
 func parseCanonical(b []byte, p *parsed) error {
+	// Most canonical records take the allocation-light scanner; anything
+	// unusual (escapes, unknown keys, errors) gets encoding/json below.
+	if schemas.FastUnmarshalEvent(b, &p.ev) {
+		return nil
+	}
+	p.ev = schemas.AgentEvent{}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	// Decoding into a local keeps p itself off the heap (the decoder's

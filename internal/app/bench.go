@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -133,10 +132,7 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 				sent[ev.EventID] = now
 				mu.Unlock()
 			}
-			b, err := json.Marshal(&ev)
-			if err != nil {
-				return res, err
-			}
+			b := schemas.AppendEventJSON(make([]byte, 0, 512), &ev)
 			batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: []byte(ev.AgentID), Value: b, Headers: map[string]string{"format": "canonical"}})
 			n++
 		}

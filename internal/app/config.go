@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 		Detect: detect.DefaultConfig(),
 		Alerts: alerts.DefaultConfig(),
 		Pipeline: PipelineConfig{
-			BatchSize:    1000,
+			BatchSize:    5000,
 			BatchWait:    50 * time.Millisecond,
 			DrainTimeout: 30 * time.Second,
 			FlushEvery:   time.Minute,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -135,10 +134,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 				}
 			}
 		}
-		b, err := json.Marshal(&l.Event)
-		if err != nil {
-			return err
-		}
+		b := schemas.AppendEventJSON(make([]byte, 0, 512), &l.Event)
 		batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: []byte(l.Event.AgentID), Value: b, Headers: map[string]string{"format": "canonical"}})
 		if len(batch) >= 2000 {
 			return flush()

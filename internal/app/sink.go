@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -61,10 +60,7 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 
 	msgs := make([]bus.Message, 0, len(evs)+len(dead))
 	for i := range evs {
-		b, err := json.Marshal(&evs[i])
-		if err != nil {
-			return fmt.Errorf("encode event %s: %w", evs[i].EventID, err)
-		}
+		b := schemas.AppendEventJSON(make([]byte, 0, 512), &evs[i])
 		msgs = append(msgs, bus.Message{Topic: s.topics.Events, Key: []byte(evs[i].AgentID), Value: b})
 	}
 	for _, d := range dead {

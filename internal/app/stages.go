@@ -193,6 +193,12 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 		items := make([]baseline.Item, 0, len(msgs))
 		for _, m := range msgs {
 			var ev schemas.AgentEvent
+			if !schemas.FastUnmarshalEvent(m.Value, &ev) {
+				ev = schemas.AgentEvent{}
+			} else {
+				items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})
+				continue
+			}
 			if err := json.Unmarshal(m.Value, &ev); err != nil {
 				// The detect stage dead-letters undecodable events; the
 				// worker only skips them so both do not report one record.

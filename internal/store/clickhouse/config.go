@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 		ReadTimeout:     60 * time.Second,
 		MaxOpenConns:    8,
 		BatchSize:       10000,
-		FlushInterval:   time.Second,
+		FlushInterval:   100 * time.Millisecond,
 		QueueSize:       64,
 		CloseTimeout:    30 * time.Second,
 		MaxRetries:      0,

@@ -257,9 +257,14 @@ func u8(b bool) uint8 {
 	return 0
 }
 
+// utcPtr returns t in UTC, nil for an unset time. It allocates only when
+// t is in another zone: it runs twice per stored event.
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil || t.IsZero() {
 		return nil
+	}
+	if t.Location() == time.UTC {
+		return t
 	}
 	u := t.UTC()
 	return &u
