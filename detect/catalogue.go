@@ -28,11 +28,17 @@ func parseCatalogue(name, data string) (*catalogue, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Fields(line)
-		if len(f) != 2 {
+		// The glob is the rest of the line: Kubernetes actions contain a
+		// space ("k8s:get secrets").
+		cat, glob, _ := strings.Cut(line, " ")
+		glob = strings.TrimSpace(glob)
+		if cat == "" || glob == "" {
 			return nil, fmt.Errorf("%s:%d: want \"category glob\", got %q", name, i+1, line)
 		}
-		c.entries = append(c.entries, catEntry{f[0], strings.ToLower(f[1])})
+		if _, ok := categoryNames[cat]; !ok {
+			return nil, fmt.Errorf("%s:%d: unknown category %q", name, i+1, cat)
+		}
+		c.entries = append(c.entries, catEntry{cat, strings.ToLower(glob)})
 	}
 	return c, nil
 }

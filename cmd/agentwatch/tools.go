@@ -25,7 +25,9 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	var file string
 	fs := newFlagSet("ingest", "ingest [--file PATH|-] [flags]", env)
 	cf.add(fs)
-	fs.StringVar(&file, "file", "", "load this file once (plain or .gz; - for stdin) and exit, instead of running the stage")
+	var format string
+	fs.StringVar(&file, "file", "", "load this file or directory once (plain or .gz; - for stdin) and exit, instead of running the stage")
+	fs.StringVar(&format, "format", "", "force the format of --file (default: detect per record)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,29 +38,36 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Mode == "embedded" {
-		return fmt.Errorf("ingest --file: the embedded broker lives inside 'agentwatch run'; set mode: production and bus.brokers to load into a Kafka cluster, or POST the file to the running collector (curl --data-binary @FILE http://127.0.0.1:8080/v1/ingest)")
-	}
-	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), NoStore: true})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	n, err := ingest.NewNormalizer(cfg.Ingest, a.Reg)
-	if err != nil {
-		return err
-	}
 	if file == "-" {
 		// LoadFile reads stdin for "-"; make it the CLI's stdin.
 		if f, ok := env.stdin.(*os.File); ok {
 			os.Stdin = f
 		}
 	}
-	stats, err := ingest.LoadFile(ctx, file, n, app.NewSink(a, "collector"))
-	if err != nil {
-		return err
+	log := app.NewLogger(cfg.Log, env.stderr)
+	var stats ingest.Stats
+	if cfg.Mode == "embedded" {
+		// The embedded broker lives in this process: run the pipeline
+		// until the file is processed, so baselines are learned from it.
+		stats, err = app.LoadFile(ctx, cfg, file, format, app.Options{Log: log, Console: env.stdout})
+		if err != nil {
+			return err
+		}
+	} else {
+		a, err := app.Open(ctx, cfg, app.Options{Log: log, NoStore: true})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		n, err := ingest.NewNormalizer(cfg.Ingest, a.Reg)
+		if err != nil {
+			return err
+		}
+		if stats, err = ingest.LoadFileAs(ctx, file, format, n, app.NewSink(a, "collector")); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(env.stdout, "%+v\n", stats)
+	fmt.Fprintf(env.stdout, "%s: %d records, %d events, %d dead letters, %d bytes\n", file, stats.Records, stats.Events, stats.DeadLetters, stats.Bytes)
 	return nil
 }
 
@@ -167,12 +176,7 @@ func runDLQ(ctx context.Context, env *cliEnv, args []string) error {
 	defer a.Close()
 	out := make([]bus.Message, 0, len(msgs))
 	for _, m := range msgs {
-		d := ingest.DeadLetterFromMessage(m)
-		hdr := map[string]string{"replayed_from": fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)}
-		if d.Format != "" && d.Format != "unknown" {
-			hdr["format"] = d.Format
-		}
-		out = append(out, bus.Message{Topic: cfg.Bus.Topics.Ingest, Value: d.Raw, Headers: hdr})
+		out = append(out, ingest.ReplayMessage(m, cfg.Bus.Topics.Ingest))
 	}
 	if err := a.Producer.Publish(ctx, out...); err != nil {
 		return fmt.Errorf("dlq replay: %w", err)

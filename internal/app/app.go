@@ -172,7 +172,12 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer) (stor
 func OpenStoreReadOnly(ctx context.Context, cfg Config) (store.Store, error) {
 	switch cfg.Store.Backend {
 	case "clickhouse":
-		return OpenStore(ctx, cfg, nil)
+		// Queries run with readonly=1; opening must not migrate either.
+		s, err := clickhouse.Open(ctx, cfg.Store.ClickHouse, clickhouse.WithoutMigrate())
+		if err != nil {
+			return nil, fmt.Errorf("open clickhouse store: %w", err)
+		}
+		return s, nil
 	default:
 		if _, err := os.Stat(cfg.Store.SQLitePath); err != nil {
 			return nil, fmt.Errorf("open sqlite store read-only: %w (has agentwatch run with this data_dir?)", err)

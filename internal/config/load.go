@@ -27,7 +27,8 @@ import (
 
 // EnvPrefix starts every environment variable agentwatch reads. Nesting
 // uses a double underscore: AGENTWATCH_BUS__BROKERS=a:9092,b:9092 sets
-// bus.brokers, AGENTWATCH_DATA_DIR sets data_dir.
+// bus.brokers, AGENTWATCH_DATA_DIR sets data_dir. Variables without "__"
+// that name no top-level key belong to scripts and tests and are ignored.
 const EnvPrefix = "AGENTWATCH_"
 
 // Sources says where the layers come from.
@@ -67,10 +68,22 @@ func Load(dst any, src Sources) error {
 		}
 	}
 	envK := koanf.New(".")
+	top := map[string]reflect.StructField{}
+	collectFields(reflect.TypeOf(dst).Elem(), top)
 	if err := envK.Load(env.Provider(".", env.Opt{
-		Prefix:        EnvPrefix,
-		EnvironFunc:   src.Environ,
-		TransformFunc: envKey,
+		Prefix:      EnvPrefix,
+		EnvironFunc: src.Environ,
+		TransformFunc: func(k, v string) (string, any) {
+			key, val := envKey(k, v)
+			// Scripts and tests share the prefix (AGENTWATCH_STATE_DIR,
+			// AGENTWATCH_TEST_KAFKA): a variable is configuration when it
+			// nests with "__" or names a top-level key; only those are
+			// checked for unknown keys.
+			if _, ok := top[key]; !ok && !strings.Contains(k, "__") {
+				return "", nil
+			}
+			return key, val
+		},
 	}), nil); err != nil {
 		return fmt.Errorf("read environment: %w", err)
 	}

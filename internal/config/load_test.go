@@ -79,12 +79,16 @@ func TestUnknownKeysAreNamed(t *testing.T) {
 		{"file top level", Sources{File: writeFile(t, "workers: 2\nworkerz: 3\n")}, "cfg.yaml:2: unknown key workerz"},
 		{"file nested in list", Sources{File: writeFile(t, "sinks:\n  - name: a\n    ulr: x\n")}, "cfg.yaml:3: unknown key sinks[0].ulr"},
 		{"env", Sources{Environ: func() []string { return []string{"AGENTWATCH_BUS__BROKER=x"} }}, "AGENTWATCH_BUS__BROKER: unknown key bus.broker"},
+		{"env nested typo", Sources{Environ: func() []string { return []string{"AGENTWATCH_BUZ__BROKERS=x"} }}, "AGENTWATCH_BUZ: unknown key buz"},
 		{"flag", Sources{Overrides: []string{"nope=1"}}, "flag: unknown key nope"},
 		{"bad value", Sources{Overrides: []string{"workers=many"}}, "workers"},
 		{"bad duration", Sources{File: writeFile(t, "wait: soon\n")}, "wait"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.src.Environ == nil {
+				tc.src.Environ = func() []string { return nil }
+			}
 			c := defaults()
 			err := Load(&c, tc.src)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -113,8 +117,18 @@ func TestPrintRedactsSecrets(t *testing.T) {
 	// The printed form loads back.
 	p := writeFile(t, s)
 	c2 := defaults()
-	if err := Load(&c2, Sources{File: p}); err != nil {
+	if err := Load(&c2, Sources{File: p, Environ: func() []string { return nil }}); err != nil {
 		t.Fatalf("printed config does not load: %v", err)
+	}
+}
+
+func TestScriptVariablesAreNotConfiguration(t *testing.T) {
+	c := defaults()
+	err := Load(&c, Sources{Environ: func() []string {
+		return []string{"AGENTWATCH_STATE_DIR=/tmp/x", "AGENTWATCH_TEST_KAFKA=127.0.0.1:9092", "AGENTWATCH_DATA_DIR=/d"}
+	}})
+	if err != nil || c.DataDir != "/d" {
+		t.Fatalf("err = %v, data_dir = %q", err, c.DataDir)
 	}
 }
 

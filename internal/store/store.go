@@ -14,7 +14,7 @@ import (
 // once the data is durable, so a Kafka consumer may commit its offset after
 // it; every write is idempotent (events by event_id, windows by agent and
 // window start, baselines and playground by version, agents by id, alerts
-// by id with the latest updated_at winning), so a redelivered message adds
+// by id, the state with the highest store.AlertVersion winning), so a redelivered message adds
 // nothing visible to any documented query.
 type Store interface {
 	// Backend names the implementation: "sqlite" or "clickhouse".
