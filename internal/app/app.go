@@ -163,7 +163,10 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer) (stor
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store %s: %w", cfg.Store.SQLitePath, err)
 		}
-		return s, nil
+		if reg == nil {
+			return s, nil
+		}
+		return store.Instrument(s, "sqlite", reg)
 	}
 }
 

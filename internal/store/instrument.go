@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Tables are the store's tables, the only values of the "table" label.
+var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts"}
+
+// instrumented times every write of a store that has no metrics of its own
+// (SQLite), with the same series the ClickHouse store exports.
+type instrumented struct {
+	Store
+	seconds *prometheus.HistogramVec
+	rows    *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+}
+
+// Instrument wraps s so that its writes are measured on reg under the
+// given backend label.
+func Instrument(s Store, backend string, reg prometheus.Registerer) (Store, error) {
+	labels := prometheus.Labels{"backend": backend}
+	m := &instrumented{
+		Store: s,
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "agentwatch_store_write_duration_seconds", Help: "Time to store one batch, retries included.",
+			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"table"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_store_rows_written_total", Help: "Rows stored (a redelivered row counts again; queries collapse it).", ConstLabels: labels,
+		}, []string{"table"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_store_write_errors_total", Help: "Failed write attempts, each retry counted.", ConstLabels: labels,
+		}, []string{"table"}),
+	}
+	for _, t := range Tables {
+		m.seconds.WithLabelValues(t)
+		m.rows.WithLabelValues(t)
+		m.errors.WithLabelValues(t)
+	}
+	for _, c := range []prometheus.Collector{m.seconds, m.rows, m.errors} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *instrumented) observe(table string, n int, start time.Time, err error) error {
+	m.seconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	if err != nil {
+		m.errors.WithLabelValues(table).Inc()
+		return err
+	}
+	m.rows.WithLabelValues(table).Add(float64(n))
+	return nil
+}
+
+func (m *instrumented) InsertEvents(ctx context.Context, evs []schemas.AgentEvent) error {
+	start := time.Now()
+	return m.observe("events", len(evs), start, m.Store.InsertEvents(ctx, evs))
+}
+
+func (m *instrumented) InsertWindows(ctx context.Context, rows []schemas.WindowRow) error {
+	start := time.Now()
+	return m.observe("agent_windows", len(rows), start, m.Store.InsertWindows(ctx, rows))
+}
+
+func (m *instrumented) InsertBaselines(ctx context.Context, rows []schemas.BaselineRow) error {
+	start := time.Now()
+	return m.observe("agent_baselines", len(rows), start, m.Store.InsertBaselines(ctx, rows))
+}
+
+func (m *instrumented) InsertPlayground(ctx context.Context, rows []schemas.PlaygroundRow) error {
+	start := time.Now()
+	return m.observe("agent_playground", len(rows), start, m.Store.InsertPlayground(ctx, rows))
+}
+
+func (m *instrumented) UpsertAgents(ctx context.Context, rows []schemas.AgentRow) error {
+	start := time.Now()
+	return m.observe("agents", len(rows), start, m.Store.UpsertAgents(ctx, rows))
+}
+
+func (m *instrumented) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error {
+	start := time.Now()
+	return m.observe("alerts", len(alerts), start, m.Store.UpsertAlerts(ctx, alerts))
+}
