@@ -100,3 +100,13 @@ func TestDocumentedQueries(t *testing.T) {
 	defer s.Close()
 	storetest.RunDocumentedQueries(t, s, "../../../docs/queries.sql", store.DialectSQLite)
 }
+
+func TestSplitValues(t *testing.T) {
+	head, tuple, tail := splitValues("INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO NOTHING")
+	if head != "INSERT INTO t (a, b) VALUES " || tuple != "(?, ?)" || tail != " ON CONFLICT (a) DO NOTHING" {
+		t.Errorf("split = %q %q %q", head, tuple, tail)
+	}
+	if _, tuple, _ := splitValues("INSERT INTO t (a) VALUES (json(?))"); tuple != "" {
+		t.Errorf("a tuple with expressions was split: %q", tuple)
+	}
+}

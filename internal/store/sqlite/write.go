@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -195,24 +197,72 @@ func (s *Store) batch(ctx context.Context, table, query string, n int, args func
 		return fmt.Errorf("insert %s: begin: %w", table, err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return fmt.Errorf("insert %s: prepare: %w", table, err)
+	// Many rows per statement: one statement step per row costs far more
+	// in database/sql and the VDBE than the row itself.
+	head, tuple, tail := splitValues(query)
+	per := rowsPerStatement
+	if tuple == "" {
+		per = 1
 	}
-	defer stmt.Close()
-	for i := 0; i < n; i++ {
-		a, err := args(i)
-		if err != nil {
-			return fmt.Errorf("insert %s: row %d: encode: %w", table, i, err)
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
 		}
-		if _, err := stmt.ExecContext(ctx, a...); err != nil {
-			return fmt.Errorf("insert %s: row %d: %w", table, i, err)
+	}()
+	vals := make([]any, 0, per*32)
+	for i := 0; i < n; i += per {
+		k := min(per, n-i)
+		st := stmts[k]
+		if st == nil {
+			q := query
+			if tuple != "" {
+				q = head + strings.TrimSuffix(strings.Repeat(tuple+", ", k), ", ") + tail
+			}
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return fmt.Errorf("insert %s: prepare: %w", table, err)
+			}
+			stmts[k] = st
+		}
+		vals = vals[:0]
+		for j := i; j < i+k; j++ {
+			a, err := args(j)
+			if err != nil {
+				return fmt.Errorf("insert %s: row %d: encode: %w", table, j, err)
+			}
+			vals = append(vals, a...)
+		}
+		if _, err := st.ExecContext(ctx, vals...); err != nil {
+			return fmt.Errorf("insert %s: rows %d-%d: %w", table, i, i+k-1, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("insert %s: commit: %w", table, err)
 	}
 	return nil
+}
+
+// rowsPerStatement keeps a statement's parameters (26 per event row)
+// well under SQLite's limit of 32766.
+const rowsPerStatement = 100
+
+// splitValues cuts "INSERT ... VALUES (?, ...) ON CONFLICT ..." into the
+// part before the tuple, the tuple and the rest, so that several tuples
+// can stand in one statement. tuple is "" when the form is not found.
+func splitValues(q string) (head, tuple, tail string) {
+	i := strings.Index(q, "VALUES (")
+	if i < 0 {
+		return q, "", ""
+	}
+	j := strings.Index(q[i:], ")")
+	if j < 0 {
+		return q, "", ""
+	}
+	tuple = q[i+len("VALUES ") : i+j+1]
+	if strings.Trim(tuple, "(?, )") != "" {
+		return q, "", "" // expressions in the tuple: keep one row per statement
+	}
+	return q[:i+len("VALUES ")], tuple, q[i+j+1:]
 }
 
 // nullTime maps an unset optional time to NULL.
