@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"io"
 	"log/slog"
 	"net"
@@ -206,7 +207,14 @@ func (c *Consumer) readPartition(ctx context.Context, g *generation, pa kafka.Pa
 		// Among these: a committed offset already deleted by retention,
 		// which kafka-go skips forward from; worth seeing.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			c.log.Warn("kafka partition reader", "partition", pa.ID, "detail", fmt.Sprintf(msg, args...))
+			detail := fmt.Sprintf(msg, args...)
+			// An idle partition's long poll ending in a read timeout is
+			// retried at once and says nothing an operator can act on.
+			if strings.Contains(detail, "i/o timeout") {
+				c.log.Debug("kafka partition reader", "partition", pa.ID, "detail", detail)
+				return
+			}
+			c.log.Warn("kafka partition reader", "partition", pa.ID, "detail", detail)
 		}),
 	})
 	defer r.Close()
