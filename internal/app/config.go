@@ -98,7 +98,7 @@ func DefaultConfig() Config {
 		Alerts: alerts.DefaultConfig(),
 		Pipeline: PipelineConfig{
 			BatchSize:    5000,
-			BatchWait:    50 * time.Millisecond,
+			BatchWait:    10 * time.Millisecond,
 			DrainTimeout: 30 * time.Second,
 			FlushEvery:   time.Minute,
 			Groups: GroupsConfig{
