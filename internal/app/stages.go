@@ -58,6 +58,14 @@ func (a *App) RunStages(parent context.Context, stages []string, hooks Hooks) er
 		}()
 	}
 
+	// Ready only once every stage (and the collector) has started.
+	var started atomic.Bool
+	a.Health.Add("stages", func(context.Context) error {
+		if !started.Load() {
+			return errors.New("stages are starting")
+		}
+		return nil
+	})
 	if a.Cfg.HTTP.MetricsListen != "" {
 		srv, err := telemetryServer(a)
 		if err != nil {
@@ -100,6 +108,7 @@ func (a *App) RunStages(parent context.Context, stages []string, hooks Hooks) er
 			return fmt.Errorf("unknown stage %q (want one of ingest, baseline, detect, alerts)", s)
 		}
 	}
+	started.Store(true)
 	a.Log.Info("agentwatch running", "stages", stages, "mode", a.Cfg.Mode, "brokers", a.Brokers, "store", a.Store.Backend())
 	wg.Wait()
 	close(errc)
