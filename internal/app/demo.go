@@ -24,6 +24,9 @@ type DemoOptions struct {
 	DataDir string
 	Log     *slog.Logger
 	Out     io.Writer
+	// BatchSize overrides pipeline.batch_size (0 = the default); tests use
+	// it to show the output does not depend on how stages batch.
+	BatchSize int
 }
 
 // DemoResult counts what the demo pushed through.
@@ -55,6 +58,9 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	cfg.Bus.Embedded.Partitions = 1
 	cfg.Bus.Partitions = 1
 	cfg.Log.Level = "error"
+	if opt.BatchSize > 0 {
+		cfg.Pipeline.BatchSize = opt.BatchSize
+	}
 	// Simulated time is in the past; retention by wall clock would drop it.
 	cfg.Store.RetentionDays = 0
 	cfg.resolvePaths()
