@@ -109,7 +109,7 @@ func BenchmarkDecodeProcess(b *testing.B) {
 	cpu := cpuTime()
 	defer reportCPU(b, cpu)
 	for i := 0; i < b.N; i++ {
-		ev, err := DecodeEvent(raw[i%len(raw)])
+		ev, err := schemas.DecodeEvent(raw[i%len(raw)])
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func BenchmarkDecode(b *testing.B) {
 	cpu := cpuTime()
 	defer reportCPU(b, cpu)
 	for i := 0; i < b.N; i++ {
-		if _, err := DecodeEvent(raw[i%len(raw)]); err != nil {
+		if _, err := schemas.DecodeEvent(raw[i%len(raw)]); err != nil {
 			b.Fatal(err)
 		}
 	}

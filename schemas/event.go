@@ -5,6 +5,7 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -193,18 +194,39 @@ func (ev *AgentEvent) Validate() error {
 // validates it.
 func DecodeEvent(data []byte) (AgentEvent, error) {
 	var ev AgentEvent
-	if len(data) > MaxEventBytes {
-		return ev, &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", len(data), MaxEventBytes)}}}
-	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		return ev, fmt.Errorf("decode canonical event: %w", err)
-	}
-	if dec.More() {
-		return ev, fmt.Errorf("decode canonical event: trailing data after the JSON object")
+	if err := UnmarshalEvent(data, &ev); err != nil {
+		return ev, err
 	}
 	return ev, ev.Validate()
+}
+
+// UnmarshalEvent parses one canonical JSON event strictly without
+// validating it (ingest attributes an event before it validates). The
+// common shape takes FastUnmarshalEvent; anything else, and every error,
+// goes through encoding/json, so results and messages are the standard
+// decoder's either way (tests and a fuzz target hold the two equal).
+func UnmarshalEvent(data []byte, ev *AgentEvent) error {
+	if len(data) > MaxEventBytes {
+		return &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", len(data), MaxEventBytes)}}}
+	}
+	if FastUnmarshalEvent(data, ev) {
+		return nil
+	}
+	*ev = AgentEvent{}
+	return unmarshalStandard(data, ev)
+}
+
+// unmarshalStandard is the encoding/json path of UnmarshalEvent.
+func unmarshalStandard(data []byte, ev *AgentEvent) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ev); err != nil {
+		return fmt.Errorf("decode canonical event: %w", err)
+	}
+	if dec.More() {
+		return fmt.Errorf("decode canonical event: trailing data after the JSON object")
+	}
+	return nil
 }
 
 // Network returns the /24 (IPv4) or /48 (IPv6) prefix of SrcIP, or "" when

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -120,14 +119,4 @@ func newFlagSet(name, usageLine string, env *cliEnv) *pflag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -170,9 +170,6 @@ func (p *pipeline) firing() map[string]schemas.Alert {
 	return out
 }
 
-// counter reads a pipeline counter.
-func (p *pipeline) eventsOut() int64 { return p.app.eventsOut.Load() }
-
 // waitForSoft polls like waitFor but only reports the timeout, so the
 // assertions after it can say what was found.
 func waitForSoft(t *testing.T, d time.Duration, what string, cond func() bool) {

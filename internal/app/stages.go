@@ -14,6 +14,7 @@ import (
 	"github.com/agentwatch/agentwatch/detect"
 	"github.com/agentwatch/agentwatch/ingest"
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -33,8 +34,6 @@ var AllStages = []string{StageIngest, StageBaseline, StageDetect, StageAlerts}
 type Hooks struct {
 	// OnAlert hears every alert the alerts stage has made durable, in order.
 	OnAlert func(schemas.Alert)
-	// OnCommitted hears, per stage, how many messages a committed batch held.
-	OnCommitted func(stage string, n int)
 	// Dispatcher, if set, receives the alerts instead of one built from
 	// the configuration (tests use it to capture deliveries).
 	Dispatcher *alerts.Dispatcher
@@ -139,12 +138,7 @@ func (a *App) newLoop(stage, group, topic string, h handler, hooks Hooks, opts .
 			counter = &a.committed[i]
 		}
 	}
-	l.progress = func(n int) {
-		counter.Add(int64(n))
-		if hooks.OnCommitted != nil {
-			hooks.OnCommitted(stage, n)
-		}
-	}
+	l.progress = func(n int) { counter.Add(int64(n)) }
 	return l, nil
 }
 
@@ -201,16 +195,10 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	l, err := a.newLoop(StageBaseline, a.Cfg.Pipeline.Groups.Baseline, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		items := make([]baseline.Item, 0, len(msgs))
 		for _, m := range msgs {
-			var ev schemas.AgentEvent
-			if !schemas.FastUnmarshalEvent(m.Value, &ev) {
-				ev = schemas.AgentEvent{}
-			} else {
-				items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})
-				continue
-			}
-			if err := json.Unmarshal(m.Value, &ev); err != nil {
-				// The detect stage dead-letters undecodable events; the
-				// worker only skips them so both do not report one record.
+			ev, err := schemas.DecodeEvent(m.Value)
+			if err != nil {
+				// The detect stage dead-letters what does not decode; the
+				// worker only skips it so one record is not reported twice.
 				continue
 			}
 			items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})
@@ -227,19 +215,7 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	// Windows of agents that went quiet close on a flush, so flush now and
 	// then rather than only at shutdown.
 	lastFlush := time.Now()
-	var lastRetention time.Time
 	l.tick = func(ctx context.Context) {
-		if days := a.Cfg.Store.RetentionDays; days > 0 && time.Since(lastRetention) > time.Hour {
-			// Retention drops whole days; every baseline worker may run
-			// it, since dropping a partition twice is harmless.
-			lastRetention = time.Now()
-			dropped, err := a.Store.DropPartitionsBefore(ctx, time.Now().UTC().AddDate(0, 0, -days))
-			if err != nil {
-				a.Log.Warn("retention: dropping old day partitions failed; retried in an hour", "err", err)
-			} else if len(dropped) > 0 {
-				a.Log.Info("retention: dropped day partitions", "days", dropped)
-			}
-		}
 		if time.Since(lastFlush) < a.Cfg.Pipeline.FlushEvery {
 			return
 		}
@@ -248,6 +224,12 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 			a.Log.Warn("periodic baseline flush failed; retried at the next one", "err", err)
 		}
 	}
+	// Retention drops whole days; every baseline worker may run it, since
+	// dropping a partition twice is harmless.
+	start("retention", func(ctx context.Context) error {
+		store.RunRetention(ctx, a.Store, store.RetentionConfig{Days: a.Cfg.Store.RetentionDays, Every: time.Hour}, time.Now, a.Log)
+		return nil
+	})
 	start("baseline", func(ctx context.Context) error {
 		defer l.fetcher.Close()
 		err := l.run(ctx)
@@ -321,12 +303,19 @@ func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message 
 		}
 	}
 	for _, m := range msgs {
-		ev, err := detect.DecodeEvent(m.Value)
+		ev, err := schemas.DecodeEvent(m.Value)
 		if err != nil {
-			d := ingest.DeadLetter{Source: "topic:" + m.Topic, Format: "canonical", Reason: err.Error(), Raw: m.Value, Time: time.Now().UTC()}
+			// Reasons start with ingest's reason class, as ingest's own
+			// dead letters do.
+			class := ingest.ReasonMalformed
+			var ve *schemas.ValidationError
+			if errors.As(err, &ve) {
+				class = ingest.ReasonInvalid
+			}
+			d := ingest.DeadLetter{Source: "topic:" + m.Topic, Format: ingest.FormatCanonical, Reason: class + ": " + err.Error(), Raw: m.Value, Time: time.Now().UTC()}
 			out = append(out, d.Message(a.Cfg.Bus.Topics.DLQ))
 			a.Metrics.Events.WithLabelValues(StageDetect, "rejected").Inc()
-			a.Metrics.Rejected.WithLabelValues(StageDetect, reasonClass(err.Error())).Inc()
+			a.Metrics.Rejected.WithLabelValues(StageDetect, class).Inc()
 			continue
 		}
 		// Process moves the engine's clock itself (event time), closing
@@ -412,10 +401,10 @@ func (a *App) invalidAlerts(ie *alerts.InvalidAlertsError) []bus.Message {
 		if i < len(ie.Errs) && ie.Errs[i] != nil {
 			reason = ie.Errs[i].Error()
 		}
-		d := ingest.DeadLetter{Source: "topic:" + a.Cfg.Bus.Topics.Alerts, Format: "alert", Reason: reason, Raw: raw, Time: time.Now().UTC()}
+		d := ingest.DeadLetter{Source: "topic:" + a.Cfg.Bus.Topics.Alerts, Format: "alert", Reason: ingest.ReasonInvalid + ": " + reason, Raw: raw, Time: time.Now().UTC()}
 		out = append(out, d.Message(a.Cfg.Bus.Topics.DLQ))
 		a.Metrics.Events.WithLabelValues(StageAlerts, "rejected").Inc()
-		a.Metrics.Rejected.WithLabelValues(StageAlerts, "invalid").Inc()
+		a.Metrics.Rejected.WithLabelValues(StageAlerts, ingest.ReasonInvalid).Inc()
 	}
 	return out
 }

@@ -57,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stage"}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "agentwatch_event_to_alert_seconds",
-			Help:    "Wall-clock time from an event entering the pipeline to the alert it caused being handed to the dispatcher.",
+			Help:    "Wall-clock time from an event's arrival on the events topic to the detector publishing the alert it caused.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}

@@ -1,12 +1,9 @@
-package detect
+package schemas
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/agentwatch/agentwatch/schemas"
 )
 
 var decodeCorpus = []string{
@@ -41,42 +38,56 @@ var decodeCorpus = []string{
 	`{}`, `[]`, ``, `{"event_id":`, `{"event_id":"e1",}`, `null`,
 }
 
-func TestDecodeEventMatchesStandardDecoder(t *testing.T) {
-	for _, in := range decodeCorpus {
-		got, gerr := DecodeEvent([]byte(in))
-		want, werr := schemas.DecodeEvent([]byte(in))
-		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
-			t.Errorf("%s\n error %v, want %v", in, gerr, werr)
-			continue
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s\n got  %+v\n want %+v", in, got, want)
-		}
+// standardDecode is DecodeEvent without the fast path.
+func standardDecode(data []byte) (AgentEvent, error) {
+	var ev AgentEvent
+	if len(data) > MaxEventBytes {
+		return ev, UnmarshalEvent(data, &ev)
+	}
+	if err := unmarshalStandard(data, &ev); err != nil {
+		return ev, err
+	}
+	return ev, ev.Validate()
+}
+
+func sameDecode(t *testing.T, in []byte) {
+	t.Helper()
+	got, gerr := DecodeEvent(in)
+	want, werr := standardDecode(in)
+	if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+		t.Fatalf("%s\n error %v, want %v", in, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s\n got  %+v\n want %+v", in, got, want)
 	}
 }
 
-func TestDecodeEventRoundTrip(t *testing.T) {
-	_, evs := benchFleet(t, 10)
-	for i := range evs[:100] {
-		b, err := json.Marshal(&evs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := DecodeEvent(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !schemas.FastUnmarshalEvent(b, new(schemas.AgentEvent)) {
-			t.Fatalf("canonical event took the slow path: %s", b)
-		}
-		want := evs[i]
-		if !got.Time.Equal(want.Time) || !got.CredentialIssuedAt.Equal(*want.CredentialIssuedAt) {
-			t.Fatalf("times differ")
-		}
-		got.Time, got.CredentialIssuedAt, want.Time, want.CredentialIssuedAt = time.Time{}, nil, time.Time{}, nil
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %+v\nwant %+v", got, want)
-		}
+func TestDecodeEventMatchesStandardDecoder(t *testing.T) {
+	for _, in := range decodeCorpus {
+		sameDecode(t, []byte(in))
+	}
+}
+
+// TestFastPathTakesEncodedEvents: what AppendEventJSON writes for an
+// ordinary event decodes on the fast path, back to the same event.
+func TestFastPathTakesEncodedEvents(t *testing.T) {
+	issued := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ev := AgentEvent{EventID: "e1", Time: time.Date(2026, 3, 2, 10, 0, 0, 123000000, time.UTC), Source: "mcp",
+		AgentID: "bot", AgentInstance: "pod-1", CredentialID: "tok", CredentialType: CredOAuthToken, CredentialIssuedAt: &issued,
+		OnBehalfOf: "customer:7", DelegationChain: []string{"u", "a"}, Action: "tickets.read", System: "mcp:zendesk",
+		Resource: "tickets/1", Outcome: OutcomeSuccess, SrcIP: "10.0.0.1", UserAgent: "bot/1", Bytes: 5, Records: 2,
+		Attributes: map[string]string{"k": "v"}}
+	b := AppendEventJSON(nil, &ev)
+	var got AgentEvent
+	if !FastUnmarshalEvent(b, &got) {
+		t.Fatalf("an ordinary event took the slow path: %s", b)
+	}
+	if !got.Time.Equal(ev.Time) || !got.CredentialIssuedAt.Equal(issued) {
+		t.Fatalf("times differ: %v %v", got.Time, got.CredentialIssuedAt)
+	}
+	got.Time, got.CredentialIssuedAt, ev.Time, ev.CredentialIssuedAt = time.Time{}, nil, time.Time{}, nil
+	if !reflect.DeepEqual(got, ev) {
+		t.Fatalf("got %+v\nwant %+v", got, ev)
 	}
 }
 
@@ -84,16 +95,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	for _, in := range decodeCorpus {
 		f.Add([]byte(in))
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		got, gerr := DecodeEvent(in)
-		want, werr := schemas.DecodeEvent(in)
-		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
-			t.Fatalf("error %v, want %v", gerr, werr)
-		}
-		if gerr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %+v\nwant %+v", got, want)
-		}
-	})
+	f.Fuzz(func(t *testing.T, in []byte) { sameDecode(t, in) })
 }
 
 // TestDecodeStringBoundaries puts each special byte at every offset of a
@@ -107,11 +109,7 @@ func TestDecodeStringBoundaries(t *testing.T) {
 			}
 			id += special + "yz"
 			in := `{"event_id":"` + id + `","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`
-			got, gerr := DecodeEvent([]byte(in))
-			want, werr := schemas.DecodeEvent([]byte(in))
-			if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
-				t.Fatalf("%q: got %q (%v), want %q (%v)", in, got.EventID, gerr, want.EventID, werr)
-			}
+			sameDecode(t, []byte(in))
 		}
 	}
 }
