@@ -78,12 +78,7 @@ func (t *Tracker) Import(st AgentState) (*Agent, error) {
 	if st.V != stateVersion {
 		return nil, fmt.Errorf("import agent %q state: version %d, want %d", st.ID, st.V, stateVersion)
 	}
-	if old := t.agents[st.ID]; old != nil {
-		delete(t.agents, st.ID)
-		if p := t.PeerOf(old.Kind); p != nil {
-			p.Members--
-		}
-	}
+	t.Drop(st.ID)
 	a := t.agent(st.ID)
 	if a.Kind == "" && st.Kind != "" && t.cfg.PeerGroups {
 		a.Kind = st.Kind // a learned peer group

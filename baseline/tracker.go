@@ -138,8 +138,18 @@ func (t *Tracker) Each(fn func(a *Agent)) {
 	}
 }
 
-// Drop forgets an agent (after a rebalance moved it elsewhere).
-func (t *Tracker) Drop(id string) { delete(t.agents, id) }
+// Drop forgets an agent (after a rebalance moved it elsewhere), and its
+// membership of its peer group with it.
+func (t *Tracker) Drop(id string) {
+	a := t.agents[id]
+	if a == nil {
+		return
+	}
+	delete(t.agents, id)
+	if p := t.PeerOf(a.Kind); p != nil && p.Members > 0 {
+		p.Members--
+	}
+}
 
 // PeerOf returns the peer group of a kind, or nil.
 func (t *Tracker) PeerOf(kind string) *Peer {

@@ -331,7 +331,7 @@ func (w *Worker) forget(ids map[string]bool) {
 func (w *Worker) Flush(ctx context.Context) error {
 	if !w.maxTime.IsZero() {
 		due := w.maxTime.Add(-w.cfg.Window)
-		w.tr.Each(func(a *Agent) { w.tr.CloseDue(a, due) })
+		w.tr.Advance(due)
 	}
 	if err := w.persist(ctx); err != nil {
 		w.forget(map[string]bool{})

@@ -13,13 +13,3 @@ import (
 type Sink interface {
 	Publish(ctx context.Context, evs []schemas.AgentEvent, dead []DeadLetter) error
 }
-
-// SinkFunc adapts a function to Sink.
-type SinkFunc func(ctx context.Context, evs []schemas.AgentEvent, dead []DeadLetter) error
-
-// Publish calls f.
-func (f SinkFunc) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []DeadLetter) error {
-	return f(ctx, evs, dead)
-}
-
-var _ Sink = SinkFunc(nil)

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,6 +111,24 @@ func TestDecodeStringBoundaries(t *testing.T) {
 			id += special + "yz"
 			in := `{"event_id":"` + id + `","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success"}`
 			sameDecode(t, []byte(in))
+		}
+	}
+}
+
+// TestUnmarshalEventSizeLimitOnBothPaths: an event over MaxEventBytes is
+// refused whether or not it is in the fast path's shape.
+func TestUnmarshalEventSizeLimitOnBothPaths(t *testing.T) {
+	big := `{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"s","agent_id":"a","action":"x","system":"y","outcome":"success","resource":"`
+	for _, filler := range []string{"r", `\u0041`} {
+		var b []byte
+		b = append(b, big...)
+		for len(b) <= MaxEventBytes {
+			b = append(b, filler...)
+		}
+		b = append(b, `"}`...)
+		var ev AgentEvent
+		if err := UnmarshalEvent(b, &ev); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("filler %q: err = %v, want the size limit", filler, err)
 		}
 	}
 }

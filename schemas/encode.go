@@ -1,7 +1,7 @@
 package schemas
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -65,11 +65,14 @@ func AppendEventJSON(b []byte, ev *AgentEvent) []byte {
 	}
 	if len(ev.Attributes) > 0 {
 		b = append(b, `,"attributes":{`...)
-		keys := make([]string, 0, len(ev.Attributes))
+		// A stack array covers the usual handful of attributes without
+		// allocating.
+		var kb [8]string
+		keys := kb[:0]
 		for k := range ev.Attributes {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')

@@ -212,8 +212,12 @@ func UnmarshalEvent(data []byte, ev *AgentEvent) error {
 	if FastUnmarshalEvent(data, ev) {
 		return nil
 	}
-	*ev = AgentEvent{}
-	return unmarshalStandard(data, ev)
+	// Decoding into a local keeps ev off the heap on the fast path (the
+	// standard decoder's interface argument would make it escape).
+	var local AgentEvent
+	err := unmarshalStandard(data, &local)
+	*ev = local
+	return err
 }
 
 // unmarshalStandard is the encoding/json path of UnmarshalEvent.

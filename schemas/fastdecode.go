@@ -177,7 +177,6 @@ func daysIn(m, y int) int {
 	return 31
 }
 
-// fastDecode reports whether data decoded on the fast path.
 // FastUnmarshalEvent decodes the common shape of a canonical event (known
 // keys spelt exactly, strings without escapes or non-ASCII bytes) with one
 // allocation for all strings, which are substrings of one copy of data.

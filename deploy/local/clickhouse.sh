@@ -173,8 +173,10 @@ start() {
 			exit 1
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			echo "clickhouse.sh: clickhouse-server (pid $pid) did not answer 'SELECT 1' on 127.0.0.1:$TCP_PORT within ${START_TIMEOUT}s" >&2
+			echo "clickhouse.sh: clickhouse-server (pid $pid) did not answer 'SELECT 1' on 127.0.0.1:$TCP_PORT within ${START_TIMEOUT}s; stopping it" >&2
 			log_tail
+			kill -KILL "$pid" 2>/dev/null || true
+			rm -f "$PID_FILE"
 			exit 1
 		fi
 		sleep 0.5
@@ -195,6 +197,7 @@ stop() {
 		if [ "$SECONDS" -ge "$deadline" ]; then
 			echo "clickhouse.sh: server (pid $pid) still running ${STOP_TIMEOUT}s after SIGTERM; sending SIGKILL" >&2
 			kill -KILL "$pid" 2>/dev/null || true
+			break
 		fi
 		sleep 0.2
 	done

@@ -195,10 +195,10 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	l, err := a.newLoop(StageBaseline, a.Cfg.Pipeline.Groups.Baseline, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		items := make([]baseline.Item, 0, len(msgs))
 		for _, m := range msgs {
-			ev, err := schemas.DecodeEvent(m.Value)
-			if err != nil {
-				// The detect stage dead-letters what does not decode; the
-				// worker only skips it so one record is not reported twice.
+			// Decode only: the worker validates each event itself, and
+			// the detect stage dead-letters what does not decode.
+			var ev schemas.AgentEvent
+			if err := schemas.UnmarshalEvent(m.Value, &ev); err != nil {
 				continue
 			}
 			items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})

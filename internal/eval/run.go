@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -199,28 +200,20 @@ func runOne(ctx context.Context, sc *Scenario, newDetector func(*inventory.Inven
 		res.Caught, res.Detector, res.TimeToDetect, res.AttackAlerts = ir.Caught, ir.Detector, ir.TimeToDetect, ir.Matched
 	}
 	res.BenignAlerts = r.BenignAlerts
-	weeks := x.fleet.End().Sub(x.fleet.Start()).Hours() / (24 * 7)
-	res.AgentWeeks = float64(len(x.fleet.AgentIDs())) * weeks
+	// Agent-weeks as the scorer counts them for the demo (agents with
+	// benign traffic, over the weeks observed), so both report one rate.
+	weeks := r.Weeks
+	res.AgentWeeks = float64(r.Agents) * weeks
 	perAgent := map[string]int{}
 	for _, a := range r.BenignAlerts {
 		perAgent[a.Identity.AgentID]++
 	}
-	for _, id := range slices.Sorted(mapsKeys(perAgent)) {
+	for _, id := range slices.Sorted(maps.Keys(perAgent)) {
 		if rate := float64(perAgent[id]) / weeks; rate > res.WorstAgentRate {
 			res.WorstAgentRate, res.WorstAgent = rate, id
 		}
 	}
 	return res, nil
-}
-
-func mapsKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (r *Report) aggregate() {
@@ -260,13 +253,7 @@ func (r *Report) aggregate() {
 			get(a.Detector).FP++
 		}
 	}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range byDet {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(byDet)) {
 		r.Detectors = append(r.Detectors, *byDet[k])
 	}
 }

@@ -119,7 +119,7 @@ type Fleet struct {
 	byID      map[string]*agent
 	legacy    *agent // the decommissioned agent (no normal traffic)
 	inv       *inventory.Inventory
-	invYAML   []byte
+	decls     []inventory.Agent
 	incidents []Incident
 	attacks   []Labeled // the incidents' events, time-ordered
 }
@@ -181,12 +181,10 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		decls = append(decls, a.decl)
 	}
 	var err error
-	if f.invYAML, err = renderInventory(decls); err != nil {
-		return nil, fmt.Errorf("render fleet inventory: %w", err)
+	if f.inv, err = inventory.New(decls); err != nil {
+		return nil, fmt.Errorf("fleet inventory: %w", err)
 	}
-	if f.inv, err = inventory.Parse("sim-fleet.yaml", f.invYAML); err != nil {
-		return nil, fmt.Errorf("parse fleet inventory: %w", err)
-	}
+	f.decls = decls
 	if !cfg.NoIncidents {
 		if err := f.buildIncidents(); err != nil {
 			return nil, err
@@ -200,7 +198,14 @@ func NewFleet(cfg Config) (*Fleet, error) {
 func (f *Fleet) Inventory() *inventory.Inventory { return f.inv }
 
 // InventoryYAML is the inventory as agents.yaml text.
-func (f *Fleet) InventoryYAML() []byte { return append([]byte(nil), f.invYAML...) }
+func (f *Fleet) InventoryYAML() []byte {
+	b, err := renderInventory(f.decls)
+	if err != nil {
+		// The declarations passed inventory.New, so they always render.
+		panic(fmt.Sprintf("render fleet inventory: %v", err))
+	}
+	return b
+}
 
 // Incidents lists the scripted incidents in time order.
 func (f *Fleet) Incidents() []Incident { return slices.Clone(f.incidents) }
