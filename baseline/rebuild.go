@@ -59,7 +59,10 @@ func Rebuild(ctx context.Context, cfg Config, st store.Store, inv *inventory.Inv
 	if err != nil {
 		return fmt.Errorf("rebuild baselines: scan events: %w", err)
 	}
-	if err := w.persist(ctx); err != nil {
+	// Flush, as the live worker does, closes the windows of agents that
+	// went quiet a full window before the last event, so a rebuild stores
+	// the same windows the live worker did.
+	if err := w.Flush(ctx); err != nil {
 		return fmt.Errorf("rebuild baselines: %w", err)
 	}
 	log.Info("baselines rebuilt", "events", n, "late_events_skipped", late, "agents", w.tr.Len(), "took", time.Since(start).Round(time.Millisecond))

@@ -56,6 +56,11 @@ func TestRestoreFromWorkerState(t *testing.T) {
 	if err := eng2.Restore(ctx, st, []string{"free-bot"}); err != nil {
 		t.Fatal(err)
 	}
+	// The restored alert itself dedups: the repeat comes back under its id.
+	again := eng2.Process(g.ev("free-bot", at.Add(90*time.Second), "tickets.delete", "tickets/2"))
+	if len(again) != 1 || again[0].ID != as[0].ID || again[0].Count != 2 {
+		t.Fatalf("repeat after restart: %+v, want alert %s with count 2", again, as[0].ID)
+	}
 	rep := eng2.Process(g.ev("support-bot", at.Add(2*time.Minute), "secrets.read", "x"))
 	rep = append(rep, eng2.Process(g.ev("support-bot", at.Add(3*time.Minute), "secrets.read", "x"))...)
 	if len(rep) != 2 || rep[1].Count != 2 {
