@@ -12,38 +12,55 @@ import (
 // Tables are the store's tables, the only values of the "table" label.
 var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts"}
 
+// WriteMetrics are the write series every store backend exports, with a
+// constant "backend" label and one "table" label value per table.
+type WriteMetrics struct {
+	Seconds *prometheus.HistogramVec // agentwatch_store_write_duration_seconds
+	Rows    *prometheus.CounterVec   // agentwatch_store_rows_written_total
+	Errors  *prometheus.CounterVec   // agentwatch_store_write_errors_total
+}
+
+// NewWriteMetrics builds the write series for backend, label values
+// pre-initialised; the caller registers Collectors().
+func NewWriteMetrics(backend string) *WriteMetrics {
+	labels := prometheus.Labels{"backend": backend}
+	m := &WriteMetrics{
+		Seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "agentwatch_store_write_duration_seconds", Help: "Time to store one batch, retries included.",
+			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"table"}),
+		Rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_store_rows_written_total", Help: "Rows stored (a redelivered row counts again; queries collapse it).", ConstLabels: labels,
+		}, []string{"table"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_store_write_errors_total", Help: "Failed write attempts, each retry counted.", ConstLabels: labels,
+		}, []string{"table"}),
+	}
+	for _, t := range Tables {
+		m.Seconds.WithLabelValues(t)
+		m.Rows.WithLabelValues(t)
+		m.Errors.WithLabelValues(t)
+	}
+	return m
+}
+
+// Collectors lists the series for registration.
+func (m *WriteMetrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Seconds, m.Rows, m.Errors}
+}
+
 // instrumented times every write of a store that has no metrics of its own
 // (SQLite), with the same series the ClickHouse store exports.
 type instrumented struct {
 	Store
-	seconds *prometheus.HistogramVec
-	rows    *prometheus.CounterVec
-	errors  *prometheus.CounterVec
+	m *WriteMetrics
 }
 
 // Instrument wraps s so that its writes are measured on reg under the
 // given backend label.
 func Instrument(s Store, backend string, reg prometheus.Registerer) (Store, error) {
-	labels := prometheus.Labels{"backend": backend}
-	m := &instrumented{
-		Store: s,
-		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "agentwatch_store_write_duration_seconds", Help: "Time to store one batch, retries included.",
-			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
-		}, []string{"table"}),
-		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "agentwatch_store_rows_written_total", Help: "Rows stored (a redelivered row counts again; queries collapse it).", ConstLabels: labels,
-		}, []string{"table"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "agentwatch_store_write_errors_total", Help: "Failed write attempts, each retry counted.", ConstLabels: labels,
-		}, []string{"table"}),
-	}
-	for _, t := range Tables {
-		m.seconds.WithLabelValues(t)
-		m.rows.WithLabelValues(t)
-		m.errors.WithLabelValues(t)
-	}
-	for _, c := range []prometheus.Collector{m.seconds, m.rows, m.errors} {
+	m := &instrumented{Store: s, m: NewWriteMetrics(backend)}
+	for _, c := range m.m.Collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -52,12 +69,12 @@ func Instrument(s Store, backend string, reg prometheus.Registerer) (Store, erro
 }
 
 func (m *instrumented) observe(table string, n int, start time.Time, err error) error {
-	m.seconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	m.m.Seconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
 	if err != nil {
-		m.errors.WithLabelValues(table).Inc()
+		m.m.Errors.WithLabelValues(table).Inc()
 		return err
 	}
-	m.rows.WithLabelValues(table).Add(float64(n))
+	m.m.Rows.WithLabelValues(table).Add(float64(n))
 	return nil
 }
 

@@ -38,13 +38,13 @@ func TestInstrumentCountsRowsAndErrors(t *testing.T) {
 		t.Fatal("error not passed through")
 	}
 	m := s.(*instrumented)
-	if got := testutil.ToFloat64(m.rows.WithLabelValues("events")); got != 3 {
+	if got := testutil.ToFloat64(m.m.Rows.WithLabelValues("events")); got != 3 {
 		t.Errorf("rows = %v, want 3", got)
 	}
-	if got := testutil.ToFloat64(m.errors.WithLabelValues("events")); got != 1 {
+	if got := testutil.ToFloat64(m.m.Errors.WithLabelValues("events")); got != 1 {
 		t.Errorf("errors = %v, want 1", got)
 	}
-	if n := testutil.CollectAndCount(m.seconds); n != len(Tables) {
+	if n := testutil.CollectAndCount(m.m.Seconds); n != len(Tables) {
 		t.Errorf("latency series = %d, want one per table", n)
 	}
 }

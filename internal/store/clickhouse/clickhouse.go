@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strconv"
@@ -31,11 +30,10 @@ var _ store.Store = (*Store)(nil)
 
 // Store is a ClickHouse-backed store.Store.
 type Store struct {
-	cfg     Config
-	conn    driver.Conn
-	log     *slog.Logger
-	m       *metrics
-	backoff backoff
+	cfg  Config
+	conn driver.Conn
+	log  *slog.Logger
+	m    *metrics
 
 	events *batcher
 
@@ -52,7 +50,6 @@ type Option func(*options)
 type options struct {
 	log     *slog.Logger
 	reg     prometheus.Registerer
-	rnd     func() float64
 	migrate bool
 }
 
@@ -62,9 +59,6 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithRegisterer registers the store's metrics (default: not registered).
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.reg = r } }
 
-// WithRand injects the jitter source, a function returning [0, 1).
-func WithRand(f func() float64) Option { return func(o *options) { o.rnd = f } }
-
 // WithoutMigrate skips migrating at Open (for `agentwatch sql`, which must
 // not change anything).
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
@@ -72,7 +66,7 @@ func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
 // Open connects, creates the database if needed, applies pending
 // migrations (unless WithoutMigrate) and starts the event batcher.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
-	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil)), rnd: rand.Float64, migrate: true}
+	o := options{log: slog.New(slog.NewTextHandler(io.Discard, nil)), migrate: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -101,8 +95,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		conn.Close()
 		return nil, fmt.Errorf("clickhouse ping %v database %s: %w", cfg.Addr, cfg.Database, err)
 	}
-	s := &Store{cfg: cfg, conn: conn, log: o.log, m: m,
-		backoff: backoff{base: cfg.RetryBackoff, max: cfg.MaxRetryBackoff, rnd: o.rnd}}
+	s := &Store{cfg: cfg, conn: conn, log: o.log, m: m}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if o.migrate {
 		if err := s.Migrate(ctx); err != nil {

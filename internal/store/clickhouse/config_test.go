@@ -120,15 +120,3 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoffDelay(t *testing.T) {
-	for _, r := range []float64{0, 0.999} {
-		b := backoff{base: 100 * time.Millisecond, max: time.Second, rnd: func() float64 { return r }}
-		for attempt, full := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 30: time.Second} {
-			d := b.delay(attempt)
-			if d < full/2 || d >= full {
-				t.Errorf("delay(%d) with rnd %v = %v, want in [%v, %v)", attempt, r, d, full/2, full)
-			}
-		}
-	}
-}

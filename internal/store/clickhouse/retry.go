@@ -7,6 +7,8 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/agentwatch/agentwatch/internal/retry"
 )
 
 // permanentCodes are server exception codes that a retry cannot fix: the
@@ -52,65 +54,41 @@ type columnError struct{ err error }
 func (e *columnError) Error() string { return e.err.Error() }
 func (e *columnError) Unwrap() error { return e.err }
 
-// backoff computes retry delays: exponential from base to max, each
-// drawn uniformly from [d/2, d) so that writers restarted together do not
-// retry in lockstep. rnd is injected for deterministic tests.
-type backoff struct {
-	base, max time.Duration
-	rnd       func() float64
-}
-
-func (b backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	return d/2 + time.Duration(b.rnd()*float64(d/2))
-}
-
-// retry runs fn until it succeeds, fails permanently, maxRetries retries
-// are used up (0 = no limit) or ctx ends. It checks ctx before each try
-// and returns the last error with the attempt count.
+// retry runs fn with the project's retry policy (internal/retry:
+// exponential backoff with jitter, ctx checked before each try) until it
+// succeeds, fails permanently (!Retryable), max_retries retries are used up
+// (0 = no limit) or ctx ends. One warning per failing write, and one line
+// when it recovers, so an outage does not flood the log.
 func (s *Store) retry(ctx context.Context, table string, fn func(ctx context.Context) error) error {
 	start := time.Now()
-	defer func() { s.m.writeSeconds.WithLabelValues(table).Observe(time.Since(start).Seconds()) }()
-	var last error
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			if last == nil {
-				last = err
-			}
-			return fmt.Errorf("write %s: gave up after %d attempts: %w (%w)", table, attempt-1, last, err)
-		}
-		if attempt > 1 {
-			s.m.retries.WithLabelValues(table).Inc()
-		}
+	defer func() { s.m.Seconds.WithLabelValues(table).Observe(time.Since(start).Seconds()) }()
+	policy := retry.Policy{Initial: s.cfg.RetryBackoff, Max: s.cfg.MaxRetryBackoff}
+	if s.cfg.MaxRetries > 0 {
+		policy.Attempts = s.cfg.MaxRetries + 1
+	}
+	attempts := 0
+	err := retry.Do(ctx, policy, func(ctx context.Context) error {
+		attempts++
 		err := fn(ctx)
 		if err == nil {
-			if attempt > 1 {
-				s.log.Info("clickhouse write recovered", "table", table, "attempts", attempt, "after", time.Since(start).Round(time.Millisecond))
-			}
 			return nil
 		}
-		s.m.errors.WithLabelValues(table).Inc()
-		last = err
+		s.m.Errors.WithLabelValues(table).Inc()
 		if !Retryable(err) {
-			return fmt.Errorf("write %s: attempt %d: %w", table, attempt, err)
+			return retry.Permanent(err)
 		}
-		if s.cfg.MaxRetries > 0 && attempt > s.cfg.MaxRetries {
-			return fmt.Errorf("write %s: gave up after %d attempts: %w", table, attempt, err)
-		}
+		return err
+	}, func(attempt int, err error, _ time.Duration) {
+		s.m.retries.WithLabelValues(table).Inc()
 		if attempt == 1 {
-			// Logged once per failing write, not per attempt, so an outage
-			// does not flood the log; the recovery is logged too.
 			s.log.Warn("clickhouse write failed; retrying with backoff", "table", table, "err", err)
 		}
-		t := time.NewTimer(s.backoff.delay(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", table, err)
 	}
+	if attempts > 1 {
+		s.log.Info("clickhouse write recovered", "table", table, "attempts", attempts, "after", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }

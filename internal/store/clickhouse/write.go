@@ -132,7 +132,7 @@ func (s *Store) insertColumns(ctx context.Context, table, query string, n int, c
 	if err != nil {
 		return err
 	}
-	s.m.rows.WithLabelValues(table).Add(float64(n))
+	s.m.Rows.WithLabelValues(table).Add(float64(n))
 	return nil
 }
 
@@ -246,7 +246,7 @@ func (s *Store) insert(ctx context.Context, table, query string, n int, row func
 	if err != nil {
 		return err
 	}
-	s.m.rows.WithLabelValues(table).Add(float64(n))
+	s.m.Rows.WithLabelValues(table).Add(float64(n))
 	return nil
 }
 
