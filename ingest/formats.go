@@ -106,6 +106,9 @@ func parseTime(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("%s: is missing", field)
 	}
+	if t, ok := schemas.ParseUTC(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err == nil {
 		return t.UTC(), nil

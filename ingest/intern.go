@@ -4,6 +4,9 @@ import (
 	"hash/maphash"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"github.com/agentwatch/agentwatch/schemas"
 )
 
 // interner hands out one shared copy of the short strings that repeat
@@ -118,55 +121,13 @@ func (in *interner) join(a, sep, b string) string {
 // ("2006-01-02T15:04:05[.frac]Z") without allocating; anything else goes
 // to parseTime.
 func timeBytes(field string, v []byte) (time.Time, error) {
-	if len(v) >= 22 && v[0] == '"' && v[len(v)-1] == '"' && v[len(v)-2] == 'Z' {
-		b := v[1 : len(v)-2]
-		if t, ok := fastRFC3339(b); ok {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		b := v[1 : len(v)-1]
+		// ParseUTC does not keep its argument, so viewing the bytes as a
+		// string without copying is safe.
+		if t, ok := schemas.ParseUTC(unsafe.String(unsafe.SliceData(b), len(b))); ok {
 			return t, nil
 		}
 	}
 	return parseTime(field, str(v))
-}
-
-func fastRFC3339(b []byte) (time.Time, bool) {
-	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, false
-	}
-	d := func(i, n int) (int, bool) {
-		x := 0
-		for _, c := range b[i : i+n] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			x = x*10 + int(c-'0')
-		}
-		return x, true
-	}
-	year, ok1 := d(0, 4)
-	mon, ok2 := d(5, 2)
-	day, ok3 := d(8, 2)
-	hh, ok4 := d(11, 2)
-	mm, ok5 := d(14, 2)
-	ss, ok6 := d(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 {
-		return time.Time{}, false
-	}
-	nsec := 0
-	if len(b) > 19 {
-		if b[19] != '.' || len(b) == 20 || len(b) > 29 {
-			return time.Time{}, false
-		}
-		frac, ok := d(20, len(b)-20)
-		if !ok {
-			return time.Time{}, false
-		}
-		for i := len(b) - 20; i < 9; i++ {
-			frac *= 10
-		}
-		nsec = frac
-	}
-	t := time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, time.UTC)
-	if t.Day() != day { // 31 February and friends
-		return time.Time{}, false
-	}
-	return t, true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"github.com/agentwatch/agentwatch/schemas"
 	"strings"
 	"sync"
 	"testing"
@@ -101,13 +102,18 @@ func TestNormalizeConcurrent(t *testing.T) {
 
 func TestFastTimeMatchesTimeParse(t *testing.T) {
 	for _, s := range []string{"2023-07-10T11:47:39Z", "2018-10-26T13:13:03.539180Z", "2025-08-15T12:56:17.261620203Z", "2024-02-29T00:00:00.1Z"} {
+		// The fast parser itself must take these, not the fallback.
+		fast, ok := schemas.ParseUTC(s)
 		got, err := timeBytes("t", []byte(`"`+s+`"`))
 		want, werr := time.Parse(time.RFC3339Nano, s)
-		if err != nil || werr != nil || !got.Equal(want) {
-			t.Errorf("%s: got %v (%v), want %v", s, got, err, want)
+		if !ok || err != nil || werr != nil || !got.Equal(want) || !fast.Equal(want) {
+			t.Errorf("%s: fast %v (%v), got %v (%v), want %v", s, fast, ok, got, err, want)
 		}
 	}
 	for _, s := range []string{"2023-02-30T00:00:00Z", "2023-13-01T00:00:00Z", "2023-01-01T25:00:00Z", "2023-01-01T00:00:00.Z"} {
+		if _, ok := schemas.ParseUTC(s); ok {
+			t.Errorf("%s accepted by the fast parser", s)
+		}
 		if _, err := timeBytes("t", []byte(`"`+s+`"`)); err == nil {
 			t.Errorf("%s accepted", s)
 		}

@@ -111,7 +111,7 @@ func (d *scanner) time() (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	if t, ok := parseUTC(s); ok {
+	if t, ok := ParseUTC(s); ok {
 		return t, true
 	}
 	var t time.Time
@@ -121,9 +121,10 @@ func (d *scanner) time() (time.Time, bool) {
 	return t, true
 }
 
-// parseUTC parses the common "2006-01-02T15:04:05[.fraction]Z" form
-// without the general parser's cost; anything else returns false.
-func parseUTC(s string) (time.Time, bool) {
+// ParseUTC parses the common "2006-01-02T15:04:05[.fraction]Z" form
+// without the general parser's cost or an allocation; anything else
+// returns false and the caller uses time.Parse. Ingest's parsers share it.
+func ParseUTC(s string) (time.Time, bool) {
 	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
