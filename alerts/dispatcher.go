@@ -159,15 +159,7 @@ func (d *Dispatcher) Close() error {
 // ListFailed returns the notifications that failed for good (permanent
 // error or give_up_after exceeded), oldest first.
 func (d *Dispatcher) ListFailed(ctx context.Context) ([]Notification, error) {
-	rows, err := d.ob.List(ctx, outbox.StateFailed)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Notification, len(rows))
-	for i, r := range rows {
-		out[i] = *r
-	}
-	return out, nil
+	return d.List(ctx, outbox.StateFailed)
 }
 
 // List returns notifications in the given states (all when none).

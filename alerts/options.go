@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"github.com/agentwatch/agentwatch/internal/retry"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -61,21 +62,8 @@ func WithConsole(w io.Writer) Option { return func(o *options) { o.console = w }
 func WithJitter(f func() float64) Option { return func(o *options) { o.jitter = f } }
 
 // backoff returns the delay before attempt n+1 after n failed attempts:
-// exponential from initial, capped at max, with "equal jitter" (half
-// fixed, half random) so many failing notifications do not retry in step
-// yet each still waits at least half its share. A server's Retry-After
-// is a floor.
-func backoff(n int, initial, max time.Duration, jitter float64, retryAfter time.Duration) time.Duration {
-	d := initial
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	d = d/2 + time.Duration(jitter*float64(d/2))
-	if retryAfter > d {
-		d = retryAfter
-	}
-	return d
+// the project's backoff (retry.Delay), with a server's Retry-After as a
+// floor.
+func backoff(n int, initial, limit time.Duration, jitter float64, retryAfter time.Duration) time.Duration {
+	return max(retry.Delay(n-1, initial, limit, jitter), retryAfter)
 }

@@ -54,20 +54,29 @@ type After struct {
 func (a *After) Error() string { return a.Err.Error() }
 func (a *After) Unwrap() error { return a.Err }
 
-// Backoff returns the wait before try n (0-based): full jitter over an
+// Backoff returns the wait before try n (0-based): equal jitter over an
 // exponentially growing ceiling, so many clients retrying at once spread out.
 func (p Policy) Backoff(n int) time.Duration {
-	ceil := p.Initial
-	for i := 0; i < n && ceil < p.Max; i++ {
+	return Delay(n, p.Initial, p.Max, rand.Float64())
+}
+
+// Delay is the backoff computation itself, with the jitter (in [0, 1))
+// given, for callers that schedule retries themselves (the alert outbox
+// stores its next attempt time) or need it deterministic in tests: the
+// ceiling is initial doubled n times, capped at max, and the wait is half
+// the ceiling plus jitter times the other half.
+func Delay(n int, initial, limit time.Duration, jitter float64) time.Duration {
+	ceil := initial
+	for i := 0; i < n && ceil < limit; i++ {
 		ceil *= 2
 	}
-	if ceil > p.Max {
-		ceil = p.Max
+	if ceil > limit {
+		ceil = limit
 	}
 	if ceil <= 0 {
 		return 0
 	}
-	return ceil/2 + rand.N(ceil/2+1)
+	return ceil/2 + time.Duration(jitter*float64(ceil/2))
 }
 
 // Do calls fn until it succeeds, returns a permanent error, the attempts or
