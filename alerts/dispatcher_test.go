@@ -290,7 +290,15 @@ func TestSlowReceiverDoesNotBlock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(pd.Triggers()) == 3 })
+	// The fake records a trigger when it receives it; the outbox row turns
+	// delivered only after the response, so wait for the rows themselves.
+	waitFor(t, 5*time.Second, func() bool {
+		rows, err := d.List(context.Background(), outbox.StateDelivered)
+		return err == nil && len(rows) == 3
+	})
+	if n := len(pd.Triggers()); n != 3 {
+		t.Fatalf("PagerDuty received %d triggers, want 3", n)
+	}
 	cancel()
 	select {
 	case err := <-done:
