@@ -38,7 +38,7 @@ func Rebuild(ctx context.Context, cfg Config, st store.Store, inv *inventory.Inv
 	start := time.Now()
 	var n, late int64
 	var flushErr error
-	err = st.ScanEvents(ctx, "", time.Unix(0, 0), endOfTime, func(ev schemas.AgentEvent) error {
+	err = st.ScanEvents(ctx, nil, time.Unix(0, 0), endOfTime, func(ev schemas.AgentEvent) error {
 		if ev.Unattributed {
 			return nil
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +23,7 @@ type WorkerStore interface {
 	InsertBaselines(ctx context.Context, rows []schemas.BaselineRow) error
 	InsertPlayground(ctx context.Context, rows []schemas.PlaygroundRow) error
 	LoadBaselines(ctx context.Context, agentIDs []string) ([]schemas.BaselineRow, error)
-	ScanEvents(ctx context.Context, agentID string, from, to time.Time, fn func(schemas.AgentEvent) error) error
+	ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error
 }
 
 var _ WorkerStore = store.Store(nil)
@@ -55,12 +57,19 @@ type Worker struct {
 	tr  *Tracker
 	m   workerMetrics
 
-	loaded  map[string]bool                // agents whose state came from the store
-	seen    map[string]map[string]struct{} // open-window event ids per agent
-	partOf  map[string]int                 // agent -> partition it arrived on
-	maxOff  map[int]int64                  // partition -> highest offset counted
-	windows []schemas.WindowRow            // closed windows awaiting persistence
-	states  map[string]*Agent              // agents whose state awaits persistence
+	loaded map[string]bool // agents whose state came from the store
+	// seen holds a 64-bit hash of each event id counted in an agent's
+	// open window, so a redelivered or re-published event is not counted
+	// twice. Hashes rather than the ids: 8 bytes an event, and no
+	// reference that would keep a decoded event's strings alive. Two ids
+	// of one window sharing a hash (odds about n²/2⁶⁵ for n events)
+	// would undercount that window by one.
+	seen    map[string]map[uint64]struct{}
+	seed    maphash.Seed
+	partOf  map[string]int      // agent -> partition it arrived on
+	maxOff  map[int]int64       // partition -> highest offset counted
+	windows []schemas.WindowRow // closed windows awaiting persistence
+	states  map[string]*Agent   // agents whose state awaits persistence
 	baseRow []schemas.BaselineRow
 	playRow []schemas.PlaygroundRow
 	maxTime time.Time // latest event time seen
@@ -68,10 +77,12 @@ type Worker struct {
 }
 
 type workerMetrics struct {
-	events  *prometheus.CounterVec
-	windows prometheus.Counter
-	errors  *prometheus.CounterVec
-	agents  prometheus.Gauge
+	events *prometheus.CounterVec
+	// The per-event results, resolved once.
+	counted, duplicate, late prometheus.Counter
+	windows                  prometheus.Counter
+	errors                   *prometheus.CounterVec
+	agents                   prometheus.Gauge
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) workerMetrics {
@@ -87,6 +98,7 @@ func newWorkerMetrics(reg prometheus.Registerer) workerMetrics {
 	for _, r := range []string{"counted", "duplicate", "late", "invalid", "unattributed"} {
 		m.events.WithLabelValues(r)
 	}
+	m.counted, m.duplicate, m.late = m.events.WithLabelValues("counted"), m.events.WithLabelValues("duplicate"), m.events.WithLabelValues("late")
 	for _, op := range []string{"insert_events", "load_state", "persist"} {
 		m.errors.WithLabelValues(op)
 	}
@@ -111,7 +123,7 @@ func NewWorker(cfg Config, st WorkerStore, inv *inventory.Inventory, reg prometh
 		inv = inventory.Empty()
 	}
 	w := &Worker{cfg: cfg, st: st, log: log, tr: NewTracker(cfg, inv), m: newWorkerMetrics(reg),
-		loaded: map[string]bool{}, seen: map[string]map[string]struct{}{}, partOf: map[string]int{},
+		loaded: map[string]bool{}, seen: map[string]map[uint64]struct{}{}, seed: maphash.MakeSeed(), partOf: map[string]int{},
 		maxOff: map[int]int64{}, states: map[string]*Agent{}, now: time.Now}
 	w.tr.OnWindow = func(_ *Agent, row schemas.WindowRow) {
 		row.UpdatedAt = w.now().UTC()
@@ -172,7 +184,7 @@ func (w *Worker) HandleBatch(ctx context.Context, items []Item) error {
 	for i := range items {
 		it := &items[i]
 		if max, ok := w.maxOff[it.Partition]; ok && it.Offset <= max {
-			w.m.events.WithLabelValues("duplicate").Inc()
+			w.m.duplicate.Inc()
 			continue
 		}
 		if err := it.Event.Validate(); err != nil {
@@ -209,19 +221,32 @@ func (w *Worker) HandleBatch(ctx context.Context, items []Item) error {
 }
 
 func (w *Worker) count(ctx context.Context, items []Item, keep []int, touched map[string]bool) error {
+	var load []string
 	for _, i := range keep {
 		it := &items[i]
-		ev := &it.Event
+		if it.Event.Unattributed {
+			continue
+		}
+		id := it.Event.AgentID
+		if !touched[id] {
+			touched[id] = true
+			if !w.loaded[id] {
+				load = append(load, id)
+			}
+		}
+		w.partOf[id] = it.Partition
+	}
+	// Agents new to this worker (after a start or a rebalance) are loaded
+	// together: one state query and one scan per distinct replay start,
+	// rather than two round trips per agent.
+	if err := w.load(ctx, load); err != nil {
+		return err
+	}
+	for _, i := range keep {
+		ev := &items[i].Event
 		if ev.Unattributed {
 			w.m.events.WithLabelValues("unattributed").Inc()
 			continue
-		}
-		touched[ev.AgentID] = true
-		w.partOf[ev.AgentID] = it.Partition
-		if !w.loaded[ev.AgentID] {
-			if err := w.load(ctx, ev.AgentID); err != nil {
-				return err
-			}
 		}
 		w.observe(ev)
 	}
@@ -233,53 +258,73 @@ func (w *Worker) observe(ev *schemas.AgentEvent) {
 	if ev.Time.After(w.maxTime) {
 		w.maxTime = ev.Time
 	}
+	h := maphash.String(w.seed, ev.EventID)
 	if ids := w.seen[ev.AgentID]; ids != nil {
-		if _, dup := ids[ev.EventID]; dup {
-			w.m.events.WithLabelValues("duplicate").Inc()
+		if _, dup := ids[h]; dup {
+			w.m.duplicate.Inc()
 			return
 		}
 	}
 	if w.tr.IsLate(ev.AgentID, ev.Time) {
-		w.m.events.WithLabelValues("late").Inc()
+		w.m.late.Inc()
 		return
 	}
 	w.tr.Observe(ev) // may close windows, which resets seen for the agent
 	ids := w.seen[ev.AgentID]
 	if ids == nil {
-		ids = map[string]struct{}{}
+		ids = map[uint64]struct{}{}
 		w.seen[ev.AgentID] = ids
 	}
-	ids[ev.EventID] = struct{}{}
-	w.m.events.WithLabelValues("counted").Inc()
+	ids[h] = struct{}{}
+	w.m.counted.Inc()
 }
 
-// load restores an agent from its persisted state and replays the events
-// of its open window (all its events when it has no state yet).
-func (w *Worker) load(ctx context.Context, id string) error {
-	rows, err := w.st.LoadBaselines(ctx, []string{id})
-	if err != nil {
-		w.m.errors.WithLabelValues("load_state").Inc()
-		return fmt.Errorf("baseline: load state of agent %q: %w", id, err)
-	}
-	from := time.Unix(0, 0)
-	if st, ok := DecodeState(rows); ok {
-		if _, err := w.tr.Import(st); err != nil {
-			return err
-		}
-		if st.WindowStart != 0 {
-			from = time.Unix(st.WindowStart, 0)
-		}
-	}
-	w.loaded[id] = true
-	err = w.st.ScanEvents(ctx, id, from, endOfTime, func(ev schemas.AgentEvent) error {
-		if !ev.Unattributed {
-			w.observe(&ev)
-		}
+// load restores agents from their persisted state and replays the events
+// of each one's open window (all its events when it has no state yet).
+// Agents whose replay starts at the same time share one scan.
+func (w *Worker) load(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
 		return nil
-	})
+	}
+	rows, err := w.st.LoadBaselines(ctx, ids)
 	if err != nil {
 		w.m.errors.WithLabelValues("load_state").Inc()
-		return fmt.Errorf("baseline: replay open window of agent %q: %w", id, err)
+		return fmt.Errorf("baseline: load state of %d agents (first %q): %w", len(ids), ids[0], err)
+	}
+	byAgent := make(map[string][]schemas.BaselineRow, len(ids))
+	for _, r := range rows {
+		byAgent[r.AgentID] = append(byAgent[r.AgentID], r)
+	}
+	// Replay groups, keyed by where the replay starts.
+	groups := map[int64][]string{}
+	for _, id := range ids {
+		var from int64
+		if st, ok := DecodeState(byAgent[id]); ok {
+			if _, err := w.tr.Import(st); err != nil {
+				return fmt.Errorf("baseline: restore agent %q: %w", id, err)
+			}
+			from = st.WindowStart
+		}
+		w.loaded[id] = true
+		groups[from] = append(groups[from], id)
+	}
+	starts := make([]int64, 0, len(groups))
+	for from := range groups {
+		starts = append(starts, from)
+	}
+	slices.Sort(starts)
+	for _, from := range starts {
+		group := groups[from]
+		err = w.st.ScanEvents(ctx, group, time.Unix(from, 0), endOfTime, func(ev schemas.AgentEvent) error {
+			if !ev.Unattributed {
+				w.observe(&ev)
+			}
+			return nil
+		})
+		if err != nil {
+			w.m.errors.WithLabelValues("load_state").Inc()
+			return fmt.Errorf("baseline: replay open windows of %d agents (first %q): %w", len(group), group[0], err)
+		}
 	}
 	return nil
 }

@@ -186,7 +186,7 @@ func TestWorkerFlushAssignedRebuildShow(t *testing.T) {
 	before := stripTimes(st.Windows())
 	fresh := basetest.New()
 	var evs []schemas.AgentEvent
-	if err := st.ScanEvents(ctx, "", time.Time{}, t0.Add(1000*time.Hour), func(e schemas.AgentEvent) error {
+	if err := st.ScanEvents(ctx, nil, time.Time{}, t0.Add(1000*time.Hour), func(e schemas.AgentEvent) error {
 		evs = append(evs, e)
 		return nil
 	}); err != nil {

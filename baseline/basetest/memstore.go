@@ -7,6 +7,7 @@ package basetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -199,11 +200,11 @@ func (m *MemStore) LoadWindows(_ context.Context, agentID string, since time.Tim
 }
 
 // ScanEvents implements store.Store.
-func (m *MemStore) ScanEvents(ctx context.Context, agentID string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
+func (m *MemStore) ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
 	m.mu.Lock()
 	var evs []schemas.AgentEvent
 	for _, e := range m.events {
-		if (agentID == "" || e.AgentID == agentID) && !e.Time.Before(from) && e.Time.Before(to) {
+		if (len(agentIDs) == 0 || slices.Contains(agentIDs, e.AgentID)) && !e.Time.Before(from) && e.Time.Before(to) {
 			evs = append(evs, e)
 		}
 	}

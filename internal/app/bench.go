@@ -44,6 +44,65 @@ type BenchResult struct {
 
 const benchProbeAgent = "bench-decommissioned"
 
+// benchPool holds pre-encoded canonical events.
+type benchPool struct {
+	events []benchTemplate
+	size   int // the largest template, bytes
+}
+
+// benchTemplate is one encoded event whose event id and time are
+// placeholders of fixed width at known offsets.
+type benchTemplate struct {
+	json     []byte
+	key      []byte
+	idAt     int // offset of the event id's counter digits
+	timeAt   int // offset of the time string
+	idDigits int
+}
+
+// benchTimeLayout has a fixed width: nine fractional digits, always.
+const benchTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func newBenchPool(rng *rand.Rand, agents, n int, nonce string) *benchPool {
+	const digits = 11
+	placeholderID := "b" + nonce + "-" + strings.Repeat("0", digits)
+	// Nine non-zero fractional digits, so the encoder writes all of them.
+	placeholderTime := time.Date(2000, 1, 1, 0, 0, 0, 123456789, time.UTC)
+	p := &benchPool{}
+	for range n {
+		ag := rng.IntN(agents)
+		ev := schemas.AgentEvent{
+			EventID: placeholderID, Time: placeholderTime, Source: "bench",
+			AgentID: "bench-agent-" + strconv.Itoa(ag), AgentInstance: "pod-" + strconv.Itoa(ag%3), Principal: "svc-bench",
+			CredentialID: "tok-" + strconv.Itoa(ag), CredentialType: schemas.CredOAuthToken,
+			Action: "tickets.read", System: "mcp:zendesk", Resource: "tickets/" + strconv.Itoa(rng.IntN(5000)),
+			Outcome: schemas.OutcomeSuccess, SrcIP: "10.0." + strconv.Itoa(ag%250) + ".7", UserAgent: "bench/1.0",
+		}
+		b := schemas.AppendEventJSON(nil, &ev)
+		idAt := strings.Index(string(b), `"event_id":"`+placeholderID+`"`) + len(`"event_id":"`+placeholderID) - digits
+		timeAt := strings.Index(string(b), `"time":"`+placeholderTime.Format(benchTimeLayout)+`"`) + len(`"time":"`)
+		if idAt < 0 || timeAt < len(`"time":"`) {
+			panic("bench: event template without its placeholders")
+		}
+		p.events = append(p.events, benchTemplate{json: b, key: []byte(ev.AgentID), idAt: idAt, timeAt: timeAt, idDigits: digits})
+		p.size = max(p.size, len(b))
+	}
+	return p
+}
+
+// append writes the template with event id number n and time at to dst.
+func (t *benchTemplate) append(dst []byte, n int64, at time.Time) []byte {
+	from := len(dst)
+	dst = append(dst, t.json...)
+	out := dst[from:]
+	for i := t.idAt + t.idDigits - 1; i >= t.idAt; i-- {
+		out[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[n%36]
+		n /= 36
+	}
+	at.AppendFormat(out[t.timeAt:t.timeAt], benchTimeLayout)
+	return dst
+}
+
 // RunBench pushes synthetic canonical events through every stage of the
 // configured pipeline (embedded, or real Kafka and ClickHouse) and reports
 // throughput, the time for consumer lag to return to zero, and
@@ -60,10 +119,13 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	// a new alert at once (repeats of one alert are only re-sent at count
 	// milestones, which would time the milestone rather than the path).
 	maxProbes := int(opt.Duration/opt.ProbeEvery) + 10
+	// A run nonce keeps event ids and probe agents unique across runs on
+	// one store, so a second run is not deduplicated against the first.
+	nonce := strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36), 36)
 	var invYAML strings.Builder
 	invYAML.WriteString("agents:\n")
 	for i := 0; i < maxProbes; i++ {
-		fmt.Fprintf(&invYAML, "  - id: %s-%d\n    owner: bench\n    status: decommissioned\n", benchProbeAgent, i)
+		fmt.Fprintf(&invYAML, "  - id: %s-%s-%d\n    owner: bench\n    status: decommissioned\n", benchProbeAgent, nonce, i)
 	}
 	inv, err := inventory.Parse("bench", []byte(invYAML.String()))
 	if err != nil {
@@ -104,9 +166,14 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	runErr := make(chan error, 1)
 	go func() { runErr <- a.RunStages(runCtx, AllStages, hooks) }()
 
+	// The offered events are cut from a pool of pre-encoded templates in
+	// which only the event id and the time change, so that generating
+	// the load costs little of the CPU the pipeline is measured on.
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Now().UTC().Truncate(time.Hour)
-	batch := make([]bus.Message, 0, 1000)
+	pool := newBenchPool(rng, opt.Agents, 4096, nonce)
+	headers := map[string]string{"format": "canonical"}
+	batch := make([]bus.Message, 0, 5000)
 	var n int64
 	start := time.Now()
 	nextProbe := start
@@ -115,25 +182,28 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			return res, err
 		}
 		batch = batch[:0]
+		arena := make([]byte, 0, cap(batch)*pool.size)
 		for len(batch) < cap(batch) {
-			ag := rng.IntN(opt.Agents)
-			ev := schemas.AgentEvent{
-				EventID: "b" + strconv.FormatInt(n, 36), Time: base.Add(time.Duration(n) * time.Microsecond), Source: "bench",
-				AgentID: "bench-agent-" + strconv.Itoa(ag), AgentInstance: "pod-" + strconv.Itoa(ag%3), Principal: "svc-bench",
-				CredentialID: "tok-" + strconv.Itoa(ag), CredentialType: schemas.CredOAuthToken,
-				Action: "tickets.read", System: "mcp:zendesk", Resource: "tickets/" + strconv.Itoa(rng.IntN(5000)),
-				Outcome: schemas.OutcomeSuccess, SrcIP: "10.0." + strconv.Itoa(ag%250) + ".7", UserAgent: "bench/1.0",
-			}
 			if now := time.Now(); !now.Before(nextProbe) && probes < maxProbes {
 				nextProbe = now.Add(opt.ProbeEvery)
-				ev.AgentID, ev.CredentialID = benchProbeAgent+"-"+strconv.Itoa(probes), "AKIABENCH"
+				ev := schemas.AgentEvent{
+					EventID: "p" + nonce + "-" + strconv.FormatInt(n, 36), Time: base.Add(time.Duration(n) * time.Microsecond), Source: "bench",
+					AgentID: benchProbeAgent + "-" + nonce + "-" + strconv.Itoa(probes), Principal: "svc-bench",
+					CredentialID: "AKIABENCH", CredentialType: schemas.CredOAuthToken,
+					Action: "tickets.read", System: "mcp:zendesk", Resource: "tickets/1", Outcome: schemas.OutcomeSuccess,
+				}
 				probes++
 				mu.Lock()
 				sent[ev.EventID] = now
 				mu.Unlock()
+				batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: []byte(ev.AgentID), Value: schemas.AppendEventJSON(nil, &ev), Headers: headers})
+				n++
+				continue
 			}
-			b := schemas.AppendEventJSON(make([]byte, 0, 512), &ev)
-			batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: []byte(ev.AgentID), Value: b, Headers: map[string]string{"format": "canonical"}})
+			t := &pool.events[rng.IntN(len(pool.events))]
+			from := len(arena)
+			arena = t.append(arena, n, base.Add(time.Duration(n)*time.Microsecond))
+			batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: t.key, Value: arena[from:len(arena):len(arena)], Headers: headers})
 			n++
 		}
 		if err := a.Producer.Publish(ctx, batch...); err != nil {

@@ -62,9 +62,14 @@ type StoreConfig struct {
 
 // PipelineConfig tunes the consume loop shared by the stages.
 type PipelineConfig struct {
-	BatchSize    int           `koanf:"batch_size"`
-	BatchWait    time.Duration `koanf:"batch_wait"`
-	DrainTimeout time.Duration `koanf:"drain_timeout"`
+	BatchSize int           `koanf:"batch_size"`
+	BatchWait time.Duration `koanf:"batch_wait"`
+	// BaselineBatchSize and BaselineBatchWait are the baseline stage's own:
+	// it writes every event to the store, and a column store wants few
+	// large inserts, while detection wants small batches for latency.
+	BaselineBatchSize int           `koanf:"baseline_batch_size"`
+	BaselineBatchWait time.Duration `koanf:"baseline_batch_wait"`
+	DrainTimeout      time.Duration `koanf:"drain_timeout"`
 	// FlushEvery is how often the baseline worker persists its open state
 	// and closes the windows of agents that went quiet.
 	FlushEvery time.Duration `koanf:"flush_every"`
@@ -97,10 +102,12 @@ func DefaultConfig() Config {
 		Detect: detect.DefaultConfig(),
 		Alerts: alerts.DefaultConfig(),
 		Pipeline: PipelineConfig{
-			BatchSize:    5000,
-			BatchWait:    10 * time.Millisecond,
-			DrainTimeout: 30 * time.Second,
-			FlushEvery:   time.Minute,
+			BatchSize:         5000,
+			BatchWait:         10 * time.Millisecond,
+			BaselineBatchSize: 50000,
+			BaselineBatchWait: 200 * time.Millisecond,
+			DrainTimeout:      30 * time.Second,
+			FlushEvery:        time.Minute,
 			Groups: GroupsConfig{
 				Ingest: "agentwatch-ingest", Baseline: "agentwatch-baseline",
 				Detect: "agentwatch-detect", Alerts: "agentwatch-alerts",
@@ -192,6 +199,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline.BatchSize < 1 {
 		errs = append(errs, errors.New("pipeline.batch_size: must be at least 1"))
+	}
+	if c.Pipeline.BaselineBatchSize < 1 {
+		errs = append(errs, errors.New("pipeline.baseline_batch_size: must be at least 1"))
+	}
+	if c.Pipeline.BaselineBatchWait <= 0 {
+		errs = append(errs, errors.New("pipeline.baseline_batch_wait: must be positive"))
 	}
 	if c.Pipeline.FlushEvery <= 0 {
 		errs = append(errs, errors.New("pipeline.flush_every: must be positive"))

@@ -90,6 +90,7 @@ func TestProductionWorkerKilledMidStream(t *testing.T) {
 	cfg := prodConfig(t)
 	cfg.Store.ClickHouse.BatchSize = 200
 	cfg.Pipeline.BatchSize = 100
+	cfg.Pipeline.BaselineBatchSize = 100
 	ctx := context.Background()
 	if err := bus.EnsureTopics(ctx, cfg.Bus); err != nil {
 		t.Fatal(err)

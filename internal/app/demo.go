@@ -60,6 +60,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	cfg.Log.Level = "error"
 	if opt.BatchSize > 0 {
 		cfg.Pipeline.BatchSize = opt.BatchSize
+		cfg.Pipeline.BaselineBatchSize = opt.BatchSize
 	}
 	// Simulated time is in the past; retention by wall clock would drop it.
 	cfg.Store.RetentionDays = 0

@@ -212,6 +212,7 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	if err != nil {
 		return err
 	}
+	l.batch, l.wait = a.Cfg.Pipeline.BaselineBatchSize, a.Cfg.Pipeline.BaselineBatchWait
 	// Windows of agents that went quiet close on a flush, so flush now and
 	// then rather than only at shutdown.
 	lastFlush := time.Now()

@@ -37,6 +37,10 @@ type Consumer struct {
 	m        *metrics
 	onAssign func(partitions []int)
 
+	// consumed and lag are this member's series, resolved once.
+	consumed prometheus.Counter
+	lag      prometheus.Gauge
+
 	cg     *kafka.ConsumerGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -141,7 +145,9 @@ func NewConsumer(cfg Config, group, topic string, reg prometheus.Registerer, log
 	for _, o := range opts {
 		o(c)
 	}
-	c.m.lag.WithLabelValues(topic, group).Set(0)
+	c.consumed = c.m.consumed.WithLabelValues(topic, group)
+	c.lag = c.m.lag.WithLabelValues(topic, group)
+	c.lag.Set(0)
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -250,6 +256,8 @@ func (c *Consumer) Fetch(ctx context.Context) (Message, error) {
 		case <-c.changed:
 		case f := <-c.msgs:
 			if m, ok := c.accept(f); ok {
+				c.consumed.Inc()
+				c.updateLag()
 				return m, nil
 			}
 		}
@@ -270,6 +278,11 @@ func (c *Consumer) FetchBatch(ctx context.Context, max int, maxWait time.Duratio
 	batch := append(make([]Message, 0, min(max, 256)), first)
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
+	defer func() {
+		// Counted once per batch: the first message was counted by Fetch.
+		c.consumed.Add(float64(len(batch) - 1))
+		c.updateLag()
+	}()
 	for len(batch) < max {
 		// Take what is already buffered without waiting on the timer.
 		select {
@@ -332,11 +345,22 @@ func (c *Consumer) accept(f fetched) (Message, bool) {
 	if f.msg.HighWaterMark > 0 {
 		g.hwm[f.msg.Partition] = f.msg.HighWaterMark
 	}
-	c.updateLagLocked(g)
+	fresh := g != c.delivered
 	c.mu.Unlock()
-	c.announce()
-	c.m.consumed.WithLabelValues(c.topic, c.group).Inc()
+	if fresh {
+		c.announce()
+	}
 	return fromKafka(f.msg), true
+}
+
+// updateLag refreshes the lag gauge; the fetch paths call it once per
+// message or batch handed out, not per message read.
+func (c *Consumer) updateLag() {
+	c.mu.Lock()
+	if g := c.cur; g != nil {
+		c.updateLagLocked(g)
+	}
+	c.mu.Unlock()
 }
 
 // updateLagLocked sets the lag gauge: high watermark minus committed
@@ -348,7 +372,7 @@ func (c *Consumer) updateLagLocked(g *generation) {
 			lag += d
 		}
 	}
-	c.m.lag.WithLabelValues(c.topic, c.group).Set(float64(lag))
+	c.lag.Set(float64(lag))
 }
 
 // Commit records that msgs are fully handled: for each partition, the

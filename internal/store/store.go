@@ -38,9 +38,11 @@ type Store interface {
 	// LoadWindows returns an agent's windows starting at or after since,
 	// oldest first, one row per window start.
 	LoadWindows(ctx context.Context, agentID string, since time.Time) ([]schemas.WindowRow, error)
-	// ScanEvents calls fn for each distinct stored event with time in
-	// [from, to), ordered by time then event_id; agentID "" means all.
-	ScanEvents(ctx context.Context, agentID string, from, to time.Time, fn func(schemas.AgentEvent) error) error
+	// ScanEvents calls fn for each distinct stored event of the given
+	// agents (all agents when agentIDs is empty) with time in [from, to).
+	// Each agent's events come ordered by time then event_id; with several
+	// agents, how their events interleave is not specified.
+	ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error
 	// LoadAlerts returns alerts (latest state of each id) matching the filter.
 	LoadAlerts(ctx context.Context, f AlertFilter) ([]schemas.Alert, error)
 

@@ -97,17 +97,34 @@ func (s *Store) LoadWindows(ctx context.Context, agentID string, since time.Time
 	return out, err
 }
 
-// ScanEvents streams the distinct events with time in [from, to). The
-// server filters at whole seconds; time_nanos refines the bounds here.
-func (s *Store) ScanEvents(ctx context.Context, agentID string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
+// ScanEvents streams the distinct events of the given agents (all when
+// empty) with time in [from, to). The server filters at whole seconds;
+// time_nanos refines the bounds here. Long agent lists are queried in
+// chunks, so every agent's events still come in time order.
+func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
+	for len(agentIDs) > maxScanAgents {
+		if err := s.scanEvents(ctx, agentIDs[:maxScanAgents], from, to, fn); err != nil {
+			return err
+		}
+		agentIDs = agentIDs[maxScanAgents:]
+	}
+	return s.scanEvents(ctx, agentIDs, from, to, fn)
+}
+
+// maxScanAgents bounds the IN list of one scan (and so the query's size,
+// which the server caps at max_query_size, 256 KiB by default).
+const maxScanAgents = 1000
+
+func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
 	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
 		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain, action,
 		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
 		unattributed FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
-	if agentID != "" {
-		q += ` AND agent_id = ?`
-		args = append(args, agentID)
+	if len(agentIDs) > 0 {
+		where, ids := agentFilter(agentIDs)
+		q += strings.Replace(where, " WHERE ", " AND ", 1)
+		args = append(args, ids...)
 	}
 	q += ` ORDER BY time, time_nanos, event_id LIMIT 1 BY event_id`
 	return s.each(ctx, "scan events", q, args, func(rows driver.Rows) error {

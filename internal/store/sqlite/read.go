@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -119,19 +120,24 @@ func (s *Store) LoadWindows(ctx context.Context, agentID string, since time.Time
 	return out, err
 }
 
-// ScanEvents calls fn for each stored event with time in [from, to).
-// The bounds are compared at second precision and then refined with
-// time_nanos, so sub-second bounds work too.
-func (s *Store) ScanEvents(ctx context.Context, agentID string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
+// ScanEvents calls fn for each stored event of the given agents (all when
+// empty) with time in [from, to). The bounds are compared at second
+// precision and then refined with time_nanos, so sub-second bounds work
+// too. Long agent lists are queried in chunks; each agent's events still
+// come in time order.
+func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
+	return inChunks(agentIDs, func(where string, args []any) error {
+		return s.scanEvents(ctx, strings.Replace(where, " WHERE ", " AND ", 1), args, from, to, fn)
+	})
+}
+
+func (s *Store) scanEvents(ctx context.Context, agentCond string, agentArgs []any, from, to time.Time, fn func(schemas.AgentEvent) error) error {
 	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
 		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
 		action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
 		records, attributes, unattributed FROM events WHERE time >= ? AND time <= ?`
-	args := []any{store.FormatTime(from), store.FormatTime(to)}
-	if agentID != "" {
-		q += ` AND agent_id = ?`
-		args = append(args, agentID)
-	}
+	args := append([]any{store.FormatTime(from), store.FormatTime(to)}, agentArgs...)
+	q += agentCond
 	q += ` ORDER BY time, time_nanos, event_id`
 	return s.each(ctx, "scan events", q, args, func(sc scanner) error {
 		var ev schemas.AgentEvent

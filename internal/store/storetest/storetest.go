@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,8 +75,12 @@ func Event(id, agent string, at time.Time) schemas.AgentEvent {
 
 func scanAll(t *testing.T, s store.Store, agent string, from, to time.Time) []schemas.AgentEvent {
 	t.Helper()
+	var agents []string
+	if agent != "" {
+		agents = strings.Split(agent, ",")
+	}
 	var out []schemas.AgentEvent
-	if err := s.ScanEvents(ctx(t), agent, from, to, func(ev schemas.AgentEvent) error {
+	if err := s.ScanEvents(ctx(t), agents, from, to, func(ev schemas.AgentEvent) error {
 		out = append(out, ev)
 		return nil
 	}); err != nil {
@@ -163,6 +168,7 @@ func testScanFilters(t *testing.T, s store.Store) {
 		Event("b1", "agent-b", base.Add(time.Second)),
 		Event("a0", "agent-a", base.Add(-time.Second)),
 		Event("a3", "agent-a", base.Add(3*time.Second+500*time.Millisecond)),
+		Event("c1", "agent-c", base.Add(1500*time.Millisecond)),
 	}
 	must(t, s.InsertEvents(ctx(t), evs))
 	cases := []struct {
@@ -170,12 +176,14 @@ func testScanFilters(t *testing.T, s store.Store) {
 		from, to time.Time
 		want     []string
 	}{
-		{"", base, base.Add(time.Hour), []string{"a1", "b1", "a2", "a3"}},
+		{"", base, base.Add(time.Hour), []string{"a1", "b1", "c1", "a2", "a3"}},
+		{"agent-a,agent-b", base, base.Add(time.Hour), []string{"a1", "b1", "a2", "a3"}},
+		{"agent-b,agent-c", base, base.Add(time.Hour), []string{"b1", "c1"}},
 		{"agent-a", base, base.Add(time.Hour), []string{"a1", "a2", "a3"}},
 		{"agent-a", base.Add(time.Second), base.Add(2 * time.Second), []string{"a1"}},
 		{"agent-a", base.Add(3 * time.Second), base.Add(3*time.Second + 500*time.Millisecond), nil},
 		{"agent-b", base.Add(2 * time.Second), base.Add(time.Hour), nil},
-		{"", time.Time{}, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), []string{"a0", "a1", "b1", "a2", "a3"}},
+		{"", time.Time{}, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), []string{"a0", "a1", "b1", "c1", "a2", "a3"}},
 	}
 	for _, c := range cases {
 		got := ids(scanAll(t, s, c.agent, c.from, c.to))
@@ -188,7 +196,7 @@ func testScanFilters(t *testing.T, s store.Store) {
 	}
 	stop := fmt.Errorf("stop")
 	n := 0
-	err := s.ScanEvents(ctx(t), "", base, base.Add(time.Hour), func(schemas.AgentEvent) error { n++; return stop })
+	err := s.ScanEvents(ctx(t), nil, base, base.Add(time.Hour), func(schemas.AgentEvent) error { n++; return stop })
 	if err == nil || n != 1 {
 		t.Errorf("ScanEvents with a failing callback: err=%v after %d calls, want the callback's error after 1", err, n)
 	}
