@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -130,6 +131,36 @@ func FuzzJSONScan(f *testing.F) {
 				if !seen[k] {
 					t.Fatalf("member %q not visited", k)
 				}
+			}
+		}
+	})
+}
+
+// FuzzCanonicalFastPath checks that a record declared canonical comes out
+// the same (events, dead letters and their reasons) whether or not the
+// shape scan is skipped.
+func FuzzCanonicalFastPath(f *testing.F) {
+	addSeeds(f, "testdata/canonical.ndjson")
+	for _, s := range []string{`{}`, `{"event_id":"x"} trailing`, `{"event_id":"a","event_id":"b"}`, `{"time":1}`, `[{"event_id":"x"}]`, `{`, `null`} {
+		f.Add([]byte(s))
+	}
+	fast := newTestNormalizer(f, goldenRules...)
+	slow := newTestNormalizer(f, goldenRules...)
+	slow.slowCanonical = true
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a, b state
+		fast.normalize(Record{Raw: data, Format: FormatCanonical, Time: at}, &a)
+		slow.normalize(Record{Raw: data, Format: FormatCanonical, Time: at}, &b)
+		if !reflect.DeepEqual(a.evs, b.evs) {
+			t.Fatalf("events differ:\nfast %+v\nslow %+v", a.evs, b.evs)
+		}
+		if len(a.dead) != len(b.dead) {
+			t.Fatalf("dead letters: fast %d, slow %d", len(a.dead), len(b.dead))
+		}
+		for i := range a.dead {
+			if a.dead[i].Reason != b.dead[i].Reason {
+				t.Fatalf("dead letter %d: fast %q, slow %q", i, a.dead[i].Reason, b.dead[i].Reason)
 			}
 		}
 	})

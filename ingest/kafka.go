@@ -22,7 +22,7 @@ const HeaderReplayed = "replayed_from"
 // via sink. Returns nil only when everything is published (so the caller
 // commits).
 func HandleMessages(ctx context.Context, n *Normalizer, sink Sink, msgs []bus.Message) error {
-	var evs []schemas.AgentEvent
+	evs := make([]schemas.AgentEvent, 0, len(msgs))
 	var dead []DeadLetter
 	for _, m := range msgs {
 		t := m.Time

@@ -41,6 +41,8 @@ type Normalizer struct {
 	attrMaps *attrMaps
 	// now stamps records that arrive without a receive time (Explain).
 	now func() time.Time
+	// slowCanonical turns the canonical fast path off; tests compare.
+	slowCanonical bool
 }
 
 type normMetrics struct {
@@ -202,6 +204,12 @@ func (n *Normalizer) value(rec Record, v []byte, format string, st *state, depth
 		n.addDead(st, rec, v, formatOr(format), ReasonMalformed, "record is not a JSON object")
 		return
 	}
+	// A record declared canonical (header or path) has no envelope to
+	// look for: when it decodes, the shape scan is work for nothing. When
+	// it does not, the full path below reports why, exactly as before.
+	if format == FormatCanonical && !n.slowCanonical && n.one(rec, v, nil, format, st, true) {
+		return
+	}
 	sh, err := scanShape(v)
 	defer sh.release()
 	if err == nil && sh.end != len(v) {
@@ -249,7 +257,7 @@ func (n *Normalizer) value(rec Record, v []byte, format string, st *state, depth
 			return
 		}
 	}
-	n.one(rec, v, sh.members, format, st)
+	n.one(rec, v, sh.members, format, st, false)
 }
 
 func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st *state, depth int) {
@@ -260,13 +268,19 @@ func (n *Normalizer) envelope(rec Record, list []byte, format, member string, st
 	n.value(rec, list, format, st, depth+1)
 }
 
-// one maps a single record of a known format.
-func (n *Normalizer) one(rec Record, obj []byte, members []member, format string, st *state) {
+// one maps a single record of a known format. With fast set (a canonical
+// record that skipped the shape scan) it returns false, having done
+// nothing, when the record does not decode; the caller then takes the full
+// path. Otherwise it always handles the record and returns true.
+func (n *Normalizer) one(rec Record, obj []byte, members []member, format string, st *state, fast bool) bool {
 	fc := n.m.format(format)
-	fc.records.Inc()
 	if len(obj) > n.cfg.MaxRecordBytes {
+		if fast {
+			return false
+		}
+		fc.records.Inc()
 		n.addDead(st, rec, obj, format, ReasonTooLarge, fmt.Sprintf("record is %d bytes, more than ingest.max_record_bytes %d", len(obj), n.cfg.MaxRecordBytes))
-		return
+		return true
 	}
 	// p stays on the stack (the parsers do not keep it): one allocation
 	// less per record. Explain gets a copy.
@@ -295,9 +309,13 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		err = parseCanonical(obj, p)
 	}
 	p.members = nil // pooled: released when value returns
+	if err != nil && fast {
+		return false
+	}
+	fc.records.Inc()
 	if err != nil {
 		n.addDead(st, rec, obj, format, ReasonRecord, format+": "+err.Error())
-		return
+		return true
 	}
 	ev := &p.ev
 	if p.nattrs > 0 && ev.Attributes == nil {
@@ -321,7 +339,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 					// A canonical event names its actor; one with neither
 					// agent_id nor principal is incomplete, not anonymous.
 					n.addDead(st, rec, obj, format, ReasonInvalid, format+": invalid event: agent_id: is required (and there is no principal to attribute)")
-					return
+					return true
 				}
 				ev.AgentID = UnknownPrincipal
 			}
@@ -334,7 +352,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 			pc := pv
 			*st.trace = append(*st.trace, explained{format: format, p: &pc, attr: a, dead: d})
 		}
-		return
+		return true
 	}
 	fc.events.Inc()
 	if ev.Unattributed {
@@ -345,6 +363,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		pc := pv
 		*st.trace = append(*st.trace, explained{format: format, p: &pc, attr: a, ev: &st.evs[len(st.evs)-1]})
 	}
+	return true
 }
 
 func (n *Normalizer) addDead(st *state, rec Record, raw []byte, format, class, detail string) *DeadLetter {

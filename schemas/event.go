@@ -227,7 +227,9 @@ func unmarshalStandard(data []byte, ev *AgentEvent) error {
 	if err := dec.Decode(ev); err != nil {
 		return fmt.Errorf("decode canonical event: %w", err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray '}' or ']': it reports whether an array
+	// or object goes on, not whether the input does.
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return fmt.Errorf("decode canonical event: trailing data after the JSON object")
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,10 @@ func TestDecodeEventRejectsUnknownFieldsAndTrailingData(t *testing.T) {
 	if _, err := DecodeEvent([]byte(bad)); err == nil || !strings.Contains(err.Error(), "agentid") {
 		t.Errorf("misspelt field: err = %v", err)
 	}
-	if _, err := DecodeEvent(append(good, []byte(` {}`)...)); err == nil {
-		t.Error("trailing data accepted")
+	for _, tail := range []string{` {}`, ` }`, `]`, "\n}"} {
+		if _, err := DecodeEvent(append(slices.Clone(good), tail...)); err == nil {
+			t.Errorf("trailing %q accepted", tail)
+		}
 	}
 }
 

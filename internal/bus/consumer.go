@@ -275,7 +275,7 @@ func (c *Consumer) FetchBatch(ctx context.Context, max int, maxWait time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	batch := append(make([]Message, 0, min(max, 256)), first)
+	batch := append(make([]Message, 0, min(max, len(c.msgs)+1)), first)
 	timer := time.NewTimer(maxWait)
 	defer timer.Stop()
 	defer func() {
