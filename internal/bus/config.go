@@ -21,12 +21,10 @@ type Config struct {
 	ReplicationFactor int    `koanf:"replication_factor"`
 	ClientID          string `koanf:"client_id"`
 
-	// BatchSize and BatchTimeout tune the writer: a partition's batch is
-	// sent when it holds BatchSize messages or has waited BatchTimeout. A
-	// synchronous Publish waits for its last partial batch, so BatchTimeout
-	// is also the floor of a single Publish's latency: keep it small.
-	BatchSize    int           `koanf:"batch_size"`
-	BatchTimeout time.Duration `koanf:"batch_timeout"`
+	// BatchSize is how many fetched messages each partition reader (and
+	// the consumer as a whole, four times as many) buffers ahead of the
+	// stage.
+	BatchSize int `koanf:"batch_size"`
 	// BatchBytes caps one produce request per partition (and so one message).
 	BatchBytes int64 `koanf:"batch_bytes"`
 
@@ -71,7 +69,6 @@ func DefaultConfig() Config {
 		ReplicationFactor: 1,
 		ClientID:          "agentwatch",
 		BatchSize:         1000,
-		BatchTimeout:      2 * time.Millisecond,
 		BatchBytes:        1 << 20,
 		MinBytes:          1,
 		MaxBytes:          10 << 20,
@@ -120,9 +117,6 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 1 {
 		bad("batch_size", "must be at least 1, got %d", c.BatchSize)
-	}
-	if c.BatchTimeout <= 0 {
-		bad("batch_timeout", "must be positive, got %s", c.BatchTimeout)
 	}
 	if c.BatchBytes < 1024 {
 		bad("batch_bytes", "must be at least 1024, got %d", c.BatchBytes)

@@ -6,24 +6,52 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 )
 
-// Producer publishes messages with a kafka-go Writer: acks=all, keys
-// hashed with murmur2 exactly as the Java client's default partitioner
-// does, so a shipper that keys by agent_id and agentwatch agree on the
-// partition of every agent.
+// Producer publishes messages with acks=all, keys hashed with murmur2
+// exactly as the Java client's default partitioner does, so a shipper
+// that keys by agent_id and agentwatch agree on the partition of every
+// agent.
+//
+// It sends one produce request per partition (split at BatchBytes) with
+// kafka-go's Client rather than its Writer: the Writer looks the topic's
+// metadata up once per message and hands every message through its own
+// batching goroutines, which cost more CPU than the rest of a publish.
+// Publish already holds a whole batch, so no further batching is needed.
 type Producer struct {
-	w *kafka.Writer
-	// transport is ours, not the Writer's default, so Close must release
-	// its pooled connections itself.
+	client *kafka.Client
+	// transport is ours, so Close must release its pooled connections.
 	transport *kafka.Transport
+	cfg       Config
 	m         *metrics
 	log       *slog.Logger
+
+	mu         sync.Mutex
+	partitions map[string]topicPartitions // cached per topic
 }
+
+type topicPartitions struct {
+	ids     []int
+	fetched time.Time
+}
+
+// partitionsTTL bounds how long a topic's partition list is trusted;
+// partitions added to a topic are picked up within it.
+const partitionsTTL = 30 * time.Second
+
+// maxAttempts and the backoff bound the retries of one partition's
+// request on a retriable error (leader moving, broker restarting).
+const (
+	maxAttempts    = 10
+	backoffInitial = 100 * time.Millisecond
+	backoffMax     = time.Second
+)
 
 var _ Publisher = (*Producer)(nil)
 
@@ -42,28 +70,10 @@ func NewProducer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Prod
 		ClientID:    cfg.ClientID,
 		DialTimeout: cfg.DialTimeout,
 		Dial:        (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
-		MetadataTTL: 30 * time.Second,
+		MetadataTTL: partitionsTTL,
 	}
-	w := &kafka.Writer{
-		Addr: kafka.TCP(cfg.Brokers...),
-		// Keyed messages: murmur2(key) mod partitions, as in Java.
-		// Messages without a key are spread at random.
-		Balancer:     &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll,
-		BatchSize:    cfg.BatchSize,
-		BatchTimeout: cfg.BatchTimeout,
-		BatchBytes:   cfg.BatchBytes,
-		MaxAttempts:  10,
-		// Topics are created by EnsureTopics with the configured
-		// partition count; a typo in a topic name should fail, not
-		// create a stray topic.
-		AllowAutoTopicCreation: false,
-		Transport:              transport,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			log.Warn("kafka writer", "detail", fmt.Sprintf(msg, args...))
-		}),
-	}
-	return &Producer{w: w, transport: transport, m: newMetrics(reg), log: log}, nil
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 30 * time.Second}
+	return &Producer{client: client, transport: transport, cfg: cfg, m: newMetrics(reg), log: log, partitions: map[string]topicPartitions{}}, nil
 }
 
 // Publish writes msgs and returns nil once the broker has acknowledged all
@@ -74,51 +84,54 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	out := make([]kafka.Message, len(msgs))
-	for i, m := range msgs {
+	type target struct {
+		topic     string
+		partition int
+	}
+	groups := map[target][]int{} // message indexes, in publish order
+	order := []target{}
+	bal := kafka.Murmur2Balancer{}
+	now := time.Now()
+	for i := range msgs {
+		m := &msgs[i]
 		if m.Topic == "" {
 			return fmt.Errorf("bus: publish: message %d has no topic", i)
 		}
-		out[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Time: m.Time}
-		if len(m.Headers) > 0 {
-			out[i].Headers = make([]kafka.Header, 0, len(m.Headers))
-			for k, v := range m.Headers {
-				out[i].Headers = append(out[i].Headers, kafka.Header{Key: k, Value: []byte(v)})
-			}
+		parts, err := p.topicPartitions(ctx, m.Topic, false)
+		if err != nil {
+			p.m.publishErrors.WithLabelValues(m.Topic).Add(float64(len(msgs)))
+			return fmt.Errorf("bus: publish %d messages: %w", len(msgs), err)
 		}
-	}
-	err := p.w.WriteMessages(ctx, out...)
-	if err == nil {
-		p.count(msgs, nil)
-		return nil
-	}
-	var werrs kafka.WriteErrors
-	if errors.As(err, &werrs) {
-		p.count(msgs, werrs)
-		var first error
-		for _, e := range werrs {
-			if e != nil {
-				first = e
-				break
-			}
+		// Keyed messages: murmur2(key) mod partitions, as in Java.
+		// Messages without a key are spread at random.
+		t := target{m.Topic, bal.Balance(kafka.Message{Key: m.Key}, parts...)}
+		if _, ok := groups[t]; !ok {
+			order = append(order, t)
 		}
-		return fmt.Errorf("bus: publish: %d of %d messages failed: %w", werrs.Count(), len(msgs), first)
+		groups[t] = append(groups[t], i)
 	}
-	for _, m := range msgs {
-		p.m.publishErrors.WithLabelValues(m.Topic).Inc()
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	for gi, t := range order {
+		wg.Go(func() {
+			errs[gi] = p.produce(ctx, t.topic, t.partition, msgs, groups[t], now)
+		})
 	}
-	return fmt.Errorf("bus: publish %d messages: %w", len(msgs), err)
-}
-
-// count updates the per-topic counters; werrs is nil when all succeeded.
-func (p *Producer) count(msgs []Message, werrs kafka.WriteErrors) {
+	wg.Wait()
+	failed, total := 0, len(msgs)
+	var first error
 	ok := map[string]int{}
 	bad := map[string]int{}
-	for i, m := range msgs {
-		if werrs != nil && werrs[i] != nil {
-			bad[m.Topic]++
+	for gi, t := range order {
+		n := len(groups[t])
+		if errs[gi] != nil {
+			failed += n
+			bad[t.topic] += n
+			if first == nil {
+				first = fmt.Errorf("%s/%d: %w", t.topic, t.partition, errs[gi])
+			}
 		} else {
-			ok[m.Topic]++
+			ok[t.topic] += n
 		}
 	}
 	for t, n := range ok {
@@ -127,14 +140,154 @@ func (p *Producer) count(msgs []Message, werrs kafka.WriteErrors) {
 	for t, n := range bad {
 		p.m.publishErrors.WithLabelValues(t).Add(float64(n))
 	}
+	if first != nil {
+		return fmt.Errorf("bus: publish: %d of %d messages failed: %w", failed, total, first)
+	}
+	return nil
 }
 
-// Close flushes pending batches and closes connections.
-func (p *Producer) Close() error {
-	err := p.w.Close()
-	p.transport.CloseIdleConnections()
-	if err != nil {
-		return fmt.Errorf("bus: close producer: %w", err)
+// produce sends the messages at idx to one partition, in order, in
+// requests of at most BatchBytes, retrying retriable errors.
+func (p *Producer) produce(ctx context.Context, topic string, partition int, msgs []Message, idx []int, now time.Time) error {
+	for len(idx) > 0 {
+		n, size := 0, 0
+		for n < len(idx) {
+			m := &msgs[idx[n]]
+			s := len(m.Key) + len(m.Value) + 32
+			for k, v := range m.Headers {
+				s += len(k) + len(v) + 8
+			}
+			if int64(s) > p.cfg.BatchBytes {
+				return fmt.Errorf("message of %d bytes is larger than bus.batch_bytes (%d)", s, p.cfg.BatchBytes)
+			}
+			if n > 0 && int64(size+s) > p.cfg.BatchBytes {
+				break
+			}
+			size += s
+			n++
+		}
+		if err := p.produceOnce(ctx, topic, partition, msgs, idx[:n], now); err != nil {
+			return err
+		}
+		idx = idx[n:]
 	}
+	return nil
+}
+
+func (p *Producer) produceOnce(ctx context.Context, topic string, partition int, msgs []Message, idx []int, now time.Time) error {
+	records := make([]kafka.Record, len(idx))
+	backoff := backoffInitial
+	for attempt := 1; ; attempt++ {
+		// A record's key and value are readers, used up by a request:
+		// every attempt builds its records afresh.
+		for j, i := range idx {
+			m := &msgs[i]
+			r := kafka.Record{Time: m.Time, Value: kafka.NewBytes(m.Value)}
+			if r.Time.IsZero() {
+				r.Time = now
+			}
+			if m.Key != nil {
+				r.Key = kafka.NewBytes(m.Key)
+			}
+			if len(m.Headers) > 0 {
+				r.Headers = make([]kafka.Header, 0, len(m.Headers))
+				for k, v := range m.Headers {
+					r.Headers = append(r.Headers, kafka.Header{Key: k, Value: []byte(v)})
+				}
+			}
+			records[j] = r
+		}
+		res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
+			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(records...),
+		})
+		if err == nil && res != nil {
+			err = res.Error
+			if err == nil && len(res.RecordErrors) > 0 {
+				for _, e := range res.RecordErrors {
+					err = fmt.Errorf("%d records rejected: %w", len(res.RecordErrors), e)
+					break
+				}
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		if attempt >= maxAttempts || !retriable(err) || ctx.Err() != nil {
+			return err
+		}
+		p.log.Warn("kafka produce failed; retrying", "topic", topic, "partition", partition, "attempt", attempt, "err", err)
+		// The partition may have moved or the topic changed: look again.
+		p.forget(topic)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, backoffMax)
+	}
+}
+
+// retriable reports whether a produce error may pass by itself.
+func retriable(err error) bool {
+	var ke kafka.Error
+	if errors.As(err, &ke) {
+		return ke.Temporary()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// topicPartitions returns the topic's partition ids, from the cache while
+// it is fresh. A topic that does not exist is an error: topics are
+// created by EnsureTopics with the configured partition count, and a typo
+// in a name should fail rather than create a stray topic.
+func (p *Producer) topicPartitions(ctx context.Context, topic string, refresh bool) ([]int, error) {
+	p.mu.Lock()
+	tp, ok := p.partitions[topic]
+	p.mu.Unlock()
+	if ok && !refresh && time.Since(tp.fetched) < partitionsTTL {
+		return tp.ids, nil
+	}
+	res, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of topic %s: %w", topic, err)
+	}
+	for _, t := range res.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("topic %s: %w", topic, t.Error)
+		}
+		if len(t.Partitions) == 0 {
+			return nil, fmt.Errorf("topic %s: %w", topic, kafka.UnknownTopicOrPartition)
+		}
+		ids := make([]int, len(t.Partitions))
+		for i, pt := range t.Partitions {
+			ids[i] = pt.ID
+		}
+		slices.Sort(ids)
+		p.mu.Lock()
+		p.partitions[topic] = topicPartitions{ids: ids, fetched: time.Now()}
+		p.mu.Unlock()
+		return ids, nil
+	}
+	return nil, fmt.Errorf("topic %s: %w", topic, kafka.UnknownTopicOrPartition)
+}
+
+func (p *Producer) forget(topic string) {
+	p.mu.Lock()
+	delete(p.partitions, topic)
+	p.mu.Unlock()
+}
+
+// Close releases the producer's connections. Publish is synchronous, so
+// nothing is left to flush.
+func (p *Producer) Close() error {
+	p.transport.CloseIdleConnections()
 	return nil
 }

@@ -64,7 +64,6 @@ func TestConfigValidate(t *testing.T) {
 		{"partitions", func(c *Config) { c.Partitions = 0 }, "bus.partitions"},
 		{"replication", func(c *Config) { c.ReplicationFactor = 0 }, "bus.replication_factor"},
 		{"batch size", func(c *Config) { c.BatchSize = 0 }, "bus.batch_size"},
-		{"batch timeout", func(c *Config) { c.BatchTimeout = 0 }, "bus.batch_timeout"},
 		{"heartbeat >= session", func(c *Config) { c.HeartbeatInterval = c.SessionTimeout }, "bus.heartbeat_interval"},
 		{"start offset", func(c *Config) { c.StartOffset = "middle" }, "bus.start_offset"},
 		{"min bytes", func(c *Config) { c.MinBytes = 0 }, "bus.min_bytes"},
