@@ -94,6 +94,11 @@ func TestProcessCrashRestart(t *testing.T) {
 	cfg.Receivers = []ReceiverConfig{pdReceiver("pd", pd.URL)}
 	cfg.Route.Receiver = "pd"
 	td := newTestDispatcher(t, cfg, nil)
+	// The child scheduled its rows on the real clock; the restarted
+	// dispatcher's fake clock must not be behind it, or none is due yet.
+	if behind := time.Since(td.clock.Now()); behind > 0 {
+		td.clock.Advance(behind + time.Second)
+	}
 	td.submit(t, crashAlerts(total)...) // the detector redelivers what it had not committed
 	td.flush(t)
 	got := pd.Triggers()
