@@ -59,7 +59,7 @@ func DefaultConfig() Config {
 		DialTimeout:     5 * time.Second,
 		ReadTimeout:     60 * time.Second,
 		MaxOpenConns:    8,
-		BatchSize:       10000,
+		BatchSize:       50000,
 		FlushInterval:   100 * time.Millisecond,
 		QueueSize:       64,
 		CloseTimeout:    30 * time.Second,
