@@ -207,7 +207,7 @@ func DecodeEvent(data []byte) (AgentEvent, error) {
 // decoder's either way (tests and a fuzz target hold the two equal).
 func UnmarshalEvent(data []byte, ev *AgentEvent) error {
 	if len(data) > MaxEventBytes {
-		return &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", len(data), MaxEventBytes)}}}
+		return errTooLarge(len(data))
 	}
 	if FastUnmarshalEvent(data, ev) {
 		return nil
@@ -218,6 +218,11 @@ func UnmarshalEvent(data []byte, ev *AgentEvent) error {
 	err := unmarshalStandard(data, &local)
 	*ev = local
 	return err
+}
+
+// errTooLarge is the error for an event over MaxEventBytes.
+func errTooLarge(n int) error {
+	return &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", n, MaxEventBytes)}}}
 }
 
 // unmarshalStandard is the encoding/json path of UnmarshalEvent.

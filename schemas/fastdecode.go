@@ -3,15 +3,26 @@ package schemas
 import (
 	"encoding/binary"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 )
 
 type scanner struct {
-	b   []byte
-	s   string // the same bytes as one string: fields are substrings of it
+	b []byte
+	// s holds the same bytes as one string for FastUnmarshalEvent, whose
+	// fields are substrings of it; it is "" when dec makes the strings.
+	s   string
 	pos int
+	dec *Decoder
+}
+
+// view is b[i:j] as a string without a copy: only for values that are not
+// kept (keys, times being parsed).
+func (d *scanner) view(i, j int) string {
+	if i >= j {
+		return ""
+	}
+	return unsafe.String(&d.b[i], j-i)
 }
 
 func (d *scanner) ws() {
@@ -34,10 +45,30 @@ func (d *scanner) byte(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes, control or non-ASCII bytes.
+// str reads a string without escapes, control or non-ASCII bytes as a
+// substring of s.
 func (d *scanner) str() (string, bool) {
-	if !d.byte('"') {
+	i, j, ok := d.span()
+	if !ok {
 		return "", false
+	}
+	return d.s[i:j], true
+}
+
+// key reads an object key; it is only compared, never kept.
+func (d *scanner) key() (string, bool) {
+	i, j, ok := d.span()
+	if !ok {
+		return "", false
+	}
+	return d.view(i, j), true
+}
+
+// span reads a string without escapes, control or non-ASCII bytes and
+// returns where its contents are in b.
+func (d *scanner) span() (int, int, bool) {
+	if !d.byte('"') {
+		return 0, 0, false
 	}
 	start := d.pos
 	b := d.b
@@ -54,12 +85,12 @@ func (d *scanner) str() (string, bool) {
 		switch c := b[i]; {
 		case c == '"':
 			d.pos = i + 1
-			return d.s[start:i], true
+			return start, i, true
 		case c == '\\' || c < 0x20 || c >= 0x80:
-			return "", false
+			return 0, 0, false
 		}
 	}
-	return "", false
+	return 0, 0, false
 }
 
 const (
@@ -76,9 +107,14 @@ func special(x uint64) bool {
 }
 
 func (d *scanner) null() bool {
+	return d.word("null")
+}
+
+// word consumes w (a JSON literal) if it comes next.
+func (d *scanner) word(w string) bool {
 	d.ws()
-	if strings.HasPrefix(d.s[d.pos:], "null") {
-		d.pos += 4
+	if len(d.b)-d.pos >= len(w) && d.view(d.pos, d.pos+len(w)) == w {
+		d.pos += len(w)
 		return true
 	}
 	return false
@@ -102,15 +138,17 @@ func (d *scanner) int64() (int64, bool) {
 			return 0, false
 		}
 	}
-	v, err := strconv.ParseInt(d.s[start:d.pos], 10, 64)
+	v, err := strconv.ParseInt(d.view(start, d.pos), 10, 64)
 	return v, err == nil
 }
 
 func (d *scanner) time() (time.Time, bool) {
-	s, ok := d.str()
+	i, j, ok := d.span()
 	if !ok {
 		return time.Time{}, false
 	}
+	// Neither parser keeps its argument.
+	s := d.view(i, j)
 	if t, ok := ParseUTC(s); ok {
 		return t, true
 	}
@@ -186,6 +224,11 @@ func daysIn(m, y int) int {
 // error get encoding/json's handling. It does not validate.
 func FastUnmarshalEvent(data []byte, ev *AgentEvent) bool {
 	d := scanner{b: data, s: string(data)}
+	return d.event(ev)
+}
+
+// event scans one whole object into ev.
+func (d *scanner) event(ev *AgentEvent) bool {
 	if !d.byte('{') {
 		return false
 	}
@@ -193,7 +236,7 @@ func FastUnmarshalEvent(data []byte, ev *AgentEvent) bool {
 		return d.end()
 	}
 	for {
-		key, ok := d.str()
+		key, ok := d.key()
 		if !ok || !d.byte(':') {
 			return false
 		}
@@ -215,41 +258,99 @@ func (d *scanner) end() bool {
 	return d.pos == len(d.b)
 }
 
+// The string fields of AgentEvent, by index (see strField).
+const (
+	fEventID = iota
+	fSource
+	fAgentID
+	fAgentInstance
+	fPrincipal
+	fCredentialID
+	fCredentialType
+	fOnBehalfOf
+	fAction
+	fSystem
+	fResource
+	fResourceType
+	fOutcome
+	fErrorCode
+	fSrcIP
+	fUserAgent
+	numStrFields
+)
+
+func (ev *AgentEvent) strField(f int) *string {
+	switch f {
+	case fEventID:
+		return &ev.EventID
+	case fSource:
+		return &ev.Source
+	case fAgentID:
+		return &ev.AgentID
+	case fAgentInstance:
+		return &ev.AgentInstance
+	case fPrincipal:
+		return &ev.Principal
+	case fCredentialID:
+		return &ev.CredentialID
+	case fCredentialType:
+		return &ev.CredentialType
+	case fOnBehalfOf:
+		return &ev.OnBehalfOf
+	case fAction:
+		return &ev.Action
+	case fSystem:
+		return &ev.System
+	case fResource:
+		return &ev.Resource
+	case fResourceType:
+		return &ev.ResourceType
+	case fOutcome:
+		return &ev.Outcome
+	case fErrorCode:
+		return &ev.ErrorCode
+	case fSrcIP:
+		return &ev.SrcIP
+	default:
+		return &ev.UserAgent
+	}
+}
+
 func (d *scanner) field(key string, ev *AgentEvent) bool {
-	var sp *string
+	var f int
 	switch key {
 	case "event_id":
-		sp = &ev.EventID
+		f = fEventID
 	case "source":
-		sp = &ev.Source
+		f = fSource
 	case "agent_id":
-		sp = &ev.AgentID
+		f = fAgentID
 	case "agent_instance":
-		sp = &ev.AgentInstance
+		f = fAgentInstance
 	case "principal":
-		sp = &ev.Principal
+		f = fPrincipal
 	case "credential_id":
-		sp = &ev.CredentialID
+		f = fCredentialID
 	case "credential_type":
-		sp = &ev.CredentialType
+		f = fCredentialType
 	case "on_behalf_of":
-		sp = &ev.OnBehalfOf
+		f = fOnBehalfOf
 	case "action":
-		sp = &ev.Action
+		f = fAction
 	case "system":
-		sp = &ev.System
+		f = fSystem
 	case "resource":
-		sp = &ev.Resource
+		f = fResource
 	case "resource_type":
-		sp = &ev.ResourceType
+		f = fResourceType
 	case "outcome":
-		sp = &ev.Outcome
+		f = fOutcome
 	case "error_code":
-		sp = &ev.ErrorCode
+		f = fErrorCode
 	case "src_ip":
-		sp = &ev.SrcIP
+		f = fSrcIP
 	case "user_agent":
-		sp = &ev.UserAgent
+		f = fUserAgent
 	case "time":
 		t, ok := d.time()
 		ev.Time = t
@@ -277,67 +378,99 @@ func (d *scanner) field(key string, ev *AgentEvent) bool {
 		ev.Records = v
 		return ok
 	case "unattributed":
-		d.ws()
 		switch {
-		case strings.HasPrefix(d.s[d.pos:], "true"):
-			ev.Unattributed, d.pos = true, d.pos+4
-		case strings.HasPrefix(d.s[d.pos:], "false"):
-			ev.Unattributed, d.pos = false, d.pos+5
+		case d.word("true"):
+			ev.Unattributed = true
+		case d.word("false"):
+			ev.Unattributed = false
 		default:
 			return false
 		}
 		return true
 	case "delegation_chain":
-		if !d.byte('[') {
-			return false
-		}
-		if ev.DelegationChain == nil {
-			ev.DelegationChain = make([]string, 0, 2) // [] is empty, not absent
-		}
-		ev.DelegationChain = ev.DelegationChain[:0]
-		if d.byte(']') {
-			return true
-		}
-		for {
-			s, ok := d.str()
-			if !ok {
-				return false
-			}
-			ev.DelegationChain = append(ev.DelegationChain, s)
-			if d.byte(',') {
-				continue
-			}
-			return d.byte(']')
-		}
+		return d.chain(ev)
 	case "attributes":
-		if !d.byte('{') {
-			return false
-		}
-		if ev.Attributes == nil {
-			ev.Attributes = map[string]string{}
-		}
-		if d.byte('}') {
-			return true
-		}
-		for {
-			k, ok := d.str()
-			if !ok || !d.byte(':') {
-				return false
-			}
-			v, ok := d.str()
-			if !ok {
-				return false
-			}
-			ev.Attributes[k] = v
-			if d.byte(',') {
-				continue
-			}
-			return d.byte('}')
-		}
+		return d.attributes(ev)
 	default:
 		return false // unknown or differently spelt: the standard decoder decides
 	}
-	s, ok := d.str()
-	*sp = s
-	return ok
+	i, j, ok := d.span()
+	if !ok {
+		return false
+	}
+	if d.dec != nil {
+		d.dec.str(f, d.b, i, j, ev)
+	} else {
+		*ev.strField(f) = d.s[i:j]
+	}
+	return true
+}
+
+func (d *scanner) chain(ev *AgentEvent) bool {
+	if !d.byte('[') {
+		return false
+	}
+	if ev.DelegationChain == nil {
+		ev.DelegationChain = make([]string, 0, 2) // [] is empty, not absent
+	}
+	// A repeated key replaces the earlier list, as encoding/json does.
+	ev.DelegationChain = ev.DelegationChain[:0]
+	if d.dec != nil {
+		d.dec.hops = d.dec.hops[:0]
+	}
+	if d.byte(']') {
+		return true
+	}
+	for {
+		i, j, ok := d.span()
+		if !ok {
+			return false
+		}
+		var s string
+		if d.dec == nil {
+			s = d.s[i:j]
+		} else {
+			s = d.dec.hop(len(ev.DelegationChain), d.b, i, j)
+		}
+		ev.DelegationChain = append(ev.DelegationChain, s)
+		if d.byte(',') {
+			continue
+		}
+		return d.byte(']')
+	}
+}
+
+func (d *scanner) attributes(ev *AgentEvent) bool {
+	if !d.byte('{') {
+		return false
+	}
+	if d.dec != nil {
+		// The map is made at the end, when its strings are; a repeated
+		// key adds to it, as encoding/json does.
+		d.dec.hasAttrs = true
+	} else if ev.Attributes == nil {
+		ev.Attributes = map[string]string{}
+	}
+	if d.byte('}') {
+		return true
+	}
+	for {
+		ki, kj, ok := d.span()
+		if !ok || !d.byte(':') {
+			return false
+		}
+		vi, vj, ok := d.span()
+		if !ok {
+			return false
+		}
+		if d.dec != nil {
+			d.dec.attrs = append(d.dec.attrs, attrSpan{int32(ki), int32(kj), int32(vi), int32(vj)})
+		} else {
+			ev.Attributes[d.s[ki:kj]] = d.s[vi:vj]
+		}
+		if d.byte(',') {
+			continue
+		}
+		return d.byte('}')
+	}
 }

@@ -1,0 +1,187 @@
+package schemas
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
+
+// Decoder decodes canonical events like DecodeEvent and UnmarshalEvent,
+// with the same results and errors, but cheaper when it decodes many: the
+// values of the low-cardinality fields (agent, principal, credential,
+// source, action, system, outcome, delegator, address, user agent...)
+// repeat from event to event, and the decoder hands out one shared string
+// for each instead of a fresh copy. It keeps them in a bounded cache (a
+// few hundred KiB of string headers, strings of at most maxInterned
+// bytes), which forgets values when it is full, so memory stays bounded
+// however many distinct values the stream holds. The fields that are
+// unique per event (event id, resource, attribute values) share one
+// allocation per event.
+//
+// The zero value is ready to use. A Decoder is not safe for concurrent
+// use: each goroutine that decodes needs its own. The events it returns
+// share nothing with the input and do not change afterwards.
+type Decoder struct {
+	seed maphash.Seed
+	tab  *[internSets][internWays]string
+	// victim picks the way a new value replaces in a full set.
+	victim uint32
+
+	// Per event: string fields, hops and attributes whose strings are cut
+	// from the event's one allocation at the end (see finish).
+	pending  uint32 // bit f set: field f is carved from spans[f]
+	spans    [numStrFields]span
+	hops     []hopSpan
+	attrs    []attrSpan
+	hasAttrs bool
+}
+
+type span struct{ i, j int32 }
+
+type hopSpan struct {
+	k    int
+	i, j int32
+}
+
+type attrSpan struct{ ki, kj, vi, vj int32 }
+
+const (
+	internWays = 4 // one set of 4 string headers is one 64-byte cache line
+	internSets = 1 << 12
+	// maxInterned bounds the strings worth sharing; longer ones are cut
+	// from the event's allocation.
+	maxInterned = 128
+)
+
+// Decode parses and validates one canonical event into ev, as DecodeEvent
+// does: on error ev holds what DecodeEvent would have returned with it.
+func (d *Decoder) Decode(data []byte, ev *AgentEvent) error {
+	if err := d.Unmarshal(data, ev); err != nil {
+		return err
+	}
+	return ev.Validate()
+}
+
+// Unmarshal parses one canonical event into ev without validating it, as
+// UnmarshalEvent does into a zero AgentEvent (whatever ev held before is
+// overwritten).
+func (d *Decoder) Unmarshal(data []byte, ev *AgentEvent) error {
+	if len(data) > MaxEventBytes {
+		*ev = AgentEvent{}
+		return errTooLarge(len(data))
+	}
+	*ev = AgentEvent{}
+	if d.tab == nil {
+		d.seed = maphash.MakeSeed()
+		d.tab = new([internSets][internWays]string)
+	}
+	d.pending, d.hops, d.attrs, d.hasAttrs = 0, d.hops[:0], d.attrs[:0], false
+	s := scanner{b: data, dec: d}
+	if s.event(ev) {
+		d.finish(data, ev)
+		return nil
+	}
+	var local AgentEvent
+	err := unmarshalStandard(data, &local)
+	*ev = local
+	return err
+}
+
+// str sets string field f to b[i:j]: shared when it is a repeating kind of
+// value, cut from the event's allocation otherwise.
+func (d *Decoder) str(f int, b []byte, i, j int, ev *AgentEvent) {
+	if f != fEventID && f != fResource && j-i <= maxInterned {
+		*ev.strField(f) = d.intern(b[i:j])
+		d.pending &^= 1 << f // a repeated key: the last one wins
+		return
+	}
+	d.spans[f] = span{int32(i), int32(j)}
+	d.pending |= 1 << f
+}
+
+// hop returns delegation hop k, or "" when finish sets it later.
+func (d *Decoder) hop(k int, b []byte, i, j int) string {
+	if j-i <= maxInterned {
+		return d.intern(b[i:j])
+	}
+	d.hops = append(d.hops, hopSpan{k, int32(i), int32(j)})
+	return ""
+}
+
+// intern returns b as a string, the same one as for earlier equal values
+// while the cache still holds it.
+func (d *Decoder) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	set := &d.tab[maphash.Bytes(d.seed, b)&(internSets-1)]
+	for k := range set {
+		if set[k] == string(b) {
+			return set[k]
+		}
+	}
+	s := string(b)
+	set[d.victim%internWays] = s
+	d.victim++
+	return s
+}
+
+// finish gives the pending fields their strings, all cut from one
+// allocation, and builds the attributes map.
+func (d *Decoder) finish(b []byte, ev *AgentEvent) {
+	n := 0
+	for m := d.pending; m != 0; m &= m - 1 {
+		sp := d.spans[bits.TrailingZeros32(m)]
+		n += int(sp.j - sp.i)
+	}
+	for _, h := range d.hops {
+		n += int(h.j - h.i)
+	}
+	for _, a := range d.attrs {
+		n += int(a.vj - a.vi)
+		if a.kj-a.ki > maxInterned {
+			n += int(a.kj - a.ki)
+		}
+	}
+	var c carver
+	if n > 0 {
+		c.buf = make([]byte, n)
+		c.s = unsafe.String(unsafe.SliceData(c.buf), n) // buf is not written after the copies below
+	}
+	for m := d.pending; m != 0; m &= m - 1 {
+		f := bits.TrailingZeros32(m)
+		*ev.strField(f) = c.cut(b, d.spans[f].i, d.spans[f].j)
+	}
+	for _, h := range d.hops {
+		ev.DelegationChain[h.k] = c.cut(b, h.i, h.j)
+	}
+	if d.hasAttrs {
+		ev.Attributes = make(map[string]string, len(d.attrs))
+		for _, a := range d.attrs {
+			var k string
+			if a.kj-a.ki > maxInterned {
+				k = c.cut(b, a.ki, a.kj)
+			} else {
+				k = d.intern(b[a.ki:a.kj])
+			}
+			ev.Attributes[k] = c.cut(b, a.vi, a.vj)
+		}
+	}
+}
+
+// carver hands out consecutive pieces of one string.
+type carver struct {
+	buf []byte
+	s   string
+	n   int
+}
+
+func (c *carver) cut(b []byte, i, j int32) string {
+	if i == j {
+		return ""
+	}
+	k := copy(c.buf[c.n:], b[i:j])
+	s := c.s[c.n : c.n+k]
+	c.n += k
+	return s
+}
