@@ -235,3 +235,22 @@ func TestUnmarshalEventSizeLimitOnBothPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestParseUTCMatchesTimeDate: ParseUTC's own date arithmetic gives what
+// time.Date gives, across leap years, century rules and the whole range
+// of four-digit years.
+func TestParseUTCMatchesTimeDate(t *testing.T) {
+	years := []int{0, 1, 3, 4, 99, 100, 399, 400, 401, 1600, 1700, 1899, 1900, 1969, 1970, 1971, 1999, 2000, 2001, 2024, 2025, 2100, 2400, 9999}
+	for _, y := range years {
+		for m := 1; m <= 12; m++ {
+			for d := 1; d <= daysIn(m, y); d++ {
+				s := fmt.Sprintf("%04d-%02d-%02dT23:59:58.000000001Z", y, m, d)
+				got, ok := ParseUTC(s)
+				want := time.Date(y, time.Month(m), d, 23, 59, 58, 1, time.UTC)
+				if !ok || !reflect.DeepEqual(got, want) {
+					t.Fatalf("ParseUTC(%s) = %v, %v; want %v", s, got, ok, want)
+				}
+			}
+		}
+	}
+}

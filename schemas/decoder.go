@@ -1,8 +1,9 @@
 package schemas
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"unsafe"
 )
 
@@ -22,10 +23,13 @@ import (
 // use: each goroutine that decodes needs its own. The events it returns
 // share nothing with the input and do not change afterwards.
 type Decoder struct {
-	seed maphash.Seed
-	tab  *[internSets][internWays]string
+	seed uint64
+	tab  *[internSets][internWays]entry
 	// victim picks the way a new value replaces in a full set.
 	victim uint32
+	// last is each string field's latest value: many repeat the previous
+	// event's, which is then found without hashing.
+	last [numStrFields]string
 
 	// Per event: string fields, hops and attributes whose strings are cut
 	// from the event's one allocation at the end (see finish).
@@ -34,6 +38,14 @@ type Decoder struct {
 	hops     []hopSpan
 	attrs    []attrSpan
 	hasAttrs bool
+}
+
+// entry is one cached string: its bytes, and its length (low byte) with
+// the rest of its hash above it, so that a lookup reads the bytes of the
+// one entry that matches, not of every entry of the same length.
+type entry struct {
+	p    unsafe.Pointer
+	meta uint64
 }
 
 type span struct{ i, j int32 }
@@ -47,7 +59,8 @@ type attrSpan struct{ ki, kj, vi, vj int32 }
 
 const (
 	internWays = 4 // one set of 4 string headers is one 64-byte cache line
-	internSets = 1 << 12
+	internBits = 12
+	internSets = 1 << internBits
 	// maxInterned bounds the strings worth sharing; longer ones are cut
 	// from the event's allocation.
 	maxInterned = 128
@@ -72,8 +85,8 @@ func (d *Decoder) Unmarshal(data []byte, ev *AgentEvent) error {
 	}
 	*ev = AgentEvent{}
 	if d.tab == nil {
-		d.seed = maphash.MakeSeed()
-		d.tab = new([internSets][internWays]string)
+		d.seed = rand.Uint64() | 1
+		d.tab = new([internSets][internWays]entry)
 	}
 	d.pending, d.hops, d.attrs, d.hasAttrs = 0, d.hops[:0], d.attrs[:0], false
 	s := scanner{b: data, dec: d}
@@ -91,12 +104,36 @@ func (d *Decoder) Unmarshal(data []byte, ev *AgentEvent) error {
 // value, cut from the event's allocation otherwise.
 func (d *Decoder) str(f int, b []byte, i, j int, ev *AgentEvent) {
 	if f != fEventID && f != fResource && j-i <= maxInterned {
-		*ev.strField(f) = d.intern(b[i:j])
+		s := d.last[f]
+		if s != string(b[i:j]) {
+			s = d.intern(b[i:j])
+			d.last[f] = s
+		}
+		*ev.strField(f) = s
 		d.pending &^= 1 << f // a repeated key: the last one wins
 		return
 	}
 	d.spans[f] = span{int32(i), int32(j)}
 	d.pending |= 1 << f
+}
+
+// repeat sets string field f and moves the scanner past the value when the
+// value next in the input is the field's previous one, which is then known
+// to need neither a scan nor a lookup; it reports whether it did.
+func (d *Decoder) repeat(f int, sc *scanner, ev *AgentEvent) bool {
+	if f == fEventID || f == fResource {
+		return false
+	}
+	s := d.last[f] // came from span: no quote, backslash or control byte in it
+	sc.ws()
+	p, b := sc.pos, sc.b
+	if len(b)-p < len(s)+2 || b[p] != '"' || b[p+1+len(s)] != '"' || sc.view(p+1, p+1+len(s)) != s {
+		return false
+	}
+	sc.pos = p + 2 + len(s)
+	*ev.strField(f) = s
+	d.pending &^= 1 << f
+	return true
 }
 
 // hop returns delegation hop k, or "" when finish sets it later.
@@ -114,14 +151,18 @@ func (d *Decoder) intern(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	set := &d.tab[maphash.Bytes(d.seed, b)&(internSets-1)]
+	h := hashBytes(b, d.seed)
+	set := &d.tab[h>>(64-internBits)]
+	meta := h<<8 | uint64(len(b)) // len(b) <= maxInterned < 256
 	for k := range set {
-		if set[k] == string(b) {
-			return set[k]
+		if e := &set[k]; e.meta == meta {
+			if s := unsafe.String((*byte)(e.p), len(b)); s == string(b) {
+				return s
+			}
 		}
 	}
 	s := string(b)
-	set[d.victim%internWays] = s
+	set[d.victim%internWays] = entry{unsafe.Pointer(unsafe.StringData(s)), meta}
 	d.victim++
 	return s
 }
@@ -184,4 +225,24 @@ func (c *carver) cut(b []byte, i, j int32) string {
 	s := c.s[c.n : c.n+k]
 	c.n += k
 	return s
+}
+
+// hashBytes is a fast seeded hash of a short string, for the cache only:
+// the cache compares whole strings, so a poor spread costs hits, never
+// correctness. The result's high bits are the best mixed.
+func hashBytes(b []byte, seed uint64) uint64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
+	h := seed ^ uint64(len(b))*m1
+	for len(b) >= 8 {
+		h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(b)*m2, 29) * m1
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		var w uint64
+		for i, c := range b {
+			w |= uint64(c) << (8 * i)
+		}
+		h = bits.RotateLeft64(h^w*m2, 29) * m1
+	}
+	return (h ^ h>>31) * m2
 }

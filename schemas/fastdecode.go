@@ -200,7 +200,24 @@ func ParseUTC(s string) (time.Time, bool) {
 		}
 		ns = f
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+	// What time.Date(y, mo, d, h, mi, sec, ns, time.UTC) returns, for
+	// fields in range, without its normalisation.
+	unix := daysSinceEpoch(y, mo, d)*86400 + int64(h*3600+mi*60+sec)
+	return time.Unix(unix, int64(ns)).UTC(), true
+}
+
+// daysSinceEpoch counts days from 1970-01-01 to a proleptic Gregorian
+// date (year 0 to 9999, month and day valid).
+func daysSinceEpoch(y, m, d int) int64 {
+	if m <= 2 {
+		y-- // count years from March, so the leap day ends a year
+	}
+	era := (y+400)/400 - 1 // floor(y/400) for y >= -400
+	yoe := y - era*400     // [0, 399]
+	mp := (m + 9) % 12     // March = 0
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func daysIn(m, y int) int {
@@ -235,12 +252,20 @@ func (d *scanner) event(ev *AgentEvent) bool {
 	if d.byte('}') {
 		return d.end()
 	}
+	next := 0 // the key expected next in the encoders' order
 	for {
-		key, ok := d.key()
-		if !ok || !d.byte(':') {
-			return false
+		k := d.keyInOrder(next)
+		if k < 0 {
+			key, ok := d.key()
+			if !ok || !d.byte(':') {
+				return false
+			}
+			if k = keyIndex(key); k < 0 {
+				return false // unknown or differently spelt: the standard decoder decides
+			}
 		}
-		if !d.field(key, ev) {
+		next = k + 1
+		if !d.field(k, ev) {
 			return false
 		}
 		if d.byte(',') {
@@ -256,6 +281,88 @@ func (d *scanner) event(ev *AgentEvent) bool {
 func (d *scanner) end() bool {
 	d.ws()
 	return d.pos == len(d.b)
+}
+
+// The keys of a canonical event in the order json.Marshal and
+// AppendEventJSON write them.
+const (
+	kEventID = iota
+	kTime
+	kSource
+	kAgentID
+	kAgentInstance
+	kPrincipal
+	kCredentialID
+	kCredentialType
+	kCredentialIssuedAt
+	kCredentialExpiresAt
+	kOnBehalfOf
+	kDelegationChain
+	kAction
+	kSystem
+	kResource
+	kResourceType
+	kOutcome
+	kErrorCode
+	kSrcIP
+	kUserAgent
+	kBytes
+	kRecords
+	kAttributes
+	kUnattributed
+	numKeys
+)
+
+var keyNames = [numKeys]string{"event_id", "time", "source", "agent_id", "agent_instance", "principal", "credential_id",
+	"credential_type", "credential_issued_at", "credential_expires_at", "on_behalf_of", "delegation_chain", "action",
+	"system", "resource", "resource_type", "outcome", "error_code", "src_ip", "user_agent", "bytes", "records",
+	"attributes", "unattributed"}
+
+// keyTokens are the keys as they appear in compact JSON, quoted and with
+// their colon; word and mask are their first (up to) eight bytes, for a
+// quick test before the whole comparison.
+var keyTokens = func() (t [numKeys]struct {
+	tok        string
+	word, mask uint64
+}) {
+	for k, name := range keyNames {
+		tok := `"` + name + `":`
+		var w [8]byte
+		n := copy(w[:], tok)
+		t[k].tok = tok
+		t[k].word = binary.LittleEndian.Uint64(w[:])
+		t[k].mask = ^uint64(0) >> (64 - 8*n)
+	}
+	return t
+}()
+
+// keyInOrder consumes the next key and its colon when it is written as the
+// encoders write it, trying the keys from next on (omitted fields are
+// skipped), and returns its index; otherwise -1, having consumed nothing.
+func (d *scanner) keyInOrder(next int) int {
+	d.ws()
+	if d.pos+8 > len(d.b) {
+		return -1
+	}
+	x := binary.LittleEndian.Uint64(d.b[d.pos:])
+	for k := next; k < numKeys; k++ {
+		t := &keyTokens[k]
+		if x&t.mask == t.word && (len(t.tok) <= 8 || len(d.b)-d.pos >= len(t.tok) && d.view(d.pos+8, d.pos+len(t.tok)) == t.tok[8:]) {
+			d.pos += len(t.tok)
+			return k
+		}
+	}
+	return -1
+}
+
+// keyIndex returns the index of a key spelt exactly, or -1.
+func keyIndex(key string) int {
+	for k, name := range keyNames {
+		if key == name {
+			return k
+		}
+	}
+	return -1
 }
 
 // The string fields of AgentEvent, by index (see strField).
@@ -278,6 +385,16 @@ const (
 	fUserAgent
 	numStrFields
 )
+
+// strFieldOf maps a key to its string field, or -1.
+var strFieldOf = [numKeys]int8{
+	kEventID: fEventID, kTime: -1, kSource: fSource, kAgentID: fAgentID, kAgentInstance: fAgentInstance,
+	kPrincipal: fPrincipal, kCredentialID: fCredentialID, kCredentialType: fCredentialType,
+	kCredentialIssuedAt: -1, kCredentialExpiresAt: -1, kOnBehalfOf: fOnBehalfOf, kDelegationChain: -1,
+	kAction: fAction, kSystem: fSystem, kResource: fResource, kResourceType: fResourceType, kOutcome: fOutcome,
+	kErrorCode: fErrorCode, kSrcIP: fSrcIP, kUserAgent: fUserAgent, kBytes: -1, kRecords: -1, kAttributes: -1,
+	kUnattributed: -1,
+}
 
 func (ev *AgentEvent) strField(f int) *string {
 	switch f {
@@ -316,46 +433,29 @@ func (ev *AgentEvent) strField(f int) *string {
 	}
 }
 
-func (d *scanner) field(key string, ev *AgentEvent) bool {
-	var f int
-	switch key {
-	case "event_id":
-		f = fEventID
-	case "source":
-		f = fSource
-	case "agent_id":
-		f = fAgentID
-	case "agent_instance":
-		f = fAgentInstance
-	case "principal":
-		f = fPrincipal
-	case "credential_id":
-		f = fCredentialID
-	case "credential_type":
-		f = fCredentialType
-	case "on_behalf_of":
-		f = fOnBehalfOf
-	case "action":
-		f = fAction
-	case "system":
-		f = fSystem
-	case "resource":
-		f = fResource
-	case "resource_type":
-		f = fResourceType
-	case "outcome":
-		f = fOutcome
-	case "error_code":
-		f = fErrorCode
-	case "src_ip":
-		f = fSrcIP
-	case "user_agent":
-		f = fUserAgent
-	case "time":
+// field reads the value of key k.
+func (d *scanner) field(k int, ev *AgentEvent) bool {
+	if f := int(strFieldOf[k]); f >= 0 {
+		if d.dec != nil && d.dec.repeat(f, d, ev) {
+			return true
+		}
+		i, j, ok := d.span()
+		if !ok {
+			return false
+		}
+		if d.dec != nil {
+			d.dec.str(f, d.b, i, j, ev)
+		} else {
+			*ev.strField(f) = d.s[i:j]
+		}
+		return true
+	}
+	switch k {
+	case kTime:
 		t, ok := d.time()
 		ev.Time = t
 		return ok
-	case "credential_issued_at", "credential_expires_at":
+	case kCredentialIssuedAt, kCredentialExpiresAt:
 		if d.null() {
 			return false // the standard decoder's null handling, to be exact
 		}
@@ -363,21 +463,21 @@ func (d *scanner) field(key string, ev *AgentEvent) bool {
 		if !ok {
 			return false
 		}
-		if key == "credential_issued_at" {
+		if k == kCredentialIssuedAt {
 			ev.CredentialIssuedAt = &t
 		} else {
 			ev.CredentialExpiresAt = &t
 		}
 		return true
-	case "bytes":
+	case kBytes:
 		v, ok := d.int64()
 		ev.Bytes = v
 		return ok
-	case "records":
+	case kRecords:
 		v, ok := d.int64()
 		ev.Records = v
 		return ok
-	case "unattributed":
+	case kUnattributed:
 		switch {
 		case d.word("true"):
 			ev.Unattributed = true
@@ -387,23 +487,12 @@ func (d *scanner) field(key string, ev *AgentEvent) bool {
 			return false
 		}
 		return true
-	case "delegation_chain":
+	case kDelegationChain:
 		return d.chain(ev)
-	case "attributes":
+	case kAttributes:
 		return d.attributes(ev)
-	default:
-		return false // unknown or differently spelt: the standard decoder decides
 	}
-	i, j, ok := d.span()
-	if !ok {
-		return false
-	}
-	if d.dec != nil {
-		d.dec.str(f, d.b, i, j, ev)
-	} else {
-		*ev.strField(f) = d.s[i:j]
-	}
-	return true
+	return false
 }
 
 func (d *scanner) chain(ev *AgentEvent) bool {
