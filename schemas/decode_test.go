@@ -254,3 +254,49 @@ func TestParseUTCMatchesTimeDate(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderInternExact: values that agree on their first bytes, of
+// every length around the part a cache entry holds, come back exactly,
+// whatever lies beyond them in memory, and shared when repeated.
+func TestDecoderInternExact(t *testing.T) {
+	var d Decoder
+	d.Unmarshal([]byte(`{}`), &AgentEvent{}) // sets up the cache
+	const base = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
+	seen := map[string]string{}
+	for round := 0; round < 2; round++ {
+		for n := 1; n <= len(base); n++ {
+			for _, last := range []byte{'!', '#', 'Z'} {
+				v := base[:n-1] + string(last)
+				exact := []byte(v)[:n:n] // no spare capacity
+				spare := append([]byte(v), "garbage!garbage!garbage!"...)[:n]
+				for _, b := range [][]byte{exact, spare} {
+					got := d.intern(b)
+					if got != v {
+						t.Fatalf("intern(%q) = %q", v, got)
+					}
+					if prev, ok := seen[v]; ok && unsafe.StringData(prev) != unsafe.StringData(got) {
+						t.Fatalf("intern(%q) gave a new copy", v)
+					}
+					seen[v] = got
+				}
+			}
+		}
+	}
+}
+
+// TestDecoderInternComparesTail: an entry that matches a value on its
+// first 23 bytes and length is not taken for it unless the rest matches.
+func TestDecoderInternComparesTail(t *testing.T) {
+	var d Decoder
+	d.Unmarshal([]byte(`{}`), &AgentEvent{}) // sets up the cache
+	want := []byte("0123456789abcdefghijklm-tail-one")
+	other := "0123456789abcdefghijklm-tail-two"
+	w := [3]uint64{uint64(len(want)) | word(want, 0)<<8, word(want, 7), word(want, 15)}
+	set := &d.tab[hashWords(&w, want, d.seed)>>(64-internBits)]
+	for k := range set {
+		set[k] = entry{unsafe.Pointer(unsafe.StringData(other)), w}
+	}
+	if got := d.intern(want); got != string(want) {
+		t.Fatalf("intern(%q) = %q", want, got)
+	}
+}

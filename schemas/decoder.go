@@ -40,12 +40,13 @@ type Decoder struct {
 	hasAttrs bool
 }
 
-// entry is one cached string: its bytes, and its length (low byte) with
-// the rest of its hash above it, so that a lookup reads the bytes of the
-// one entry that matches, not of every entry of the same length.
+// entry is one cached string: where its bytes are, and its length (low
+// byte) and first 23 bytes, zero-padded, as the lookup key. Most values
+// are that short, so a hit is checked within the entry itself, without
+// reading the string's bytes elsewhere in memory.
 type entry struct {
-	p    unsafe.Pointer
-	meta uint64
+	p unsafe.Pointer
+	w [3]uint64
 }
 
 type span struct{ i, j int32 }
@@ -58,8 +59,8 @@ type hopSpan struct {
 type attrSpan struct{ ki, kj, vi, vj int32 }
 
 const (
-	internWays = 4 // one set of 4 string headers is one 64-byte cache line
-	internBits = 12
+	internWays = 4 // a set is two 64-byte cache lines
+	internBits = 11
 	internSets = 1 << internBits
 	// maxInterned bounds the strings worth sharing; longer ones are cut
 	// from the event's allocation.
@@ -151,19 +152,27 @@ func (d *Decoder) intern(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	h := hashBytes(b, d.seed)
+	w := [3]uint64{uint64(len(b)) | word(b, 0)<<8, word(b, 7), word(b, 15)}
+	h := hashWords(&w, b, d.seed)
 	set := &d.tab[h>>(64-internBits)]
-	meta := h<<8 | uint64(len(b)) // len(b) <= maxInterned < 256
+	free := -1
 	for k := range set {
-		if e := &set[k]; e.meta == meta {
-			if s := unsafe.String((*byte)(e.p), len(b)); s == string(b) {
+		e := &set[k]
+		if e.w == w {
+			if s := unsafe.String((*byte)(e.p), len(b)); len(b) <= inlineLen || s[inlineLen:] == string(b[inlineLen:]) {
 				return s
 			}
 		}
+		if e.p == nil {
+			free = k
+		}
+	}
+	if free < 0 { // a full set: replace ways in turn
+		free = int(d.victim % internWays)
+		d.victim++
 	}
 	s := string(b)
-	set[d.victim%internWays] = entry{unsafe.Pointer(unsafe.StringData(s)), meta}
-	d.victim++
+	set[free] = entry{unsafe.Pointer(unsafe.StringData(s)), w}
 	return s
 }
 
@@ -227,22 +236,42 @@ func (c *carver) cut(b []byte, i, j int32) string {
 	return s
 }
 
-// hashBytes is a fast seeded hash of a short string, for the cache only:
-// the cache compares whole strings, so a poor spread costs hits, never
-// correctness. The result's high bits are the best mixed.
-func hashBytes(b []byte, seed uint64) uint64 {
-	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
-	h := seed ^ uint64(len(b))*m1
-	for len(b) >= 8 {
-		h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(b)*m2, 29) * m1
-		b = b[8:]
+// inlineLen is how many bytes of a value its cache entry holds.
+const inlineLen = 23
+
+// word returns the (up to) eight bytes of b from i on as a little-endian
+// word, zero beyond len(b). It reads b's spare capacity rather than
+// assembling bytes when it can.
+func word(b []byte, i int) uint64 {
+	n := len(b) - i
+	if n <= 0 {
+		return 0
 	}
-	if len(b) > 0 {
-		var w uint64
-		for i, c := range b {
-			w |= uint64(c) << (8 * i)
+	if cap(b)-i >= 8 {
+		x := binary.LittleEndian.Uint64(b[i : i+8])
+		if n < 8 {
+			x &= 1<<(8*n) - 1
 		}
-		h = bits.RotateLeft64(h^w*m2, 29) * m1
+		return x
 	}
-	return (h ^ h>>31) * m2
+	var x uint64
+	for k := 0; k < n && k < 8; k++ {
+		x |= uint64(b[i+k]) << (8 * k)
+	}
+	return x
+}
+
+// hashWords is a fast seeded hash of a value given its entry key w (which
+// covers the first 23 bytes) and the value itself, for the cache only: the
+// cache compares whole values, so a poor spread costs hits, never
+// correctness. The result's high bits are the best mixed.
+func hashWords(w *[3]uint64, b []byte, seed uint64) uint64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
+	h := bits.RotateLeft64((seed^w[0])*m1, 29) ^ w[1]
+	h = bits.RotateLeft64(h*m2, 31) ^ w[2]
+	for i := inlineLen; i < len(b); i += 8 {
+		h = bits.RotateLeft64(h*m1, 29) ^ word(b, i)
+	}
+	h *= m2
+	return (h ^ h>>31) * m1
 }
