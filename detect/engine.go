@@ -146,8 +146,8 @@ func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	if ev.Unattributed {
 		return append(out, e.unattributed(ev)...)
 	}
-	ag := e.inv.Get(ev.AgentID)
 	o := e.tr.Observe(ev)
+	ag := o.Agent.Decl // the tracker's inventory is e.inv
 	fs := e.buf[:0]
 	broke := false
 	if ag != nil {
