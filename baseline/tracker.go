@@ -83,7 +83,11 @@ type Tracker struct {
 
 	netCache map[string]uint32
 	uaCache  map[string]uint32
-	patBuf   []byte
+	// Short-key caches in front of agents, netCache and uaCache.
+	agentSC shortCache[*Agent]
+	netSC   shortCache[uint32]
+	uaSC    shortCache[uint32]
+	patBuf  []byte
 	// patCache maps a resource's 64-bit hash to its pattern id, direct
 	// mapped: most events touch a resource seen recently, and generalising
 	// it again is the costliest step of Observe.
@@ -110,6 +114,7 @@ func NewTracker(cfg Config, inv *inventory.Inventory) *Tracker {
 		agents: map[string]*Agent{}, peers: map[string]*Peer{},
 		fleetActions: map[uint32]struct{}{}, fleetSystems: map[uint32]struct{}{},
 		credAgent: map[uint32]uint32{}, netCache: map[string]uint32{}, uaCache: map[string]uint32{},
+		agentSC: newShortCache[*Agent](), netSC: newShortCache[uint32](), uaSC: newShortCache[uint32](),
 	}
 }
 
@@ -149,6 +154,11 @@ func (t *Tracker) Drop(id string) {
 		return
 	}
 	delete(t.agents, id)
+	if key, ok := shortKey(id); ok {
+		if sl := t.agentSC.slot(&key); sl.key == key {
+			*sl = shortSlot[*Agent]{}
+		}
+	}
 	if p := t.PeerOf(a.Kind); p != nil && p.Members > 0 {
 		p.Members--
 	}
@@ -185,9 +195,24 @@ func (t *Tracker) WindowStart(ts int64) int64 {
 }
 
 func (t *Tracker) agent(id string) *Agent {
-	if a := t.agents[id]; a != nil {
-		return a
+	key, short := shortKey(id)
+	var sl *shortSlot[*Agent]
+	if short {
+		if sl = t.agentSC.slot(&key); sl.key == key {
+			return sl.v
+		}
 	}
+	a := t.agents[id]
+	if a == nil {
+		a = t.newAgent(id)
+	}
+	if short {
+		sl.key, sl.v = key, a
+	}
+	return a
+}
+
+func (t *Tracker) newAgent(id string) *Agent {
 	a := &Agent{ID: clone(id), idx: t.strs.id(id), Decl: t.inv.Get(id)}
 	if a.Decl != nil {
 		a.Kind = a.Decl.Kind
@@ -215,14 +240,24 @@ func (t *Tracker) network(ip string) uint32 {
 	if ip == "" {
 		return 0
 	}
-	if v, ok := t.netCache[ip]; ok {
-		return v
+	key, short := shortKey(ip)
+	var sl *shortSlot[uint32]
+	if short {
+		if sl = t.netSC.slot(&key); sl.key == key {
+			return sl.v
+		}
 	}
-	if len(t.netCache) > 1<<16 {
-		clear(t.netCache) // bounded: a cache, not state
+	v, ok := t.netCache[ip]
+	if !ok {
+		if len(t.netCache) > 1<<16 {
+			clear(t.netCache) // bounded: a cache, not state
+		}
+		v = t.strs.id(schemas.NetworkOf(ip))
+		t.netCache[clone(ip)] = v
 	}
-	v := t.strs.id(schemas.NetworkOf(ip))
-	t.netCache[clone(ip)] = v
+	if short {
+		sl.key, sl.v = key, v
+	}
 	return v
 }
 
@@ -230,14 +265,24 @@ func (t *Tracker) userAgent(ua string) uint32 {
 	if ua == "" {
 		return 0
 	}
-	if v, ok := t.uaCache[ua]; ok {
-		return v
+	key, short := shortKey(ua)
+	var sl *shortSlot[uint32]
+	if short {
+		if sl = t.uaSC.slot(&key); sl.key == key {
+			return sl.v
+		}
 	}
-	if len(t.uaCache) > 1<<14 {
-		clear(t.uaCache)
+	v, ok := t.uaCache[ua]
+	if !ok {
+		if len(t.uaCache) > 1<<14 {
+			clear(t.uaCache)
+		}
+		v = t.strs.id(GeneralizeUserAgent(ua))
+		t.uaCache[clone(ua)] = v
 	}
-	v := t.strs.id(GeneralizeUserAgent(ua))
-	t.uaCache[clone(ua)] = v
+	if short {
+		sl.key, sl.v = key, v
+	}
 	return v
 }
 
