@@ -319,19 +319,28 @@ var keyNames = [numKeys]string{"event_id", "time", "source", "agent_id", "agent_
 	"attributes", "unattributed"}
 
 // keyTokens are the keys as they appear in compact JSON, quoted and with
-// their colon; word and mask are their first (up to) eight bytes, for a
-// quick test before the whole comparison.
+// their colon (at most 24 bytes), as three little-endian words and masks,
+// zero beyond the token.
 var keyTokens = func() (t [numKeys]struct {
-	tok        string
-	word, mask uint64
+	n          int
+	word, mask [3]uint64
 }) {
 	for k, name := range keyNames {
 		tok := `"` + name + `":`
-		var w [8]byte
-		n := copy(w[:], tok)
-		t[k].tok = tok
-		t[k].word = binary.LittleEndian.Uint64(w[:])
-		t[k].mask = ^uint64(0) >> (64 - 8*n)
+		if len(tok) > 24 {
+			panic("key token longer than 24 bytes: " + tok)
+		}
+		var b [24]byte
+		copy(b[:], tok)
+		t[k].n = len(tok)
+		for i := range 3 {
+			t[k].word[i] = binary.LittleEndian.Uint64(b[8*i:])
+			if n := len(tok) - 8*i; n >= 8 {
+				t[k].mask[i] = ^uint64(0)
+			} else if n > 0 {
+				t[k].mask[i] = 1<<(8*n) - 1
+			}
+		}
 	}
 	return t
 }()
@@ -341,14 +350,14 @@ var keyTokens = func() (t [numKeys]struct {
 // skipped), and returns its index; otherwise -1, having consumed nothing.
 func (d *scanner) keyInOrder(next int) int {
 	d.ws()
-	if d.pos+8 > len(d.b) {
-		return -1
+	if len(d.b)-d.pos < 24 {
+		return -1 // near the end: the general path
 	}
-	x := binary.LittleEndian.Uint64(d.b[d.pos:])
+	x := [3]uint64{binary.LittleEndian.Uint64(d.b[d.pos:]), binary.LittleEndian.Uint64(d.b[d.pos+8:]), binary.LittleEndian.Uint64(d.b[d.pos+16:])}
 	for k := next; k < numKeys; k++ {
 		t := &keyTokens[k]
-		if x&t.mask == t.word && (len(t.tok) <= 8 || len(d.b)-d.pos >= len(t.tok) && d.view(d.pos+8, d.pos+len(t.tok)) == t.tok[8:]) {
-			d.pos += len(t.tok)
+		if x[0]&t.mask[0] == t.word[0] && x[1]&t.mask[1] == t.word[1] && x[2]&t.mask[2] == t.word[2] {
+			d.pos += t.n
 			return k
 		}
 	}
