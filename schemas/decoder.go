@@ -12,12 +12,12 @@ import (
 // values of the low-cardinality fields (agent, principal, credential,
 // source, action, system, outcome, delegator, address, user agent...)
 // repeat from event to event, and the decoder hands out one shared string
-// for each instead of a fresh copy. It keeps them in a bounded cache (a
-// few hundred KiB of string headers, strings of at most maxInterned
-// bytes), which forgets values when it is full, so memory stays bounded
-// however many distinct values the stream holds. The fields that are
-// unique per event (event id, resource, attribute values) share one
-// allocation per event.
+// for each instead of a fresh copy. It keeps them in a bounded cache
+// (8192 values of at most 128 bytes: 256 KiB of entries, set up on first
+// use, and at most 1 MiB of strings), which replaces values when a set is
+// full, so memory stays bounded however many distinct values the stream
+// holds. The fields that are unique per event (event id, resource,
+// attribute values, longer values) share one allocation per event.
 //
 // The zero value is ready to use. A Decoder is not safe for concurrent
 // use: each goroutine that decodes needs its own. The events it returns
