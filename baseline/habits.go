@@ -85,34 +85,23 @@ func (h *Habits) put(e Habit, limit int) {
 // interner maps strings to dense ids so per-agent state stores 4-byte ids
 // instead of string headers, and each distinct string once per process.
 type interner struct {
-	ids   map[string]uint32
-	strs  []string
-	cache shortCache[uint32] // ids never change, so it is never stale
+	ids  map[string]uint32
+	strs []string
 }
 
 func newInterner() *interner {
-	return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}, cache: newShortCache[uint32]()}
+	return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}}
 }
 
 // id returns the id of s, adding it when new.
 func (in *interner) id(s string) uint32 {
-	key, short := shortKey(s)
-	var sl *shortSlot[uint32]
-	if short {
-		if sl = in.cache.slot(&key); sl.key == key {
-			return sl.v
-		}
+	if v, ok := in.ids[s]; ok {
+		return v
 	}
-	v, ok := in.ids[s]
-	if !ok {
-		s = clone(s)
-		v = uint32(len(in.strs))
-		in.ids[s] = v
-		in.strs = append(in.strs, s)
-	}
-	if short {
-		sl.key, sl.v = key, v
-	}
+	s = clone(s)
+	v := uint32(len(in.strs))
+	in.ids[s] = v
+	in.strs = append(in.strs, s)
 	return v
 }
 

@@ -83,11 +83,7 @@ type Tracker struct {
 
 	netCache map[string]uint32
 	uaCache  map[string]uint32
-	// Short-key caches in front of agents, netCache and uaCache.
-	agentSC shortCache[*Agent]
-	netSC   shortCache[uint32]
-	uaSC    shortCache[uint32]
-	patBuf  []byte
+	patBuf   []byte
 	// patCache maps a resource's 64-bit hash to its pattern id, direct
 	// mapped: most events touch a resource seen recently, and generalising
 	// it again is the costliest step of Observe.
@@ -114,7 +110,6 @@ func NewTracker(cfg Config, inv *inventory.Inventory) *Tracker {
 		agents: map[string]*Agent{}, peers: map[string]*Peer{},
 		fleetActions: map[uint32]struct{}{}, fleetSystems: map[uint32]struct{}{},
 		credAgent: map[uint32]uint32{}, netCache: map[string]uint32{}, uaCache: map[string]uint32{},
-		agentSC: newShortCache[*Agent](), netSC: newShortCache[uint32](), uaSC: newShortCache[uint32](),
 	}
 }
 
@@ -154,11 +149,6 @@ func (t *Tracker) Drop(id string) {
 		return
 	}
 	delete(t.agents, id)
-	if key, ok := shortKey(id); ok {
-		if sl := t.agentSC.slot(&key); sl.key == key {
-			*sl = shortSlot[*Agent]{}
-		}
-	}
 	if p := t.PeerOf(a.Kind); p != nil && p.Members > 0 {
 		p.Members--
 	}
@@ -195,24 +185,9 @@ func (t *Tracker) WindowStart(ts int64) int64 {
 }
 
 func (t *Tracker) agent(id string) *Agent {
-	key, short := shortKey(id)
-	var sl *shortSlot[*Agent]
-	if short {
-		if sl = t.agentSC.slot(&key); sl.key == key {
-			return sl.v
-		}
+	if a := t.agents[id]; a != nil {
+		return a
 	}
-	a := t.agents[id]
-	if a == nil {
-		a = t.newAgent(id)
-	}
-	if short {
-		sl.key, sl.v = key, a
-	}
-	return a
-}
-
-func (t *Tracker) newAgent(id string) *Agent {
 	a := &Agent{ID: clone(id), idx: t.strs.id(id), Decl: t.inv.Get(id)}
 	if a.Decl != nil {
 		a.Kind = a.Decl.Kind
@@ -240,24 +215,14 @@ func (t *Tracker) network(ip string) uint32 {
 	if ip == "" {
 		return 0
 	}
-	key, short := shortKey(ip)
-	var sl *shortSlot[uint32]
-	if short {
-		if sl = t.netSC.slot(&key); sl.key == key {
-			return sl.v
-		}
+	if v, ok := t.netCache[ip]; ok {
+		return v
 	}
-	v, ok := t.netCache[ip]
-	if !ok {
-		if len(t.netCache) > 1<<16 {
-			clear(t.netCache) // bounded: a cache, not state
-		}
-		v = t.strs.id(schemas.NetworkOf(ip))
-		t.netCache[clone(ip)] = v
+	if len(t.netCache) > 1<<16 {
+		clear(t.netCache) // bounded: a cache, not state
 	}
-	if short {
-		sl.key, sl.v = key, v
-	}
+	v := t.strs.id(schemas.NetworkOf(ip))
+	t.netCache[clone(ip)] = v
 	return v
 }
 
@@ -265,24 +230,14 @@ func (t *Tracker) userAgent(ua string) uint32 {
 	if ua == "" {
 		return 0
 	}
-	key, short := shortKey(ua)
-	var sl *shortSlot[uint32]
-	if short {
-		if sl = t.uaSC.slot(&key); sl.key == key {
-			return sl.v
-		}
+	if v, ok := t.uaCache[ua]; ok {
+		return v
 	}
-	v, ok := t.uaCache[ua]
-	if !ok {
-		if len(t.uaCache) > 1<<14 {
-			clear(t.uaCache)
-		}
-		v = t.strs.id(GeneralizeUserAgent(ua))
-		t.uaCache[clone(ua)] = v
+	if len(t.uaCache) > 1<<14 {
+		clear(t.uaCache)
 	}
-	if short {
-		sl.key, sl.v = key, v
-	}
+	v := t.strs.id(GeneralizeUserAgent(ua))
+	t.uaCache[clone(ua)] = v
 	return v
 }
 
