@@ -144,3 +144,22 @@ func TestLearnedPeerGroup(t *testing.T) {
 		t.Fatal("an agent gets a learned peer group only after its first window")
 	}
 }
+
+// TestDropForgetsAgentEverywhere: after Drop, the agent's next event
+// starts a new state, found by Get, not the dropped one; its inventory
+// entry comes with it.
+func TestDropForgetsAgentEverywhere(t *testing.T) {
+	tr := NewTracker(DefaultConfig(), testInventory(t))
+	first := tr.Observe(ev("bot-a", t0.Add(time.Minute), "tickets.read", "tickets/1")).Agent
+	if first.Decl == nil || first.Decl.ID != "bot-a" {
+		t.Fatalf("Decl = %+v, want the inventory entry of bot-a", first.Decl)
+	}
+	tr.Drop("bot-a")
+	o := tr.Observe(ev("bot-a", t0.Add(2*time.Minute), "tickets.read", "tickets/1"))
+	if o.Agent == first || o.Agent != tr.Get("bot-a") || !o.NewAction {
+		t.Fatalf("after Drop the event went to the dropped state (same=%v, tracked=%v, new action=%v)", o.Agent == first, o.Agent == tr.Get("bot-a"), o.NewAction)
+	}
+	if other := tr.Observe(ev("unknown-agent", t0.Add(3*time.Minute), "x", "")).Agent; other.Decl != nil {
+		t.Fatalf("an agent outside the inventory has Decl %+v", other.Decl)
+	}
+}
