@@ -453,7 +453,7 @@ func (d *scanner) field(k int, ev *AgentEvent) bool {
 			return false
 		}
 		if d.dec != nil {
-			d.dec.str(f, d.b, i, j, ev)
+			d.dec.str(f, i, j)
 		} else {
 			*ev.strField(f) = d.s[i:j]
 		}
@@ -528,7 +528,7 @@ func (d *scanner) chain(ev *AgentEvent) bool {
 		if d.dec == nil {
 			s = d.s[i:j]
 		} else {
-			s = d.dec.hop(len(ev.DelegationChain), d.b, i, j)
+			d.dec.hop(len(ev.DelegationChain), i, j) // set by finish
 		}
 		ev.DelegationChain = append(ev.DelegationChain, s)
 		if d.byte(',') {
