@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -161,5 +162,23 @@ func TestDropForgetsAgentEverywhere(t *testing.T) {
 	}
 	if other := tr.Observe(ev("unknown-agent", t0.Add(3*time.Minute), "x", "")).Agent; other.Decl != nil {
 		t.Fatalf("an agent outside the inventory has Decl %+v", other.Decl)
+	}
+}
+
+// TestHabitsFind: find gives sort.Search's position for present and
+// absent keys, at every size.
+func TestHabitsFind(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		var h Habits
+		for i := 0; i < n; i++ {
+			h = append(h, Habit{Key: uint32(3*i + 1)})
+		}
+		for key := uint32(0); key <= uint32(3*n+2); key++ {
+			want := sort.Search(len(h), func(i int) bool { return h[i].Key >= key })
+			i, ok := h.find(key)
+			if i != want || ok != (key%3 == 1 && int(key) < 3*n) {
+				t.Fatalf("n=%d key=%d: find = %d, %v; want %d", n, key, i, ok, want)
+			}
+		}
 	}
 }
