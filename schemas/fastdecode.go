@@ -26,7 +26,9 @@ func (d *scanner) view(i, j int) string {
 }
 
 func (d *scanner) ws() {
-	for d.pos < len(d.b) {
+	// Every byte JSON allows as whitespace is at most ' ': one comparison
+	// settles the usual case, compact JSON.
+	for d.pos < len(d.b) && d.b[d.pos] <= ' ' {
 		switch d.b[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
