@@ -1,7 +1,5 @@
 package baseline
 
-import "sort"
-
 // Habit is one learned playground entry: an interned key (a triple id or a
 // value id), how often it was seen and when first and last (unix seconds;
 // uint32 lasts until 2106 and halves the entry).
@@ -12,9 +10,19 @@ type Habit struct {
 // Habits is a bounded set of habits sorted by key.
 type Habits []Habit
 
+// find returns where key is or would go. It runs several times per event,
+// so it is sort.Search written out, without its closure call per step.
 func (h Habits) find(key uint32) (int, bool) {
-	i := sort.Search(len(h), func(i int) bool { return h[i].Key >= key })
-	return i, i < len(h) && h[i].Key == key
+	lo, hi := 0, len(h)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if h[m].Key < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(h) && h[lo].Key == key
 }
 
 // Has reports whether key was learned.

@@ -10,7 +10,10 @@ import (
 // Agent is everything learned about one agent. Ids in habits are interned
 // in the owning Tracker.
 type Agent struct {
-	ID, Kind    string
+	ID, Kind string
+	// Decl is the agent's inventory entry, or nil: found once, when the
+	// agent is first tracked (an inventory does not change).
+	Decl        *inventory.Agent
 	idx         uint32
 	First, Last int64 // unix seconds of the first and latest event
 	Open        bool  // W holds an open window
@@ -185,9 +188,9 @@ func (t *Tracker) agent(id string) *Agent {
 	if a := t.agents[id]; a != nil {
 		return a
 	}
-	a := &Agent{ID: clone(id), idx: t.strs.id(id)}
-	if ag := t.inv.Get(id); ag != nil {
-		a.Kind = ag.Kind
+	a := &Agent{ID: clone(id), idx: t.strs.id(id), Decl: t.inv.Get(id)}
+	if a.Decl != nil {
+		a.Kind = a.Decl.Kind
 	}
 	t.agents[a.ID] = a
 	if p := t.peerFor(a.Kind); p != nil {

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -142,5 +143,42 @@ func TestLearnedPeerGroup(t *testing.T) {
 	o := tr.Observe(ev("x3", t0.Add(3*time.Hour), "tickets.read", "tickets/3"))
 	if o.Peer != nil {
 		t.Fatal("an agent gets a learned peer group only after its first window")
+	}
+}
+
+// TestDropForgetsAgentEverywhere: after Drop, the agent's next event
+// starts a new state, found by Get, not the dropped one; its inventory
+// entry comes with it.
+func TestDropForgetsAgentEverywhere(t *testing.T) {
+	tr := NewTracker(DefaultConfig(), testInventory(t))
+	first := tr.Observe(ev("bot-a", t0.Add(time.Minute), "tickets.read", "tickets/1")).Agent
+	if first.Decl == nil || first.Decl.ID != "bot-a" {
+		t.Fatalf("Decl = %+v, want the inventory entry of bot-a", first.Decl)
+	}
+	tr.Drop("bot-a")
+	o := tr.Observe(ev("bot-a", t0.Add(2*time.Minute), "tickets.read", "tickets/1"))
+	if o.Agent == first || o.Agent != tr.Get("bot-a") || !o.NewAction {
+		t.Fatalf("after Drop the event went to the dropped state (same=%v, tracked=%v, new action=%v)", o.Agent == first, o.Agent == tr.Get("bot-a"), o.NewAction)
+	}
+	if other := tr.Observe(ev("unknown-agent", t0.Add(3*time.Minute), "x", "")).Agent; other.Decl != nil {
+		t.Fatalf("an agent outside the inventory has Decl %+v", other.Decl)
+	}
+}
+
+// TestHabitsFind: find gives sort.Search's position for present and
+// absent keys, at every size.
+func TestHabitsFind(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		var h Habits
+		for i := 0; i < n; i++ {
+			h = append(h, Habit{Key: uint32(3*i + 1)})
+		}
+		for key := uint32(0); key <= uint32(3*n+2); key++ {
+			want := sort.Search(len(h), func(i int) bool { return h[i].Key >= key })
+			i, ok := h.find(key)
+			if i != want || ok != (key%3 == 1 && int(key) < 3*n) {
+				t.Fatalf("n=%d key=%d: find = %d, %v; want %d", n, key, i, ok, want)
+			}
+		}
 	}
 }

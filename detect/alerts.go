@@ -65,7 +65,7 @@ func (e *Engine) raise(f *finding, agentID string, id schemas.Identity, ev *sche
 			EventIDs: []string{strings.Clone(ev.EventID)}, Status: schemas.StatusFiring, DryRun: e.cfg.DryRun,
 		}}
 		e.alerts[key] = st
-		e.metrics.alerts.WithLabelValues("new").Inc()
+		e.metrics.alertNew.Inc()
 		return cloneAlert(&st.alert), true
 	}
 	a := &st.alert
@@ -94,7 +94,7 @@ func (e *Engine) raise(f *finding, agentID string, id schemas.Identity, ev *sche
 	if !changed {
 		return schemas.Alert{}, false
 	}
-	e.metrics.alerts.WithLabelValues("updated").Inc()
+	e.metrics.alertUpdated.Inc()
 	return cloneAlert(a), true
 }
 
@@ -109,7 +109,7 @@ func (e *Engine) resolve(now time.Time) []schemas.Alert {
 		a.Status = schemas.StatusResolved
 		out = append(out, cloneAlert(a))
 		delete(e.alerts, key)
-		e.metrics.alerts.WithLabelValues("resolved").Inc()
+		e.metrics.alertResol.Inc()
 	}
 	sortAlerts(out)
 	return out

@@ -58,6 +58,21 @@ type metrics struct {
 	alerts     *prometheus.CounterVec
 	agents     prometheus.Gauge
 	reloads    *prometheus.CounterVec
+
+	// The children of the vectors above, looked up once: WithLabelValues
+	// hashes its labels and takes a lock on every call.
+	byDetector                         map[string]detectorCounters
+	alertNew, alertUpdated, alertResol prometheus.Counter
+}
+
+type detectorCounters struct{ findings, suppressed prometheus.Counter }
+
+// detector returns the counters of a detector.
+func (m *metrics) detector(name string) detectorCounters {
+	if c, ok := m.byDetector[name]; ok {
+		return c
+	}
+	return detectorCounters{m.findings.WithLabelValues(name), m.suppressed.WithLabelValues(name)}
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -73,13 +88,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentwatch_detect_suppression_reloads_total",
 			Help: "Suppression file reloads by result."}, []string{"result"}),
 	}
+	m.byDetector = make(map[string]detectorCounters, len(Detectors))
 	for _, d := range Detectors {
-		m.findings.WithLabelValues(d)
-		m.suppressed.WithLabelValues(d)
+		m.byDetector[d] = detectorCounters{m.findings.WithLabelValues(d), m.suppressed.WithLabelValues(d)}
 	}
-	for _, c := range []string{"new", "updated", "resolved"} {
-		m.alerts.WithLabelValues(c)
-	}
+	m.alertNew, m.alertUpdated, m.alertResol = m.alerts.WithLabelValues("new"), m.alerts.WithLabelValues("updated"), m.alerts.WithLabelValues("resolved")
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("error")
 	if reg != nil {
@@ -128,13 +141,13 @@ func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	e.metrics.events.Inc()
 	var out []schemas.Alert
 	if ev.Time.After(e.now) {
-		out = e.tick(ev.Time)
+		out, _ = e.tick(ev.Time)
 	}
 	if ev.Unattributed {
 		return append(out, e.unattributed(ev)...)
 	}
-	ag := e.inv.Get(ev.AgentID)
 	o := e.tr.Observe(ev)
+	ag := o.Agent.Decl // the tracker's inventory is e.inv
 	fs := e.buf[:0]
 	broke := false
 	if ag != nil {
@@ -162,9 +175,10 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 	var out []schemas.Alert
 	for i := range fs {
 		f := &fs[i]
-		e.metrics.findings.WithLabelValues(f.detector).Inc()
+		c := e.metrics.detector(f.detector)
+		c.findings.Inc()
 		if e.supp.match(agentID, f.detector, f.subject, ev.Time) {
-			e.metrics.suppressed.WithLabelValues(f.detector).Inc()
+			c.suppressed.Inc()
 			continue
 		}
 		if a, ok := e.raise(f, agentID, id, ev); ok {
@@ -175,15 +189,16 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 }
 
 // tick moves the event clock: window boundaries close windows and resolve
-// alerts; the suppressions file is checked every ReloadEvery.
-func (e *Engine) tick(now time.Time) []schemas.Alert {
+// alerts; the suppressions file is checked every ReloadEvery. It reports
+// whether it ran resolve.
+func (e *Engine) tick(now time.Time) ([]schemas.Alert, bool) {
 	e.now = now
 	if !now.Before(e.nextReload) {
 		e.nextReload = now.Add(e.cfg.ReloadEvery)
 		e.reloadSuppressions()
 	}
 	if now.Unix() < e.nextWindow {
-		return nil
+		return nil, false
 	}
 	e.nextWindow = e.tr.WindowStart(now.Unix()) + int64(e.cfg.Baseline.Window/time.Second)
 	// Quiet agents' windows close one window late, so that sources a few
@@ -191,7 +206,7 @@ func (e *Engine) tick(now time.Time) []schemas.Alert {
 	// closes its window anyway.
 	e.tr.Advance(now.Add(-e.cfg.Baseline.Window))
 	e.metrics.agents.Set(float64(e.tr.Len()))
-	return e.resolve(now)
+	return e.resolve(now), true
 }
 
 func (e *Engine) reloadSuppressions() {
@@ -214,8 +229,8 @@ func (e *Engine) Advance(now time.Time) []schemas.Alert {
 	if !now.After(e.now) {
 		return nil
 	}
-	out := e.tick(now)
-	if out == nil {
+	out, resolved := e.tick(now)
+	if !resolved {
 		out = e.resolve(now) // tick resolves on window boundaries only
 	}
 	return out

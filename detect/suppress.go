@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -68,9 +67,10 @@ func ParseSuppressions(name string, data []byte) ([]Suppression, error) {
 	return out, nil
 }
 
-// suppressions is the hot-reloaded set; reload checks size and mtime.
+// suppressions is the hot-reloaded set; reload checks size and mtime. The
+// engine reloads and matches it on its own goroutine (reloads happen as
+// event time passes), so it needs no lock.
 type suppressions struct {
-	mu    sync.RWMutex
 	path  string
 	mod   time.Time
 	size  int64
@@ -78,8 +78,6 @@ type suppressions struct {
 }
 
 func (s *suppressions) len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	return len(s.items)
 }
 
@@ -104,17 +102,13 @@ func (s *suppressions) reload() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s.mu.Lock()
 	s.items, s.mod, s.size = items, fi.ModTime(), fi.Size()
-	s.mu.Unlock()
 	return true, nil
 }
 
 // match reports whether a finding at time t is silenced. Expired entries
 // stop applying by themselves.
 func (s *suppressions) match(agent, detector, subject string, t time.Time) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	for i := range s.items {
 		x := &s.items[i]
 		if !t.Before(x.Until) {

@@ -128,8 +128,8 @@ func (ev *AgentEvent) Validate() error {
 	req("source", ev.Source)
 	if ev.Time.IsZero() {
 		add("time", "is required")
-	} else if y := ev.Time.Year(); y < 2000 || y > 2200 {
-		add("time", "year %d is out of range", y)
+	} else if !yearInRange(ev.Time) {
+		add("time", "year %d is out of range", ev.Time.Year())
 	}
 	// A fixed array, not a map: Validate runs on every event, and a map
 	// literal would allocate each time.
@@ -146,16 +146,16 @@ func (ev *AgentEvent) Validate() error {
 	}
 	if ev.Outcome == "" {
 		add("outcome", "is required (one of %s)", strings.Join(Outcomes, ", "))
-	} else if !oneOf(ev.Outcome, Outcomes) {
+	} else if !validOutcome(ev.Outcome) {
 		add("outcome", "%q is not one of %s", ev.Outcome, strings.Join(Outcomes, ", "))
 	}
-	if ev.CredentialType != "" && !oneOf(ev.CredentialType, CredentialTypes) {
+	if ev.CredentialType != "" && !validCredentialType(ev.CredentialType) {
 		add("credential_type", "%q is not one of %s", ev.CredentialType, strings.Join(CredentialTypes, ", "))
 	}
 	if ev.CredentialIssuedAt != nil && ev.CredentialExpiresAt != nil && ev.CredentialExpiresAt.Before(*ev.CredentialIssuedAt) {
 		add("credential_expires_at", "is before credential_issued_at")
 	}
-	if ev.SrcIP != "" {
+	if ev.SrcIP != "" && !plainIPv4(ev.SrcIP) {
 		if _, err := netip.ParseAddr(ev.SrcIP); err != nil {
 			add("src_ip", "%q is not an IP address", ev.SrcIP)
 		}
@@ -177,9 +177,11 @@ func (ev *AgentEvent) Validate() error {
 	if len(ev.Attributes) > MaxAttributes {
 		add("attributes", "has %d keys, more than %d", len(ev.Attributes), MaxAttributes)
 	}
-	for k, v := range ev.Attributes {
-		if len(k)+len(v) > MaxFieldLen {
-			add("attributes."+k, "is longer than %d bytes", MaxFieldLen)
+	if len(ev.Attributes) > 0 {
+		for k, v := range ev.Attributes {
+			if len(k)+len(v) > MaxFieldLen {
+				add("attributes."+k, "is longer than %d bytes", MaxFieldLen)
+			}
 		}
 	}
 	if len(fe) == 0 {
@@ -207,7 +209,7 @@ func DecodeEvent(data []byte) (AgentEvent, error) {
 // decoder's either way (tests and a fuzz target hold the two equal).
 func UnmarshalEvent(data []byte, ev *AgentEvent) error {
 	if len(data) > MaxEventBytes {
-		return &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", len(data), MaxEventBytes)}}}
+		return errTooLarge(len(data))
 	}
 	if FastUnmarshalEvent(data, ev) {
 		return nil
@@ -218,6 +220,11 @@ func UnmarshalEvent(data []byte, ev *AgentEvent) error {
 	err := unmarshalStandard(data, &local)
 	*ev = local
 	return err
+}
+
+// errTooLarge is the error for an event over MaxEventBytes.
+func errTooLarge(n int) error {
+	return &ValidationError{Fields: []FieldError{{Field: "(record)", Reason: fmt.Sprintf("is %d bytes, larger than %d", n, MaxEventBytes)}}}
 }
 
 // unmarshalStandard is the encoding/json path of UnmarshalEvent.
@@ -263,11 +270,60 @@ func NetworkOf(ip string) string {
 	return p.String()
 }
 
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
+// yearInRange reports whether t's year (in its own location) is 2000 to
+// 2200; a UTC time is checked without working out its date.
+func yearInRange(t time.Time) bool {
+	if t.Location() == time.UTC {
+		const from, to = 946684800, 7289654400 // 2000-01-01, 2201-01-01 UTC
+		s := t.Unix()
+		return s >= from && s < to
+	}
+	y := t.Year()
+	return y >= 2000 && y <= 2200
+}
+
+// validOutcome is oneOf(v, Outcomes), as a switch.
+func validOutcome(v string) bool {
+	switch v {
+	case OutcomeSuccess, OutcomeFailure, OutcomeDenied, OutcomeUnknown:
+		return true
 	}
 	return false
+}
+
+// validCredentialType is oneOf(v, CredentialTypes), as a switch.
+func validCredentialType(v string) bool {
+	switch v {
+	case CredStaticKey, CredSTSSession, CredOAuthToken, CredJWT, CredMTLS, CredPassword, CredUnknown:
+		return true
+	}
+	return false
+}
+
+// plainIPv4 reports whether s is a dotted-quad IPv4 address of the plain
+// kind (four decimal octets of at most 255, without leading zeros), which
+// netip.ParseAddr accepts, without its cost. false means "ask
+// netip.ParseAddr", not "invalid".
+func plainIPv4(s string) bool {
+	if len(s) < 7 || len(s) > 15 {
+		return false
+	}
+	fields, v, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || v > 255 || fields == 4 {
+				return false
+			}
+			fields++
+			v, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && v == 0) { // a leading zero
+			return false
+		}
+		v = v*10 + int(c-'0')
+		digits++
+	}
+	return fields == 4
 }

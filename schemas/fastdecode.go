@@ -3,19 +3,32 @@ package schemas
 import (
 	"encoding/binary"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 )
 
 type scanner struct {
-	b   []byte
-	s   string // the same bytes as one string: fields are substrings of it
+	b []byte
+	// s holds the same bytes as one string for FastUnmarshalEvent, whose
+	// fields are substrings of it; it is "" when dec makes the strings.
+	s   string
 	pos int
+	dec *Decoder
+}
+
+// view is b[i:j] as a string without a copy: only for values that are not
+// kept (keys, times being parsed).
+func (d *scanner) view(i, j int) string {
+	if i >= j {
+		return ""
+	}
+	return unsafe.String(&d.b[i], j-i)
 }
 
 func (d *scanner) ws() {
-	for d.pos < len(d.b) {
+	// Every byte JSON allows as whitespace is at most ' ': one comparison
+	// settles the usual case, compact JSON.
+	for d.pos < len(d.b) && d.b[d.pos] <= ' ' {
 		switch d.b[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -34,10 +47,30 @@ func (d *scanner) byte(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes, control or non-ASCII bytes.
+// str reads a string without escapes, control or non-ASCII bytes as a
+// substring of s.
 func (d *scanner) str() (string, bool) {
-	if !d.byte('"') {
+	i, j, ok := d.span()
+	if !ok {
 		return "", false
+	}
+	return d.s[i:j], true
+}
+
+// key reads an object key; it is only compared, never kept.
+func (d *scanner) key() (string, bool) {
+	i, j, ok := d.span()
+	if !ok {
+		return "", false
+	}
+	return d.view(i, j), true
+}
+
+// span reads a string without escapes, control or non-ASCII bytes and
+// returns where its contents are in b.
+func (d *scanner) span() (int, int, bool) {
+	if !d.byte('"') {
+		return 0, 0, false
 	}
 	start := d.pos
 	b := d.b
@@ -54,12 +87,12 @@ func (d *scanner) str() (string, bool) {
 		switch c := b[i]; {
 		case c == '"':
 			d.pos = i + 1
-			return d.s[start:i], true
+			return start, i, true
 		case c == '\\' || c < 0x20 || c >= 0x80:
-			return "", false
+			return 0, 0, false
 		}
 	}
-	return "", false
+	return 0, 0, false
 }
 
 const (
@@ -76,9 +109,14 @@ func special(x uint64) bool {
 }
 
 func (d *scanner) null() bool {
+	return d.word("null")
+}
+
+// word consumes w (a JSON literal) if it comes next.
+func (d *scanner) word(w string) bool {
 	d.ws()
-	if strings.HasPrefix(d.s[d.pos:], "null") {
-		d.pos += 4
+	if len(d.b)-d.pos >= len(w) && d.view(d.pos, d.pos+len(w)) == w {
+		d.pos += len(w)
 		return true
 	}
 	return false
@@ -102,15 +140,17 @@ func (d *scanner) int64() (int64, bool) {
 			return 0, false
 		}
 	}
-	v, err := strconv.ParseInt(d.s[start:d.pos], 10, 64)
+	v, err := strconv.ParseInt(d.view(start, d.pos), 10, 64)
 	return v, err == nil
 }
 
 func (d *scanner) time() (time.Time, bool) {
-	s, ok := d.str()
+	i, j, ok := d.span()
 	if !ok {
 		return time.Time{}, false
 	}
+	// Neither parser keeps its argument.
+	s := d.view(i, j)
 	if t, ok := ParseUTC(s); ok {
 		return t, true
 	}
@@ -162,7 +202,24 @@ func ParseUTC(s string) (time.Time, bool) {
 		}
 		ns = f
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+	// What time.Date(y, mo, d, h, mi, sec, ns, time.UTC) returns, for
+	// fields in range, without its normalisation.
+	unix := daysSinceEpoch(y, mo, d)*86400 + int64(h*3600+mi*60+sec)
+	return time.Unix(unix, int64(ns)).UTC(), true
+}
+
+// daysSinceEpoch counts days from 1970-01-01 to a proleptic Gregorian
+// date (year 0 to 9999, month and day valid).
+func daysSinceEpoch(y, m, d int) int64 {
+	if m <= 2 {
+		y-- // count years from March, so the leap day ends a year
+	}
+	era := (y+400)/400 - 1 // floor(y/400) for y >= -400
+	yoe := y - era*400     // [0, 399]
+	mp := (m + 9) % 12     // March = 0
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func daysIn(m, y int) int {
@@ -186,18 +243,31 @@ func daysIn(m, y int) int {
 // error get encoding/json's handling. It does not validate.
 func FastUnmarshalEvent(data []byte, ev *AgentEvent) bool {
 	d := scanner{b: data, s: string(data)}
+	return d.event(ev)
+}
+
+// event scans one whole object into ev.
+func (d *scanner) event(ev *AgentEvent) bool {
 	if !d.byte('{') {
 		return false
 	}
 	if d.byte('}') {
 		return d.end()
 	}
+	next := 0 // the key expected next in the encoders' order
 	for {
-		key, ok := d.str()
-		if !ok || !d.byte(':') {
-			return false
+		k := d.keyInOrder(next)
+		if k < 0 {
+			key, ok := d.key()
+			if !ok || !d.byte(':') {
+				return false
+			}
+			if k = keyIndex(key); k < 0 {
+				return false // unknown or differently spelt: the standard decoder decides
+			}
 		}
-		if !d.field(key, ev) {
+		next = k + 1
+		if !d.field(k, ev) {
 			return false
 		}
 		if d.byte(',') {
@@ -215,46 +285,188 @@ func (d *scanner) end() bool {
 	return d.pos == len(d.b)
 }
 
-func (d *scanner) field(key string, ev *AgentEvent) bool {
-	var sp *string
-	switch key {
-	case "event_id":
-		sp = &ev.EventID
-	case "source":
-		sp = &ev.Source
-	case "agent_id":
-		sp = &ev.AgentID
-	case "agent_instance":
-		sp = &ev.AgentInstance
-	case "principal":
-		sp = &ev.Principal
-	case "credential_id":
-		sp = &ev.CredentialID
-	case "credential_type":
-		sp = &ev.CredentialType
-	case "on_behalf_of":
-		sp = &ev.OnBehalfOf
-	case "action":
-		sp = &ev.Action
-	case "system":
-		sp = &ev.System
-	case "resource":
-		sp = &ev.Resource
-	case "resource_type":
-		sp = &ev.ResourceType
-	case "outcome":
-		sp = &ev.Outcome
-	case "error_code":
-		sp = &ev.ErrorCode
-	case "src_ip":
-		sp = &ev.SrcIP
-	case "user_agent":
-		sp = &ev.UserAgent
-	case "time":
+// The keys of a canonical event in the order json.Marshal and
+// AppendEventJSON write them.
+const (
+	kEventID = iota
+	kTime
+	kSource
+	kAgentID
+	kAgentInstance
+	kPrincipal
+	kCredentialID
+	kCredentialType
+	kCredentialIssuedAt
+	kCredentialExpiresAt
+	kOnBehalfOf
+	kDelegationChain
+	kAction
+	kSystem
+	kResource
+	kResourceType
+	kOutcome
+	kErrorCode
+	kSrcIP
+	kUserAgent
+	kBytes
+	kRecords
+	kAttributes
+	kUnattributed
+	numKeys
+)
+
+var keyNames = [numKeys]string{"event_id", "time", "source", "agent_id", "agent_instance", "principal", "credential_id",
+	"credential_type", "credential_issued_at", "credential_expires_at", "on_behalf_of", "delegation_chain", "action",
+	"system", "resource", "resource_type", "outcome", "error_code", "src_ip", "user_agent", "bytes", "records",
+	"attributes", "unattributed"}
+
+// keyTokens are the keys as they appear in compact JSON, quoted and with
+// their colon (at most 24 bytes), as three little-endian words and masks,
+// zero beyond the token.
+var keyTokens = func() (t [numKeys]struct {
+	n          int
+	word, mask [3]uint64
+}) {
+	for k, name := range keyNames {
+		tok := `"` + name + `":`
+		if len(tok) > 24 {
+			panic("key token longer than 24 bytes: " + tok)
+		}
+		var b [24]byte
+		copy(b[:], tok)
+		t[k].n = len(tok)
+		for i := range 3 {
+			t[k].word[i] = binary.LittleEndian.Uint64(b[8*i:])
+			if n := len(tok) - 8*i; n >= 8 {
+				t[k].mask[i] = ^uint64(0)
+			} else if n > 0 {
+				t[k].mask[i] = 1<<(8*n) - 1
+			}
+		}
+	}
+	return t
+}()
+
+// keyInOrder consumes the next key and its colon when it is written as the
+// encoders write it, trying the keys from next on (omitted fields are
+// skipped), and returns its index; otherwise -1, having consumed nothing.
+func (d *scanner) keyInOrder(next int) int {
+	d.ws()
+	if len(d.b)-d.pos < 24 {
+		return -1 // near the end: the general path
+	}
+	x := [3]uint64{binary.LittleEndian.Uint64(d.b[d.pos:]), binary.LittleEndian.Uint64(d.b[d.pos+8:]), binary.LittleEndian.Uint64(d.b[d.pos+16:])}
+	for k := next; k < numKeys; k++ {
+		t := &keyTokens[k]
+		if x[0]&t.mask[0] == t.word[0] && x[1]&t.mask[1] == t.word[1] && x[2]&t.mask[2] == t.word[2] {
+			d.pos += t.n
+			return k
+		}
+	}
+	return -1
+}
+
+// keyIndex returns the index of a key spelt exactly, or -1.
+func keyIndex(key string) int {
+	for k, name := range keyNames {
+		if key == name {
+			return k
+		}
+	}
+	return -1
+}
+
+// The string fields of AgentEvent, by index (see strField).
+const (
+	fEventID = iota
+	fSource
+	fAgentID
+	fAgentInstance
+	fPrincipal
+	fCredentialID
+	fCredentialType
+	fOnBehalfOf
+	fAction
+	fSystem
+	fResource
+	fResourceType
+	fOutcome
+	fErrorCode
+	fSrcIP
+	fUserAgent
+	numStrFields
+)
+
+// strFieldOf maps a key to its string field, or -1.
+var strFieldOf = [numKeys]int8{
+	kEventID: fEventID, kTime: -1, kSource: fSource, kAgentID: fAgentID, kAgentInstance: fAgentInstance,
+	kPrincipal: fPrincipal, kCredentialID: fCredentialID, kCredentialType: fCredentialType,
+	kCredentialIssuedAt: -1, kCredentialExpiresAt: -1, kOnBehalfOf: fOnBehalfOf, kDelegationChain: -1,
+	kAction: fAction, kSystem: fSystem, kResource: fResource, kResourceType: fResourceType, kOutcome: fOutcome,
+	kErrorCode: fErrorCode, kSrcIP: fSrcIP, kUserAgent: fUserAgent, kBytes: -1, kRecords: -1, kAttributes: -1,
+	kUnattributed: -1,
+}
+
+func (ev *AgentEvent) strField(f int) *string {
+	switch f {
+	case fEventID:
+		return &ev.EventID
+	case fSource:
+		return &ev.Source
+	case fAgentID:
+		return &ev.AgentID
+	case fAgentInstance:
+		return &ev.AgentInstance
+	case fPrincipal:
+		return &ev.Principal
+	case fCredentialID:
+		return &ev.CredentialID
+	case fCredentialType:
+		return &ev.CredentialType
+	case fOnBehalfOf:
+		return &ev.OnBehalfOf
+	case fAction:
+		return &ev.Action
+	case fSystem:
+		return &ev.System
+	case fResource:
+		return &ev.Resource
+	case fResourceType:
+		return &ev.ResourceType
+	case fOutcome:
+		return &ev.Outcome
+	case fErrorCode:
+		return &ev.ErrorCode
+	case fSrcIP:
+		return &ev.SrcIP
+	default:
+		return &ev.UserAgent
+	}
+}
+
+// field reads the value of key k.
+func (d *scanner) field(k int, ev *AgentEvent) bool {
+	if f := int(strFieldOf[k]); f >= 0 {
+		if d.dec != nil && d.dec.repeat(f, d, ev) {
+			return true
+		}
+		i, j, ok := d.span()
+		if !ok {
+			return false
+		}
+		if d.dec != nil {
+			d.dec.str(f, i, j)
+		} else {
+			*ev.strField(f) = d.s[i:j]
+		}
+		return true
+	}
+	switch k {
+	case kTime:
 		t, ok := d.time()
 		ev.Time = t
 		return ok
-	case "credential_issued_at", "credential_expires_at":
+	case kCredentialIssuedAt, kCredentialExpiresAt:
 		if d.null() {
 			return false // the standard decoder's null handling, to be exact
 		}
@@ -262,82 +474,103 @@ func (d *scanner) field(key string, ev *AgentEvent) bool {
 		if !ok {
 			return false
 		}
-		if key == "credential_issued_at" {
+		if k == kCredentialIssuedAt {
 			ev.CredentialIssuedAt = &t
 		} else {
 			ev.CredentialExpiresAt = &t
 		}
 		return true
-	case "bytes":
+	case kBytes:
 		v, ok := d.int64()
 		ev.Bytes = v
 		return ok
-	case "records":
+	case kRecords:
 		v, ok := d.int64()
 		ev.Records = v
 		return ok
-	case "unattributed":
-		d.ws()
+	case kUnattributed:
 		switch {
-		case strings.HasPrefix(d.s[d.pos:], "true"):
-			ev.Unattributed, d.pos = true, d.pos+4
-		case strings.HasPrefix(d.s[d.pos:], "false"):
-			ev.Unattributed, d.pos = false, d.pos+5
+		case d.word("true"):
+			ev.Unattributed = true
+		case d.word("false"):
+			ev.Unattributed = false
 		default:
 			return false
 		}
 		return true
-	case "delegation_chain":
-		if !d.byte('[') {
-			return false
-		}
-		if ev.DelegationChain == nil {
-			ev.DelegationChain = make([]string, 0, 2) // [] is empty, not absent
-		}
-		ev.DelegationChain = ev.DelegationChain[:0]
-		if d.byte(']') {
-			return true
-		}
-		for {
-			s, ok := d.str()
-			if !ok {
-				return false
-			}
-			ev.DelegationChain = append(ev.DelegationChain, s)
-			if d.byte(',') {
-				continue
-			}
-			return d.byte(']')
-		}
-	case "attributes":
-		if !d.byte('{') {
-			return false
-		}
-		if ev.Attributes == nil {
-			ev.Attributes = map[string]string{}
-		}
-		if d.byte('}') {
-			return true
-		}
-		for {
-			k, ok := d.str()
-			if !ok || !d.byte(':') {
-				return false
-			}
-			v, ok := d.str()
-			if !ok {
-				return false
-			}
-			ev.Attributes[k] = v
-			if d.byte(',') {
-				continue
-			}
-			return d.byte('}')
-		}
-	default:
-		return false // unknown or differently spelt: the standard decoder decides
+	case kDelegationChain:
+		return d.chain(ev)
+	case kAttributes:
+		return d.attributes(ev)
 	}
-	s, ok := d.str()
-	*sp = s
-	return ok
+	return false
+}
+
+func (d *scanner) chain(ev *AgentEvent) bool {
+	if !d.byte('[') {
+		return false
+	}
+	if ev.DelegationChain == nil {
+		ev.DelegationChain = make([]string, 0, 2) // [] is empty, not absent
+	}
+	// A repeated key replaces the earlier list, as encoding/json does.
+	ev.DelegationChain = ev.DelegationChain[:0]
+	if d.dec != nil {
+		d.dec.hops = d.dec.hops[:0]
+	}
+	if d.byte(']') {
+		return true
+	}
+	for {
+		i, j, ok := d.span()
+		if !ok {
+			return false
+		}
+		var s string
+		if d.dec == nil {
+			s = d.s[i:j]
+		} else {
+			d.dec.hop(len(ev.DelegationChain), i, j) // set by finish
+		}
+		ev.DelegationChain = append(ev.DelegationChain, s)
+		if d.byte(',') {
+			continue
+		}
+		return d.byte(']')
+	}
+}
+
+func (d *scanner) attributes(ev *AgentEvent) bool {
+	if !d.byte('{') {
+		return false
+	}
+	if d.dec != nil {
+		// The map is made at the end, when its strings are; a repeated
+		// key adds to it, as encoding/json does.
+		d.dec.hasAttrs = true
+	} else if ev.Attributes == nil {
+		ev.Attributes = map[string]string{}
+	}
+	if d.byte('}') {
+		return true
+	}
+	for {
+		ki, kj, ok := d.span()
+		if !ok || !d.byte(':') {
+			return false
+		}
+		vi, vj, ok := d.span()
+		if !ok {
+			return false
+		}
+		if d.dec != nil {
+			d.dec.attrs = append(d.dec.attrs, attrSpan{int32(ki), int32(kj), int32(vi), int32(vj)})
+		} else {
+			ev.Attributes[d.s[ki:kj]] = d.s[vi:vj]
+		}
+		if d.byte(',') {
+			continue
+		}
+		return d.byte('}')
+	}
 }

@@ -3,6 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"reflect"
 	"slices"
 	"sort"
@@ -158,4 +159,49 @@ func TestJSONSchemasMatchTypes(t *testing.T) {
 			t.Errorf("%s: schema properties %v, Go fields %v", c.name, got, want)
 		}
 	}
+}
+
+// TestYearInRangeBoundaries: the UTC shortcut agrees with Year() at the
+// edges, and zoned times use their own year.
+func TestYearInRangeBoundaries(t *testing.T) {
+	plus2 := time.FixedZone("", 2*3600)
+	for _, tc := range []time.Time{
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2200, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2201, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 1, 1, 1, 0, 0, 0, plus2), time.Date(2201, 1, 1, 0, 30, 0, 0, plus2), time.Date(2200, 12, 31, 23, 0, 0, 0, plus2),
+	} {
+		y := tc.Year()
+		if got, want := yearInRange(tc), y >= 2000 && y <= 2200; got != want {
+			t.Errorf("yearInRange(%v) = %v, want %v", tc, got, want)
+		}
+	}
+}
+
+func TestPlainIPv4(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "10.0.3.7", "255.255.255.255", "192.168.100.10"} {
+		if !plainIPv4(s) {
+			t.Errorf("plainIPv4(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1..3.4", ".1.2.3", "1.2.3.4.",
+		"1.2.3.4%eth0", "::1", "1.2.3.-4", "1.2.3.4 ", "1000.2.3.4"} {
+		if plainIPv4(s) {
+			t.Errorf("plainIPv4(%q) = true", s)
+		}
+	}
+}
+
+// FuzzPlainIPv4: whatever the shortcut accepts, netip.ParseAddr accepts.
+func FuzzPlainIPv4(f *testing.F) {
+	for _, s := range []string{"10.0.3.7", "01.2.3.4", "255.255.255.255", "256.1.1.1", "1.2.3.4.5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainIPv4(s) {
+			return
+		}
+		if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
+			t.Fatalf("plainIPv4(%q) = true, netip: %v, %v", s, a, err)
+		}
+	})
 }

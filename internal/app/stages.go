@@ -192,13 +192,15 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
+	// The handler runs on the loop's goroutine only, so it owns the decoder.
+	var dec schemas.Decoder
 	l, err := a.newLoop(StageBaseline, a.Cfg.Pipeline.Groups.Baseline, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		items := make([]baseline.Item, 0, len(msgs))
 		for _, m := range msgs {
 			// Decode only: the worker validates each event itself, and
 			// the detect stage dead-letters what does not decode.
 			var ev schemas.AgentEvent
-			if err := schemas.UnmarshalEvent(m.Value, &ev); err != nil {
+			if err := dec.Unmarshal(m.Value, &ev); err != nil {
 				continue
 			}
 			items = append(items, baseline.Item{Event: ev, Partition: m.Partition, Offset: m.Offset})
@@ -256,9 +258,11 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 	// and only its publish is retried.
 	var doneFirst *bus.Message
 	var pending []bus.Message
+	// The handler runs on the loop's goroutine only, so it owns the decoder.
+	var dec schemas.Decoder
 	l, err := a.newLoop(StageDetect, a.Cfg.Pipeline.Groups.Detect, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		if doneFirst == nil || doneFirst.Partition != msgs[0].Partition || doneFirst.Offset != msgs[0].Offset {
-			pending = a.detectBatch(eng, msgs)
+			pending = a.detectBatch(eng, &dec, msgs)
 			first := msgs[0]
 			doneFirst = &first
 		}
@@ -285,8 +289,8 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 
 // detectBatch runs the engine over a batch and returns the messages to
 // publish: alerts for the alerts topic, dead letters for events that do not
-// decode.
-func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message {
+// decode. dec belongs to the calling goroutine.
+func (a *App) detectBatch(eng *detect.Engine, dec *schemas.Decoder, msgs []bus.Message) []bus.Message {
 	var out []bus.Message
 	emit := func(al []schemas.Alert, enqueued time.Time) {
 		for i := range al {
@@ -304,8 +308,8 @@ func (a *App) detectBatch(eng *detect.Engine, msgs []bus.Message) []bus.Message 
 		}
 	}
 	for _, m := range msgs {
-		ev, err := schemas.DecodeEvent(m.Value)
-		if err != nil {
+		var ev schemas.AgentEvent
+		if err := dec.Decode(m.Value, &ev); err != nil {
 			// Reasons start with ingest's reason class, as ingest's own
 			// dead letters do.
 			class := ingest.ReasonMalformed
