@@ -173,7 +173,13 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	base := time.Now().UTC().Truncate(time.Hour)
 	pool := newBenchPool(rng, opt.Agents, 4096, nonce)
 	headers := map[string]string{"format": "canonical"}
-	batch := make([]bus.Message, 0, 5000)
+	// Free-running, the load goes out in large batches; at a set rate, in
+	// a hundred batches a second, so probes are not held behind bursts.
+	size := 5000
+	if opt.Rate > 0 {
+		size = min(size, max(1, opt.Rate/100))
+	}
+	batch := make([]bus.Message, 0, size)
 	var n int64
 	start := time.Now()
 	nextProbe := start

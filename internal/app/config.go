@@ -65,8 +65,9 @@ type PipelineConfig struct {
 	BatchSize int           `koanf:"batch_size"`
 	BatchWait time.Duration `koanf:"batch_wait"`
 	// BaselineBatchSize and BaselineBatchWait are the baseline stage's own:
-	// it writes every event to the store, and a column store wants few
-	// large inserts, while detection wants small batches for latency.
+	// it writes every event to the store, and ClickHouse wants few large
+	// inserts (50,000 in the production examples), while SQLite's default
+	// stays small: its long write transactions delay the other stages.
 	BaselineBatchSize int           `koanf:"baseline_batch_size"`
 	BaselineBatchWait time.Duration `koanf:"baseline_batch_wait"`
 	DrainTimeout      time.Duration `koanf:"drain_timeout"`
@@ -104,7 +105,7 @@ func DefaultConfig() Config {
 		Pipeline: PipelineConfig{
 			BatchSize:         5000,
 			BatchWait:         10 * time.Millisecond,
-			BaselineBatchSize: 50000,
+			BaselineBatchSize: 5000,
 			BaselineBatchWait: 200 * time.Millisecond,
 			DrainTimeout:      30 * time.Second,
 			FlushEvery:        time.Minute,
