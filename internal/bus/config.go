@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // Config configures the producer, the consumers and the admin helpers.
@@ -27,6 +29,9 @@ type Config struct {
 	BatchSize int `koanf:"batch_size"`
 	// BatchBytes caps one produce request per partition (and so one message).
 	BatchBytes int64 `koanf:"batch_bytes"`
+	// Compression of produced record batches: none, gzip, snappy, lz4 or
+	// zstd. Consumers decompress whatever they read.
+	Compression string `koanf:"compression"`
 
 	// MinBytes, MaxBytes and MaxWait tune the readers' fetch requests.
 	MinBytes int           `koanf:"min_bytes"`
@@ -70,6 +75,7 @@ func DefaultConfig() Config {
 		ClientID:          "agentwatch",
 		BatchSize:         1000,
 		BatchBytes:        1 << 20,
+		Compression:       "none",
 		MinBytes:          1,
 		MaxBytes:          10 << 20,
 		MaxWait:           250 * time.Millisecond,
@@ -117,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 1 {
 		bad("batch_size", "must be at least 1, got %d", c.BatchSize)
+	}
+	if _, err := codec(c.Compression); err != nil {
+		bad("compression", "%v", err)
 	}
 	if c.BatchBytes < 1024 {
 		bad("batch_bytes", "must be at least 1024, got %d", c.BatchBytes)
@@ -169,3 +178,20 @@ func validTopic(name string) error {
 
 // List returns the four topic names in a fixed order.
 func (t Topics) List() []string { return []string{t.Ingest, t.Events, t.Alerts, t.DLQ} }
+
+// codec maps bus.compression to kafka-go's codec (0 = none).
+func codec(name string) (kafka.Compression, error) {
+	switch name {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("%q is not none, gzip, snappy, lz4 or zstd", name)
+}

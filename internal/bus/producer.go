@@ -29,6 +29,7 @@ type Producer struct {
 	// transport is ours, so Close must release its pooled connections.
 	transport *kafka.Transport
 	cfg       Config
+	codec     kafka.Compression
 	m         *metrics
 	log       *slog.Logger
 
@@ -73,7 +74,8 @@ func NewProducer(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Prod
 		MetadataTTL: partitionsTTL,
 	}
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 30 * time.Second}
-	return &Producer{client: client, transport: transport, cfg: cfg, m: newMetrics(reg), log: log, partitions: map[string]topicPartitions{}}, nil
+	codec, _ := codec(cfg.Compression) // validated above
+	return &Producer{client: client, transport: transport, cfg: cfg, codec: codec, m: newMetrics(reg), log: log, partitions: map[string]topicPartitions{}}, nil
 }
 
 // Publish writes msgs and returns nil once the broker has acknowledged all
@@ -199,7 +201,7 @@ func (p *Producer) produceOnce(ctx context.Context, topic string, partition int,
 		}
 		res, err := p.client.Produce(ctx, &kafka.ProduceRequest{
 			Topic: topic, Partition: partition, RequiredAcks: kafka.RequireAll,
-			Records: kafka.NewRecordReader(records...),
+			Records: kafka.NewRecordReader(records...), Compression: p.codec,
 		})
 		if err == nil && res != nil {
 			err = res.Error

@@ -64,6 +64,7 @@ func TestConfigValidate(t *testing.T) {
 		{"partitions", func(c *Config) { c.Partitions = 0 }, "bus.partitions"},
 		{"replication", func(c *Config) { c.ReplicationFactor = 0 }, "bus.replication_factor"},
 		{"batch size", func(c *Config) { c.BatchSize = 0 }, "bus.batch_size"},
+		{"compression", func(c *Config) { c.Compression = "brotli" }, "bus.compression"},
 		{"heartbeat >= session", func(c *Config) { c.HeartbeatInterval = c.SessionTimeout }, "bus.heartbeat_interval"},
 		{"start offset", func(c *Config) { c.StartOffset = "middle" }, "bus.start_offset"},
 		{"min bytes", func(c *Config) { c.MinBytes = 0 }, "bus.min_bytes"},
