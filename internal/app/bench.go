@@ -179,7 +179,30 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	if opt.Rate > 0 {
 		size = min(size, max(1, opt.Rate/100))
 	}
-	batch := make([]bus.Message, 0, size)
+	// A few publishers work in parallel, so that the load is not held to
+	// one acknowledged round trip at a time.
+	const publishers = 4
+	work := make(chan []bus.Message, publishers)
+	pubErr := make(chan error, 1)
+	var pubs sync.WaitGroup
+	for range publishers {
+		pubs.Go(func() {
+			for b := range work {
+				if err := a.Producer.Publish(ctx, b...); err != nil {
+					select {
+					case pubErr <- fmt.Errorf("bench: publish: %w", err):
+					default:
+					}
+				}
+			}
+		})
+	}
+	defer func() {
+		if work != nil {
+			close(work)
+			pubs.Wait()
+		}
+	}()
 	var n int64
 	start := time.Now()
 	nextProbe := start
@@ -187,7 +210,12 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		batch = batch[:0]
+		select {
+		case err := <-pubErr:
+			return res, err
+		default:
+		}
+		batch := make([]bus.Message, 0, size)
 		arena := make([]byte, 0, cap(batch)*pool.size)
 		for len(batch) < cap(batch) {
 			if now := time.Now(); !now.Before(nextProbe) && probes < maxProbes {
@@ -212,8 +240,12 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: t.key, Value: arena[from:len(arena):len(arena)], Headers: headers})
 			n++
 		}
-		if err := a.Producer.Publish(ctx, batch...); err != nil {
-			return res, fmt.Errorf("bench: publish: %w", err)
+		select {
+		case work <- batch:
+		case err := <-pubErr:
+			return res, err
+		case <-ctx.Done():
+			return res, ctx.Err()
 		}
 		if opt.Rate > 0 {
 			due := start.Add(time.Duration(float64(n) / float64(opt.Rate) * float64(time.Second)))
@@ -221,6 +253,14 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 				time.Sleep(d)
 			}
 		}
+	}
+	close(work)
+	pubs.Wait()
+	work = nil
+	select {
+	case err := <-pubErr:
+		return res, err
+	default:
 	}
 	res.Published = n
 	res.PublishSeconds = time.Since(start).Seconds()
