@@ -79,10 +79,10 @@ type Worker struct {
 type workerMetrics struct {
 	events *prometheus.CounterVec
 	// The per-event results, resolved once.
-	counted, duplicate, late prometheus.Counter
-	windows                  prometheus.Counter
-	errors                   *prometheus.CounterVec
-	agents                   prometheus.Gauge
+	counted, duplicate, late, unattributed prometheus.Counter
+	windows                                prometheus.Counter
+	errors                                 *prometheus.CounterVec
+	agents                                 prometheus.Gauge
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) workerMetrics {
@@ -98,7 +98,8 @@ func newWorkerMetrics(reg prometheus.Registerer) workerMetrics {
 	for _, r := range []string{"counted", "duplicate", "late", "invalid", "unattributed"} {
 		m.events.WithLabelValues(r)
 	}
-	m.counted, m.duplicate, m.late = m.events.WithLabelValues("counted"), m.events.WithLabelValues("duplicate"), m.events.WithLabelValues("late")
+	m.counted, m.duplicate = m.events.WithLabelValues("counted"), m.events.WithLabelValues("duplicate")
+	m.late, m.unattributed = m.events.WithLabelValues("late"), m.events.WithLabelValues("unattributed")
 	for _, op := range []string{"insert_events", "load_state", "persist"} {
 		m.errors.WithLabelValues(op)
 	}
@@ -245,7 +246,7 @@ func (w *Worker) count(ctx context.Context, items []Item, keep []int, touched ma
 	for _, i := range keep {
 		ev := &items[i].Event
 		if ev.Unattributed {
-			w.m.events.WithLabelValues("unattributed").Inc()
+			w.m.unattributed.Inc()
 			continue
 		}
 		w.observe(ev)

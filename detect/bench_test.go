@@ -65,16 +65,25 @@ func reportCPU(b *testing.B, start time.Duration) {
 	}
 }
 
-// BenchmarkProcess is the full detector set on in-memory events.
-func BenchmarkProcess(b *testing.B) {
+// warmEngine builds an engine over the bench fleet of 1,000 agents and
+// runs the fleet's events through it once: every agent seen, habits
+// learned. It returns the engine and those events.
+func warmEngine(b *testing.B) (*Engine, []schemas.AgentEvent) {
+	b.Helper()
 	inv, evs := benchFleet(b, 1000)
 	e, err := NewEngine(DefaultConfig(), inv)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range evs { // warm up: every agent seen, habits learned
+	for i := range evs {
 		e.Process(&evs[i])
 	}
+	return e, evs
+}
+
+// BenchmarkProcess is the full detector set on in-memory events.
+func BenchmarkProcess(b *testing.B) {
+	e, evs := warmEngine(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()
@@ -91,79 +100,97 @@ func BenchmarkProcess(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeProcess is decoding plus the full detector set as the
-// detect stage meets events: each event's JSON has just arrived (here it is
-// written into a reused buffer from one of 4,096 templates, with a unique
-// event id and a time that keeps moving forward, and that writing is
-// counted in the time), then it is decoded with a schemas.Decoder, as the
-// stage does, and processed.
-func BenchmarkDecodeProcess(b *testing.B) {
-	inv, evs := benchFleet(b, 1000)
-	e, err := NewEngine(DefaultConfig(), inv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range evs { // warm up: every agent seen, habits learned
-		e.Process(&evs[i])
-	}
-	const idDigits = 12
+// eventStream writes canonical JSON events as the detect stage meets them:
+// event i is one of 4,096 templates with a unique id and a time 50 ms
+// after event i-1's, written into one reused buffer.
+type eventStream struct {
+	tpls  []streamTemplate
+	start time.Time
+	buf   []byte
+	// The time's text up to the seconds changes once a second: formatted
+	// then, so the harness spends little of the measured time on it.
+	sec     int64
+	secText []byte
+}
+
+type streamTemplate struct {
+	json         []byte
+	idAt, timeAt int
+}
+
+const streamIDDigits = 12
+
+func newEventStream(b *testing.B, evs []schemas.AgentEvent) *eventStream {
 	placeholderTime := t0.Add(123456789) // nine fractional digits, all written
-	type template struct {
-		json         []byte
-		idAt, timeAt int
-	}
-	tpls := make([]template, 4096)
-	for i := range tpls {
+	idKey, timeKey := `"event_id":"ev-`, `"time":"`+placeholderTime.Format(time.RFC3339Nano)
+	s := &eventStream{tpls: make([]streamTemplate, 4096), start: evs[len(evs)-1].Time.Add(time.Second), sec: -1}
+	for i := range s.tpls {
 		ev := evs[i]
-		ev.EventID = "ev-" + strings.Repeat("0", idDigits)
+		ev.EventID = "ev-" + strings.Repeat("0", streamIDDigits)
 		ev.Time = placeholderTime
 		raw, err := json.Marshal(&ev)
 		if err != nil {
 			b.Fatal(err)
 		}
-		idAt := bytes.Index(raw, []byte(`"event_id":"ev-`)) + len(`"event_id":"ev-`)
-		timeAt := bytes.Index(raw, []byte(`"time":"`+placeholderTime.Format(time.RFC3339Nano))) + len(`"time":"`)
-		if idAt < len(`"event_id":"ev-`) || timeAt < len(`"time":"`) {
+		idAt, timeAt := bytes.Index(raw, []byte(idKey)), bytes.Index(raw, []byte(timeKey))
+		if idAt < 0 || timeAt < 0 {
 			b.Fatal("template without its placeholders")
 		}
-		tpls[i] = template{raw, idAt, timeAt}
+		s.tpls[i] = streamTemplate{raw, idAt + len(idKey), timeAt + len(`"time":"`)}
 	}
-	start := evs[len(evs)-1].Time.Add(time.Second)
-	buf := make([]byte, 0, 1024)
+	return s
+}
+
+// at is event i's time.
+func (s *eventStream) at(i int) time.Time {
+	return s.start.Add(time.Duration(i) * 50 * time.Millisecond)
+}
+
+// event returns event i's JSON, valid until the next call.
+func (s *eventStream) event(i int) []byte {
+	t := &s.tpls[i%len(s.tpls)]
+	s.buf = append(s.buf[:0], t.json...)
+	for k, n := t.idAt+streamIDDigits-1, i; k >= t.idAt; k-- {
+		s.buf[k] = byte('0' + n%10)
+		n /= 10
+	}
+	at := s.at(i)
+	if sec := at.Unix(); sec != s.sec {
+		s.sec, s.secText = sec, at.AppendFormat(s.secText[:0], "2006-01-02T15:04:05")
+	}
+	w := s.buf[t.timeAt:]
+	copy(w, s.secText)
+	w = w[len(s.secText)+1:] // past the '.'
+	for k, ns := 8, at.Nanosecond(); k >= 0; k-- {
+		w[k] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return s.buf
+}
+
+// BenchmarkDecodeProcess is decoding plus the full detector set as the
+// detect stage meets events: each event's JSON has just arrived (written
+// by an eventStream, and that writing is counted in the time), then it is
+// decoded with a schemas.Decoder, as the stage does, and processed.
+func BenchmarkDecodeProcess(b *testing.B) {
+	e, evs := warmEngine(b)
+	stream := newEventStream(b, evs)
+	var dec schemas.Decoder
+	for _, i := range []int{0, 7, 4096 + 123} { // the harness writes what it means to
+		var ev schemas.AgentEvent
+		if err := dec.Decode(stream.event(i), &ev); err != nil || ev.EventID != fmt.Sprintf("ev-%012d", i) || !ev.Time.Equal(stream.at(i)) {
+			b.Fatalf("event %d decoded as id %q time %s (%v)", i, ev.EventID, ev.Time, err)
+		}
+	}
 	b.ReportAllocs()
-	b.SetBytes(int64(len(tpls[0].json)))
+	b.SetBytes(int64(len(stream.tpls[0].json)))
 	b.ResetTimer()
 	cpu := cpuTime()
 	defer reportCPU(b, cpu)
-	var dec schemas.Decoder
-	// The time's text up to the seconds changes once a second: formatted
-	// then, so the harness spends little of the measured time on it.
-	var secText []byte
-	sec := int64(-1)
 	for i := 0; i < b.N; i++ {
-		t := &tpls[i%len(tpls)]
-		buf = append(buf[:0], t.json...)
-		for k, n := t.idAt+idDigits-1, i; k >= t.idAt; k-- {
-			buf[k] = byte('0' + n%10)
-			n /= 10
-		}
-		at := start.Add(time.Duration(i) * 50 * time.Millisecond)
-		if s := at.Unix(); s != sec {
-			sec, secText = s, at.AppendFormat(secText[:0], "2006-01-02T15:04:05")
-		}
-		w := buf[t.timeAt:]
-		copy(w, secText)
-		w = w[len(secText)+1:] // past the '.'
-		for k, ns := 8, at.Nanosecond(); k >= 0; k-- {
-			w[k] = byte('0' + ns%10)
-			ns /= 10
-		}
 		var ev schemas.AgentEvent
-		if err := dec.Decode(buf, &ev); err != nil {
+		if err := dec.Decode(stream.event(i), &ev); err != nil {
 			b.Fatal(err)
-		}
-		if i < len(tpls) && (ev.EventID != fmt.Sprintf("ev-%012d", i) || !ev.Time.Equal(start.Add(time.Duration(i)*50*time.Millisecond))) {
-			b.Fatalf("event %d decoded as id %q time %s", i, ev.EventID, ev.Time)
 		}
 		e.Process(&ev)
 	}
@@ -173,17 +200,13 @@ func BenchmarkDecodeProcess(b *testing.B) {
 // events in a loop: 28 MB of input, and event times that all fall within
 // one hour, so no window closes (the loop wraps back to its first time).
 func BenchmarkDecodeProcessReplay(b *testing.B) {
-	inv, evs := benchFleet(b, 1000)
-	e, err := NewEngine(DefaultConfig(), inv)
-	if err != nil {
-		b.Fatal(err)
-	}
+	e, evs := warmEngine(b)
 	raw := make([][]byte, len(evs))
 	for i := range evs {
+		var err error
 		if raw[i], err = json.Marshal(&evs[i]); err != nil {
 			b.Fatal(err)
 		}
-		e.Process(&evs[i])
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw[0])))

@@ -5,15 +5,14 @@ import (
 	"unsafe"
 )
 
-// Decoder decodes canonical events like DecodeEvent and UnmarshalEvent,
-// with the same results and errors, but cheaper when it decodes many. The
-// strings of an event are cut from one allocation sized to them alone
-// (FastUnmarshalEvent copies the whole record), and a field whose value is
-// the same as in the previous event the decoder returned (source, system,
-// outcome, user agent... often are) shares that event's string: it is
-// neither scanned nor copied again. So the decoder holds on to the latest
-// value of each field, which keeps at most that many earlier events'
-// string allocations alive.
+// Decoder decodes canonical events; DecodeEvent and UnmarshalEvent use a
+// fresh one per call, and a kept one is cheaper when it decodes many. The
+// strings of an event are cut from one allocation sized to them alone,
+// and a field whose value is the same as in the previous event the
+// decoder returned (source, system, outcome, user agent... often are)
+// shares that event's string: it is neither scanned nor copied again. So
+// the decoder holds on to the latest value of each field, which keeps at
+// most that many earlier events' string allocations alive.
 //
 // The zero value is ready to use. A Decoder is not safe for concurrent
 // use: each goroutine that decodes needs its own. The events it returns

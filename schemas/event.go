@@ -203,23 +203,14 @@ func DecodeEvent(data []byte) (AgentEvent, error) {
 }
 
 // UnmarshalEvent parses one canonical JSON event strictly without
-// validating it (ingest attributes an event before it validates). The
-// common shape takes FastUnmarshalEvent; anything else, and every error,
-// goes through encoding/json, so results and messages are the standard
-// decoder's either way (tests and a fuzz target hold the two equal).
+// validating it (ingest attributes an event before it validates), with a
+// fresh Decoder: the common shape takes the fast scanner; anything else,
+// and every error, goes through encoding/json, so results and messages
+// are the standard decoder's either way (tests and a fuzz target hold the
+// two equal). Whatever ev held before is overwritten.
 func UnmarshalEvent(data []byte, ev *AgentEvent) error {
-	if len(data) > MaxEventBytes {
-		return errTooLarge(len(data))
-	}
-	if FastUnmarshalEvent(data, ev) {
-		return nil
-	}
-	// Decoding into a local keeps ev off the heap on the fast path (the
-	// standard decoder's interface argument would make it escape).
-	var local AgentEvent
-	err := unmarshalStandard(data, &local)
-	*ev = local
-	return err
+	var d Decoder
+	return d.Unmarshal(data, ev)
 }
 
 // errTooLarge is the error for an event over MaxEventBytes.

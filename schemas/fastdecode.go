@@ -7,11 +7,10 @@ import (
 	"unsafe"
 )
 
+// scanner reads one event from b; dec records where its strings are and
+// cuts them when the whole event has scanned (Decoder.finish).
 type scanner struct {
-	b []byte
-	// s holds the same bytes as one string for FastUnmarshalEvent, whose
-	// fields are substrings of it; it is "" when dec makes the strings.
-	s   string
+	b   []byte
 	pos int
 	dec *Decoder
 }
@@ -45,16 +44,6 @@ func (d *scanner) byte(c byte) bool {
 		return true
 	}
 	return false
-}
-
-// str reads a string without escapes, control or non-ASCII bytes as a
-// substring of s.
-func (d *scanner) str() (string, bool) {
-	i, j, ok := d.span()
-	if !ok {
-		return "", false
-	}
-	return d.s[i:j], true
 }
 
 // key reads an object key; it is only compared, never kept.
@@ -237,13 +226,18 @@ func daysIn(m, y int) int {
 
 // FastUnmarshalEvent decodes the common shape of a canonical event (known
 // keys spelt exactly, strings without escapes or non-ASCII bytes) with one
-// allocation for all strings, which are substrings of one copy of data.
-// It reports false for anything else, leaving ev in an unspecified state;
-// the caller then uses the standard decoder, so unusual input and every
-// error get encoding/json's handling. It does not validate.
+// allocation for all strings, as a fresh Decoder does. It reports false
+// for anything else, leaving ev in an unspecified state; the caller then
+// uses the standard decoder, so unusual input and every error get
+// encoding/json's handling. It does not validate.
 func FastUnmarshalEvent(data []byte, ev *AgentEvent) bool {
-	d := scanner{b: data, s: string(data)}
-	return d.event(ev)
+	var d Decoder
+	s := scanner{b: data, dec: &d}
+	if !s.event(ev) {
+		return false
+	}
+	d.finish(data, ev)
+	return true
 }
 
 // event scans one whole object into ev.
@@ -447,18 +441,14 @@ func (ev *AgentEvent) strField(f int) *string {
 // field reads the value of key k.
 func (d *scanner) field(k int, ev *AgentEvent) bool {
 	if f := int(strFieldOf[k]); f >= 0 {
-		if d.dec != nil && d.dec.repeat(f, d, ev) {
+		if d.dec.repeat(f, d, ev) {
 			return true
 		}
 		i, j, ok := d.span()
 		if !ok {
 			return false
 		}
-		if d.dec != nil {
-			d.dec.str(f, i, j)
-		} else {
-			*ev.strField(f) = d.s[i:j]
-		}
+		d.dec.str(f, i, j)
 		return true
 	}
 	switch k {
@@ -515,9 +505,7 @@ func (d *scanner) chain(ev *AgentEvent) bool {
 	}
 	// A repeated key replaces the earlier list, as encoding/json does.
 	ev.DelegationChain = ev.DelegationChain[:0]
-	if d.dec != nil {
-		d.dec.hops = d.dec.hops[:0]
-	}
+	d.dec.hops = d.dec.hops[:0]
 	if d.byte(']') {
 		return true
 	}
@@ -526,13 +514,8 @@ func (d *scanner) chain(ev *AgentEvent) bool {
 		if !ok {
 			return false
 		}
-		var s string
-		if d.dec == nil {
-			s = d.s[i:j]
-		} else {
-			d.dec.hop(len(ev.DelegationChain), i, j) // set by finish
-		}
-		ev.DelegationChain = append(ev.DelegationChain, s)
+		d.dec.hop(len(ev.DelegationChain), i, j)
+		ev.DelegationChain = append(ev.DelegationChain, "") // set by finish
 		if d.byte(',') {
 			continue
 		}
@@ -544,13 +527,9 @@ func (d *scanner) attributes(ev *AgentEvent) bool {
 	if !d.byte('{') {
 		return false
 	}
-	if d.dec != nil {
-		// The map is made at the end, when its strings are; a repeated
-		// key adds to it, as encoding/json does.
-		d.dec.hasAttrs = true
-	} else if ev.Attributes == nil {
-		ev.Attributes = map[string]string{}
-	}
+	// The map is made at the end, when its strings are; a repeated key
+	// adds to it, as encoding/json does.
+	d.dec.hasAttrs = true
 	if d.byte('}') {
 		return true
 	}
@@ -563,11 +542,7 @@ func (d *scanner) attributes(ev *AgentEvent) bool {
 		if !ok {
 			return false
 		}
-		if d.dec != nil {
-			d.dec.attrs = append(d.dec.attrs, attrSpan{int32(ki), int32(kj), int32(vi), int32(vj)})
-		} else {
-			ev.Attributes[d.s[ki:kj]] = d.s[vi:vj]
-		}
+		d.dec.attrs = append(d.dec.attrs, attrSpan{int32(ki), int32(kj), int32(vi), int32(vj)})
 		if d.byte(',') {
 			continue
 		}

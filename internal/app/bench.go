@@ -53,19 +53,25 @@ type benchPool struct {
 // benchTemplate is one encoded event whose event id and time are
 // placeholders of fixed width at known offsets.
 type benchTemplate struct {
-	json     []byte
-	key      []byte
-	idAt     int // offset of the event id's counter digits
-	timeAt   int // offset of the time string
-	idDigits int
+	json   []byte
+	key    []byte
+	idAt   int // offset of the event id's counter digits
+	timeAt int // offset of the time string
 }
 
 // benchTimeLayout has a fixed width: nine fractional digits, always.
 const benchTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
+// benchIDDigits is the width of the counter in a template's event id.
+const benchIDDigits = 11
+
+// benchProbeID names probe agent i of the run with nonce.
+func benchProbeID(nonce string, i int) string {
+	return benchProbeAgent + "-" + nonce + "-" + strconv.Itoa(i)
+}
+
 func newBenchPool(rng *rand.Rand, agents, n int, nonce string) *benchPool {
-	const digits = 11
-	placeholderID := "b" + nonce + "-" + strings.Repeat("0", digits)
+	placeholderID := "b" + nonce + "-" + strings.Repeat("0", benchIDDigits)
 	// Nine non-zero fractional digits, so the encoder writes all of them.
 	placeholderTime := time.Date(2000, 1, 1, 0, 0, 0, 123456789, time.UTC)
 	p := &benchPool{}
@@ -79,12 +85,14 @@ func newBenchPool(rng *rand.Rand, agents, n int, nonce string) *benchPool {
 			Outcome: schemas.OutcomeSuccess, SrcIP: "10.0." + strconv.Itoa(ag%250) + ".7", UserAgent: "bench/1.0",
 		}
 		b := schemas.AppendEventJSON(nil, &ev)
-		idAt := strings.Index(string(b), `"event_id":"`+placeholderID+`"`) + len(`"event_id":"`+placeholderID) - digits
-		timeAt := strings.Index(string(b), `"time":"`+placeholderTime.Format(benchTimeLayout)+`"`) + len(`"time":"`)
-		if idAt < 0 || timeAt < len(`"time":"`) {
+		idKey, timeKey := `"event_id":"`+placeholderID+`"`, `"time":"`+placeholderTime.Format(benchTimeLayout)+`"`
+		idAt, timeAt := strings.Index(string(b), idKey), strings.Index(string(b), timeKey)
+		if idAt < 0 || timeAt < 0 {
 			panic("bench: event template without its placeholders")
 		}
-		p.events = append(p.events, benchTemplate{json: b, key: []byte(ev.AgentID), idAt: idAt, timeAt: timeAt, idDigits: digits})
+		idAt += len(idKey) - 1 - benchIDDigits // the counter, before the closing quote
+		timeAt += len(`"time":"`)
+		p.events = append(p.events, benchTemplate{json: b, key: []byte(ev.AgentID), idAt: idAt, timeAt: timeAt})
 		p.size = max(p.size, len(b))
 	}
 	return p
@@ -95,7 +103,7 @@ func (t *benchTemplate) append(dst []byte, n int64, at time.Time) []byte {
 	from := len(dst)
 	dst = append(dst, t.json...)
 	out := dst[from:]
-	for i := t.idAt + t.idDigits - 1; i >= t.idAt; i-- {
+	for i := t.idAt + benchIDDigits - 1; i >= t.idAt; i-- {
 		out[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[n%36]
 		n /= 36
 	}
@@ -122,12 +130,11 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	// A run nonce keeps event ids and probe agents unique across runs on
 	// one store, so a second run is not deduplicated against the first.
 	nonce := strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36), 36)
-	var invYAML strings.Builder
-	invYAML.WriteString("agents:\n")
-	for i := 0; i < maxProbes; i++ {
-		fmt.Fprintf(&invYAML, "  - id: %s-%s-%d\n    owner: bench\n    status: decommissioned\n", benchProbeAgent, nonce, i)
+	decls := make([]inventory.Agent, maxProbes)
+	for i := range decls {
+		decls[i] = inventory.Agent{ID: benchProbeID(nonce, i), Owner: "bench", Status: inventory.StatusDecommissioned}
 	}
-	inv, err := inventory.Parse("bench", []byte(invYAML.String()))
+	inv, err := inventory.New(decls)
 	if err != nil {
 		return res, err
 	}
@@ -185,6 +192,11 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	work := make(chan []bus.Message, publishers)
 	pubErr := make(chan error, 1)
 	var pubs sync.WaitGroup
+	stopPublishers := sync.OnceFunc(func() {
+		close(work)
+		pubs.Wait()
+	})
+	defer stopPublishers()
 	for range publishers {
 		pubs.Go(func() {
 			for b := range work {
@@ -197,12 +209,6 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			}
 		})
 	}
-	defer func() {
-		if work != nil {
-			close(work)
-			pubs.Wait()
-		}
-	}()
 	var n int64
 	start := time.Now()
 	nextProbe := start
@@ -222,7 +228,7 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 				nextProbe = now.Add(opt.ProbeEvery)
 				ev := schemas.AgentEvent{
 					EventID: "p" + nonce + "-" + strconv.FormatInt(n, 36), Time: base.Add(time.Duration(n) * time.Microsecond), Source: "bench",
-					AgentID: benchProbeAgent + "-" + nonce + "-" + strconv.Itoa(probes), Principal: "svc-bench",
+					AgentID: benchProbeID(nonce, probes), Principal: "svc-bench",
 					CredentialID: "AKIABENCH", CredentialType: schemas.CredOAuthToken,
 					Action: "tickets.read", System: "mcp:zendesk", Resource: "tickets/1", Outcome: schemas.OutcomeSuccess,
 				}
@@ -254,9 +260,7 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			}
 		}
 	}
-	close(work)
-	pubs.Wait()
-	work = nil
+	stopPublishers()
 	select {
 	case err := <-pubErr:
 		return res, err

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/agentwatch/agentwatch/internal/retry"
 )
 
 // Producer publishes messages with acks=all, keys hashed with murmur2
@@ -46,13 +48,9 @@ type topicPartitions struct {
 // partitions added to a topic are picked up within it.
 const partitionsTTL = 30 * time.Second
 
-// maxAttempts and the backoff bound the retries of one partition's
-// request on a retriable error (leader moving, broker restarting).
-const (
-	maxAttempts    = 10
-	backoffInitial = 100 * time.Millisecond
-	backoffMax     = time.Second
-)
+// produceRetry bounds the retries of one partition's request on a
+// retriable error (leader moving, broker restarting).
+var produceRetry = retry.Policy{Initial: 100 * time.Millisecond, Max: time.Second, Attempts: 10}
 
 var _ Publisher = (*Producer)(nil)
 
@@ -94,15 +92,20 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 	order := []target{}
 	bal := kafka.Murmur2Balancer{}
 	now := time.Now()
+	var topic string // of the previous message: batches are mostly one topic
+	var parts []int
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Topic == "" {
 			return fmt.Errorf("bus: publish: message %d has no topic", i)
 		}
-		parts, err := p.topicPartitions(ctx, m.Topic, false)
-		if err != nil {
-			p.m.publishErrors.WithLabelValues(m.Topic).Add(float64(len(msgs)))
-			return fmt.Errorf("bus: publish %d messages: %w", len(msgs), err)
+		if m.Topic != topic {
+			var err error
+			if parts, err = p.topicPartitions(ctx, m.Topic); err != nil {
+				p.m.publishErrors.WithLabelValues(m.Topic).Add(float64(len(msgs)))
+				return fmt.Errorf("bus: publish %d messages: %w", len(msgs), err)
+			}
+			topic = m.Topic
 		}
 		// Keyed messages: murmur2(key) mod partitions, as in Java.
 		// Messages without a key are spread at random.
@@ -120,7 +123,7 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 		})
 	}
 	wg.Wait()
-	failed, total := 0, len(msgs)
+	failed := 0
 	var first error
 	ok := map[string]int{}
 	bad := map[string]int{}
@@ -143,7 +146,7 @@ func (p *Producer) Publish(ctx context.Context, msgs ...Message) error {
 		p.m.publishErrors.WithLabelValues(t).Add(float64(n))
 	}
 	if first != nil {
-		return fmt.Errorf("bus: publish: %d of %d messages failed: %w", failed, total, first)
+		return fmt.Errorf("bus: publish: %d of %d messages failed: %w", failed, len(msgs), first)
 	}
 	return nil
 }
@@ -178,8 +181,7 @@ func (p *Producer) produce(ctx context.Context, topic string, partition int, msg
 
 func (p *Producer) produceOnce(ctx context.Context, topic string, partition int, msgs []Message, idx []int, now time.Time) error {
 	records := make([]kafka.Record, len(idx))
-	backoff := backoffInitial
-	for attempt := 1; ; attempt++ {
+	return retry.Do(ctx, produceRetry, func(ctx context.Context) error {
 		// A record's key and value are readers, used up by a request:
 		// every attempt builds its records afresh.
 		for j, i := range idx {
@@ -212,22 +214,15 @@ func (p *Producer) produceOnce(ctx context.Context, topic string, partition int,
 				}
 			}
 		}
-		if err == nil {
-			return nil
+		if err != nil && !retriable(err) {
+			return retry.Permanent(err)
 		}
-		if attempt >= maxAttempts || !retriable(err) || ctx.Err() != nil {
-			return err
-		}
-		p.log.Warn("kafka produce failed; retrying", "topic", topic, "partition", partition, "attempt", attempt, "err", err)
+		return err
+	}, func(attempt int, err error, wait time.Duration) {
+		p.log.Warn("kafka produce failed; retrying", "topic", topic, "partition", partition, "attempt", attempt, "wait", wait, "err", err)
 		// The partition may have moved or the topic changed: look again.
 		p.forget(topic)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, backoffMax)
-	}
+	})
 }
 
 // retriable reports whether a produce error may pass by itself.
@@ -247,11 +242,11 @@ func retriable(err error) bool {
 // it is fresh. A topic that does not exist is an error: topics are
 // created by EnsureTopics with the configured partition count, and a typo
 // in a name should fail rather than create a stray topic.
-func (p *Producer) topicPartitions(ctx context.Context, topic string, refresh bool) ([]int, error) {
+func (p *Producer) topicPartitions(ctx context.Context, topic string) ([]int, error) {
 	p.mu.Lock()
 	tp, ok := p.partitions[topic]
 	p.mu.Unlock()
-	if ok && !refresh && time.Since(tp.fetched) < partitionsTTL {
+	if ok && time.Since(tp.fetched) < partitionsTTL {
 		return tp.ids, nil
 	}
 	res, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})

@@ -1,5 +1,5 @@
 // Package retry is the project's one way to retry: exponential backoff
-// with full jitter, ctx checked before each try, errors classified as
+// with equal jitter, ctx checked before each try, errors classified as
 // permanent (never retried) or retryable (everything else).
 package retry
 

@@ -18,7 +18,7 @@ import (
 
 // LoadBaselines returns the latest version of each feature of each agent.
 func (s *Store) LoadBaselines(ctx context.Context, agentIDs []string) ([]schemas.BaselineRow, error) {
-	where, args := agentFilter(agentIDs)
+	where, args := agentFilter(" WHERE ", agentIDs)
 	var out []schemas.BaselineRow
 	err := s.each(ctx, "load baselines", `SELECT agent_id, feature, samples, median, mad, ewma_mean, ewma_var,
 		p50, p95, p99, seasonality, seasonal, mature, first_window, last_window, version, updated_at, state
@@ -49,7 +49,7 @@ func (s *Store) LoadBaselines(ctx context.Context, agentIDs []string) ([]schemas
 
 // LoadPlayground returns the latest version of each playground entry.
 func (s *Store) LoadPlayground(ctx context.Context, agentIDs []string) ([]schemas.PlaygroundRow, error) {
-	where, args := agentFilter(agentIDs)
+	where, args := agentFilter(" WHERE ", agentIDs)
 	var out []schemas.PlaygroundRow
 	err := s.each(ctx, "load playground", `SELECT agent_id, kind, system, action, resource_pattern, value,
 		count, first_seen, last_seen, version FROM agent_playground`+where+`
@@ -121,11 +121,9 @@ func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time
 		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
 		unattributed FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
-	if len(agentIDs) > 0 {
-		where, ids := agentFilter(agentIDs)
-		q += strings.Replace(where, " WHERE ", " AND ", 1)
-		args = append(args, ids...)
-	}
+	cond, ids := agentFilter(" AND ", agentIDs)
+	q += cond
+	args = append(args, ids...)
 	q += ` ORDER BY time, time_nanos, event_id LIMIT 1 BY event_id`
 	return s.each(ctx, "scan events", q, args, func(rows driver.Rows) error {
 		var ev schemas.AgentEvent
@@ -215,7 +213,9 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	return out, err
 }
 
-func agentFilter(ids []string) (string, []any) {
+// agentFilter is the condition on agent_id for ids (none when empty),
+// joined by join (" WHERE " or " AND ").
+func agentFilter(join string, ids []string) (string, []any) {
 	if len(ids) == 0 {
 		return "", nil
 	}
@@ -223,7 +223,7 @@ func agentFilter(ids []string) (string, []any) {
 	for i, id := range ids {
 		args[i] = id
 	}
-	return " WHERE agent_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")", args
+	return join + "agent_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")", args
 }
 
 // each runs a query and decodes every row; fn's error stops the scan.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -17,14 +16,15 @@ const maxInArgs = 500
 // scanner is what *sql.Rows offers to the row decoders.
 type scanner interface{ Scan(dest ...any) error }
 
-// inChunks runs fn once for all rows (ids empty) or once per chunk of ids.
-func inChunks(ids []string, fn func(where string, args []any) error) error {
+// inChunks runs fn once for all rows (ids empty) or once per chunk of
+// ids, with the agent condition joined by join (" WHERE " or " AND ").
+func inChunks(join string, ids []string, fn func(cond string, args []any) error) error {
 	if len(ids) == 0 {
 		return fn("", nil)
 	}
 	for len(ids) > 0 {
 		n := min(len(ids), maxInArgs)
-		if err := fn(" WHERE agent_id IN "+inClause(n), stringArgs(ids[:n])); err != nil {
+		if err := fn(join+"agent_id IN "+inClause(n), stringArgs(ids[:n])); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -39,7 +39,7 @@ const baselineCols = `agent_id, feature, samples, median, mad, ewma_mean, ewma_v
 // given agents (all when empty), ordered by agent and feature.
 func (s *Store) LoadBaselines(ctx context.Context, agentIDs []string) ([]schemas.BaselineRow, error) {
 	var out []schemas.BaselineRow
-	err := inChunks(agentIDs, func(where string, args []any) error {
+	err := inChunks(" WHERE ", agentIDs, func(where string, args []any) error {
 		return s.each(ctx, "load baselines", `SELECT `+baselineCols+` FROM agent_baselines`+where+` ORDER BY agent_id, feature`, args,
 			func(sc scanner) error {
 				var r schemas.BaselineRow
@@ -69,7 +69,7 @@ func (s *Store) LoadBaselines(ctx context.Context, agentIDs []string) ([]schemas
 // entry of the given agents (all when empty).
 func (s *Store) LoadPlayground(ctx context.Context, agentIDs []string) ([]schemas.PlaygroundRow, error) {
 	var out []schemas.PlaygroundRow
-	err := inChunks(agentIDs, func(where string, args []any) error {
+	err := inChunks(" WHERE ", agentIDs, func(where string, args []any) error {
 		return s.each(ctx, "load playground", `SELECT agent_id, kind, system, action, resource_pattern, value,
 			count, first_seen, last_seen, version FROM agent_playground`+where+`
 			ORDER BY agent_id, kind, system, action, resource_pattern, value`, args,
@@ -126,8 +126,8 @@ func (s *Store) LoadWindows(ctx context.Context, agentID string, since time.Time
 // too. Long agent lists are queried in chunks; each agent's events still
 // come in time order.
 func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
-	return inChunks(agentIDs, func(where string, args []any) error {
-		return s.scanEvents(ctx, strings.Replace(where, " WHERE ", " AND ", 1), args, from, to, fn)
+	return inChunks(" AND ", agentIDs, func(cond string, args []any) error {
+		return s.scanEvents(ctx, cond, args, from, to, fn)
 	})
 }
 
