@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -108,5 +111,59 @@ func TestSplitValues(t *testing.T) {
 	}
 	if _, tuple, _ := splitValues("INSERT INTO t (a) VALUES (json(?))"); tuple != "" {
 		t.Errorf("a tuple with expressions was split: %q", tuple)
+	}
+}
+
+// TestEventsMigrationKeepsRowsAndDedup opens a store left at migration 1
+// (events keyed by event_id) with events in it: migration 2 keeps every
+// row, and a redelivered event is still ignored afterwards.
+func TestEventsMigrationKeepsRowsAndDedup(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	migs, err := store.LoadMigrations(schemas.SQL, "sql/sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 'init', '2026-01-01 00:00:00')`}, migs[0].Statements...)
+	for _, q := range v1 {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	old := (&Store{rw: db})
+	evs := []schemas.AgentEvent{storetest.Event("e1", "agent-a", at), storetest.Event("e2", "agent-b", at.Add(time.Second))}
+	if err := old.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open at version 1: %v", err)
+	}
+	defer s.Close()
+	if err := s.InsertEvents(ctx, evs); err != nil { // redelivered
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, "SELECT event_id, agent_id, time, time_nanos, resource FROM events ORDER BY event_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{"e1", "agent-a", "2026-01-02 03:04:05", int64(600), "arn:aws:s3:::b/k"}, {"e2", "agent-b", "2026-01-02 03:04:06", int64(600), "arn:aws:s3:::b/k"}}
+	if !reflect.DeepEqual(res.Rows, want) {
+		t.Errorf("events after migration and redelivery = %v, want %v", res.Rows, want)
+	}
+	res, err = s.Query(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Rows); got != "[[events_agent_time] [events_time]]" {
+		t.Errorf("indexes on events = %s, want events_agent_time and events_time only", got)
 	}
 }

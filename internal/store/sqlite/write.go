@@ -23,7 +23,8 @@ const insertEventSQL = `INSERT OR IGNORE INTO events (event_id, time, time_nanos
 	attributes, unattributed)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// InsertEvents stores events; an event_id already stored is ignored.
+// InsertEvents stores events; an event already stored (same agent, time
+// and event_id) is ignored.
 func (s *Store) InsertEvents(ctx context.Context, evs []schemas.AgentEvent) error {
 	return s.batch(ctx, "events", insertEventSQL, len(evs), func(i int) ([]any, error) {
 		ev := &evs[i]

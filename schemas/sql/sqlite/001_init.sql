@@ -3,7 +3,7 @@
 -- 'YYYY-MM-DD HH:MM:SS' so that they sort and SQLite's date functions work;
 -- lists and maps are JSON text.
 
--- One row per canonical AgentEvent; a redelivered event_id is ignored.
+-- One row per canonical AgentEvent; 002_events_by_agent.sql rebuilds it.
 CREATE TABLE IF NOT EXISTS events (
     event_id              TEXT    NOT NULL PRIMARY KEY,
     time                  TEXT    NOT NULL,
