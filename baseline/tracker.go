@@ -30,7 +30,20 @@ type Agent struct {
 	Version int64
 	// Flags is free for the detector (e.g. one-shot alerts already raised).
 	Flags uint32
+	// last holds the interned ids of the agent's latest system, action,
+	// delegator and credential: an agent's consecutive events mostly
+	// repeat them, and comparing with the interned string costs less than
+	// the interner's map lookup.
+	last [numLast]uint32
 }
+
+const (
+	lastSystem = iota
+	lastAction
+	lastDelegator
+	lastCred
+	numLast
+)
 
 // Peer is the pooled behaviour of the agents of one kind.
 type Peer struct {
@@ -184,6 +197,17 @@ func (t *Tracker) WindowStart(ts int64) int64 {
 	return s
 }
 
+// idOf interns s, trying the id in *last (an agent's previous value of the
+// same field) first, and leaves s's id there.
+func (t *Tracker) idOf(last *uint32, s string) uint32 {
+	if id := *last; id != 0 && t.strs.str(id) == s {
+		return id
+	}
+	id := t.strs.id(s)
+	*last = id
+	return id
+}
+
 func (t *Tracker) agent(id string) *Agent {
 	if a := t.agents[id]; a != nil {
 		return a
@@ -281,8 +305,8 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 		o.Gap = time.Duration(ts-a.Last) * time.Second
 	}
 
-	o.System = t.strs.id(ev.System)
-	o.Action = t.strs.id(ev.Action)
+	o.System = t.idOf(&a.last[lastSystem], ev.System)
+	o.Action = t.idOf(&a.last[lastAction], ev.Action)
 	var resHash uint64
 	if ev.Resource != "" {
 		resHash = hashString64(ev.Resource)
@@ -292,10 +316,10 @@ func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 	o.Network = t.network(ev.SrcIP)
 	o.UserAgent = t.userAgent(ev.UserAgent)
 	if ev.OnBehalfOf != "" {
-		o.Delegator = t.strs.id(ev.OnBehalfOf)
+		o.Delegator = t.idOf(&a.last[lastDelegator], ev.OnBehalfOf)
 	}
 	if ev.CredentialID != "" {
-		o.Cred = t.strs.id(ev.CredentialID)
+		o.Cred = t.idOf(&a.last[lastCred], ev.CredentialID)
 	}
 
 	u := uint32(ts)

@@ -254,3 +254,29 @@ func TestParseUTCMatchesTimeDate(t *testing.T) {
 		}
 	}
 }
+
+// TestMinuteMemoMatchesParseUTC: times parsed through the minute memo,
+// one after another as a Decoder meets them, equal ParseUTC's, valid or
+// not, whether they share the previous minute or not.
+func TestMinuteMemoMatchesParseUTC(t *testing.T) {
+	var m minuteMemo
+	check := func(s string) {
+		t.Helper()
+		got, gok := m.parse(s)
+		want, wok := ParseUTC(s)
+		if gok != wok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("memo parse(%q) = %v, %v; ParseUTC = %v, %v", s, got, gok, want, wok)
+		}
+	}
+	at := time.Date(2026, 12, 31, 23, 57, 0, 0, time.UTC)
+	for i := 0; i < 2000; i++ {
+		at = at.Add(730*time.Millisecond + time.Duration(i%7)*time.Nanosecond)
+		check(at.Format(time.RFC3339Nano))
+		check(at.Format("2006-01-02T15:04:05Z"))
+		check(at.Format("2006-01-02T15:04:05.000Z"))
+		prefix := at.Format("2006-01-02T15:04:")
+		for _, bad := range []string{"5aZ", "60Z", "07.Z", "07.1234567890Z", "07+01:00", "7Z", "07.12a4Z", "07", "07Zx"} {
+			check(prefix + bad)
+		}
+	}
+}

@@ -12,11 +12,13 @@ import (
 // decoder returned (source, system, outcome, user agent... often are)
 // shares that event's string: it is neither scanned nor copied again. So
 // the decoder holds on to the latest value of each field, which keeps at
-// most that many earlier events' string allocations alive.
+// most that many earlier events' string allocations alive. Likewise a
+// credential time equal to the previous event's is the same *time.Time.
 //
 // The zero value is ready to use. A Decoder is not safe for concurrent
 // use: each goroutine that decodes needs its own. The events it returns
-// share nothing with the input and do not change afterwards.
+// share nothing with the input, and must not be changed through their
+// pointers (they may share them with other events).
 type Decoder struct {
 	// last is each string field's latest value (not event id or resource,
 	// which do not repeat).
@@ -29,6 +31,12 @@ type Decoder struct {
 	hops     []hopSpan
 	attrs    []attrSpan
 	hasAttrs bool
+
+	// minute speeds up parsing times that share the previous one's minute.
+	minute minuteMemo
+	// cred are the latest credential issued and expiry times (see
+	// scanner.credTime).
+	cred [2]credMemo
 }
 
 type span struct{ i, j int32 }

@@ -131,17 +131,21 @@ func (ev *AgentEvent) Validate() error {
 	} else if !yearInRange(ev.Time) {
 		add("time", "year %d is out of range", ev.Time.Year())
 	}
-	// A fixed array, not a map: Validate runs on every event, and a map
-	// literal would allocate each time.
-	fields := [...]struct{ name, v string }{
-		{"event_id", ev.EventID}, {"source", ev.Source}, {"agent_id", ev.AgentID}, {"agent_instance", ev.AgentInstance},
-		{"principal", ev.Principal}, {"credential_id", ev.CredentialID}, {"on_behalf_of", ev.OnBehalfOf},
-		{"action", ev.Action}, {"system", ev.System}, {"resource", ev.Resource}, {"resource_type", ev.ResourceType},
-		{"error_code", ev.ErrorCode}, {"user_agent", ev.UserAgent},
-	}
-	for _, f := range fields {
-		if len(f.v) > MaxFieldLen {
-			add(f.name, "is %d bytes, longer than %d", len(f.v), MaxFieldLen)
+	// The longest field first: the names are needed only when one is too
+	// long, and Validate runs on every event.
+	if max(len(ev.EventID), len(ev.Source), len(ev.AgentID), len(ev.AgentInstance), len(ev.Principal),
+		len(ev.CredentialID), len(ev.OnBehalfOf), len(ev.Action), len(ev.System), len(ev.Resource),
+		len(ev.ResourceType), len(ev.ErrorCode), len(ev.UserAgent)) > MaxFieldLen {
+		fields := [...]struct{ name, v string }{
+			{"event_id", ev.EventID}, {"source", ev.Source}, {"agent_id", ev.AgentID}, {"agent_instance", ev.AgentInstance},
+			{"principal", ev.Principal}, {"credential_id", ev.CredentialID}, {"on_behalf_of", ev.OnBehalfOf},
+			{"action", ev.Action}, {"system", ev.System}, {"resource", ev.Resource}, {"resource_type", ev.ResourceType},
+			{"error_code", ev.ErrorCode}, {"user_agent", ev.UserAgent},
+		}
+		for _, f := range fields {
+			if len(f.v) > MaxFieldLen {
+				add(f.name, "is %d bytes, longer than %d", len(f.v), MaxFieldLen)
+			}
 		}
 	}
 	if ev.Outcome == "" {

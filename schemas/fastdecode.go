@@ -138,9 +138,44 @@ func (d *scanner) time() (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
+	return d.parseTime(d.view(i, j))
+}
+
+// credTime reads credential time n (0 issued, 1 expires). The same time
+// as the previous event's gets the same pointer: events do not change
+// after decoding, and a credential's times repeat in every event it signs.
+func (d *scanner) credTime(n int) (*time.Time, bool) {
+	i, j, ok := d.span()
+	if !ok {
+		return nil, false
+	}
+	s, m := d.view(i, j), &d.dec.cred[n]
+	if m.t != nil && s == string(m.text[:m.n]) {
+		return m.t, true
+	}
+	t, ok := d.parseTime(s)
+	if !ok {
+		return nil, false
+	}
+	p := &t
+	m.t = nil
+	if len(s) <= len(m.text) {
+		m.n = copy(m.text[:], s)
+		m.t = p
+	}
+	return p, true
+}
+
+// credMemo is a credential time's text and the pointer it was decoded to.
+type credMemo struct {
+	n    int
+	text [40]byte
+	t    *time.Time
+}
+
+func (d *scanner) parseTime(s string) (time.Time, bool) {
 	// Neither parser keeps its argument.
-	s := d.view(i, j)
-	if t, ok := ParseUTC(s); ok {
+	if t, ok := d.dec.minute.parse(s); ok {
 		return t, true
 	}
 	var t time.Time
@@ -177,24 +212,64 @@ func ParseUTC(s string) (time.Time, bool) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	ns := 0
-	if rest := s[19 : len(s)-1]; rest != "" {
-		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
-			return time.Time{}, false
-		}
-		f, ok := num(20, len(s)-1)
-		if !ok {
-			return time.Time{}, false
-		}
-		for i := len(rest) - 1; i < 9; i++ {
-			f *= 10
-		}
-		ns = f
+	ns, ok := parseFraction(s[19 : len(s)-1])
+	if !ok {
+		return time.Time{}, false
 	}
 	// What time.Date(y, mo, d, h, mi, sec, ns, time.UTC) returns, for
 	// fields in range, without its normalisation.
 	unix := daysSinceEpoch(y, mo, d)*86400 + int64(h*3600+mi*60+sec)
 	return time.Unix(unix, int64(ns)).UTC(), true
+}
+
+// minuteMemo remembers the latest "2006-01-02T15:04:" prefix ParseUTC
+// accepted and its Unix time: consecutive events' times mostly share it,
+// and then only the seconds and the fraction need parsing.
+type minuteMemo struct {
+	prefix [17]byte
+	unix   int64
+	ok     bool
+}
+
+// parse is ParseUTC(s), through the memo.
+func (m *minuteMemo) parse(s string) (time.Time, bool) {
+	if m.ok && len(s) >= 20 && s[len(s)-1] == 'Z' && s[:17] == string(m.prefix[:]) && s[19] != ':' {
+		s0, s1 := s[17], s[18]
+		if s0 >= '0' && s0 <= '5' && s1 >= '0' && s1 <= '9' {
+			if ns, ok := parseFraction(s[19 : len(s)-1]); ok {
+				return time.Unix(m.unix+int64(s0-'0')*10+int64(s1-'0'), int64(ns)).UTC(), true
+			}
+		}
+	}
+	t, ok := ParseUTC(s)
+	if ok {
+		copy(m.prefix[:], s[:17])
+		m.unix = t.Unix() - int64(t.Second())
+		m.ok = true
+	}
+	return t, ok
+}
+
+// parseFraction parses "" or "." and 1 to 9 digits as nanoseconds.
+func parseFraction(rest string) (int, bool) {
+	if rest == "" {
+		return 0, true
+	}
+	if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+		return 0, false
+	}
+	f := 0
+	for i := 1; i < len(rest); i++ {
+		c := rest[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		f = f*10 + int(c-'0')
+	}
+	for i := len(rest) - 1; i < 9; i++ {
+		f *= 10
+	}
+	return f, true
 }
 
 // daysSinceEpoch counts days from 1970-01-01 to a proleptic Gregorian
@@ -346,10 +421,16 @@ var keyTokens = func() (t [numKeys]struct {
 // skipped), and returns its index; otherwise -1, having consumed nothing.
 func (d *scanner) keyInOrder(next int) int {
 	d.ws()
-	if len(d.b)-d.pos < 24 {
-		return -1 // near the end: the general path
+	var x [3]uint64
+	if len(d.b)-d.pos >= 24 {
+		x = [3]uint64{binary.LittleEndian.Uint64(d.b[d.pos:]), binary.LittleEndian.Uint64(d.b[d.pos+8:]), binary.LittleEndian.Uint64(d.b[d.pos+16:])}
+	} else {
+		// Near the end: zeros past it match no token's bytes, so a token
+		// longer than what is left cannot match.
+		var pad [24]byte
+		copy(pad[:], d.b[d.pos:])
+		x = [3]uint64{binary.LittleEndian.Uint64(pad[:]), binary.LittleEndian.Uint64(pad[8:]), binary.LittleEndian.Uint64(pad[16:])}
 	}
-	x := [3]uint64{binary.LittleEndian.Uint64(d.b[d.pos:]), binary.LittleEndian.Uint64(d.b[d.pos+8:]), binary.LittleEndian.Uint64(d.b[d.pos+16:])}
 	for k := next; k < numKeys; k++ {
 		t := &keyTokens[k]
 		if x[0]&t.mask[0] == t.word[0] && x[1]&t.mask[1] == t.word[1] && x[2]&t.mask[2] == t.word[2] {
@@ -460,16 +541,14 @@ func (d *scanner) field(k int, ev *AgentEvent) bool {
 		if d.null() {
 			return false // the standard decoder's null handling, to be exact
 		}
-		t, ok := d.time()
-		if !ok {
-			return false
-		}
 		if k == kCredentialIssuedAt {
-			ev.CredentialIssuedAt = &t
-		} else {
-			ev.CredentialExpiresAt = &t
+			t, ok := d.credTime(0)
+			ev.CredentialIssuedAt = t
+			return ok
 		}
-		return true
+		t, ok := d.credTime(1)
+		ev.CredentialExpiresAt = t
+		return ok
 	case kBytes:
 		v, ok := d.int64()
 		ev.Bytes = v
