@@ -88,34 +88,55 @@ func normalQuantile(p float64) float64 {
 // exact small set of hashes, then (past smallCap values, as in a resource
 // enumeration) a 1024-bit linear-counting bitmap, which stays within a few
 // percent up to a few thousand values and saturates, never grows, beyond.
+// The first few values are kept inline: most windows see only a few
+// systems, networks, delegators and instances, and then Add reads no
+// memory beyond the window itself.
 type Distinct struct {
-	small []uint32
-	bits  *[16]uint64
+	n    uint32 // values in inl (the exact set is inl[:n] and more)
+	inl  [distinctInline]uint32
+	more []uint32
+	bits *[16]uint64
 }
 
-const smallCap = 24
+const (
+	smallCap       = 24
+	distinctInline = 3
+)
 
 // Add records h and reports whether it was new (always true-ish estimates
 // once the bitmap is in use: a bit that flips is new).
 func (d *Distinct) Add(h uint32) bool {
 	if d.bits == nil {
-		for _, v := range d.small {
+		for _, v := range d.inl[:d.n] {
 			if v == h {
 				return false
 			}
 		}
-		if len(d.small) < smallCap {
-			if d.small == nil {
-				d.small = make([]uint32, 0, 4)
+		if d.n < distinctInline {
+			d.inl[d.n] = h
+			d.n++
+			return true
+		}
+		for _, v := range d.more {
+			if v == h {
+				return false
 			}
-			d.small = append(d.small, h)
+		}
+		if len(d.more) < smallCap-distinctInline {
+			if d.more == nil {
+				d.more = make([]uint32, 0, 4)
+			}
+			d.more = append(d.more, h)
 			return true
 		}
 		d.bits = new([16]uint64)
-		for _, v := range d.small {
+		for _, v := range d.inl[:d.n] {
 			d.setBit(v)
 		}
-		d.small = nil
+		for _, v := range d.more {
+			d.setBit(v)
+		}
+		d.n, d.more = 0, d.more[:0]
 	}
 	return d.setBit(h)
 }
@@ -133,7 +154,7 @@ func (d *Distinct) setBit(h uint32) bool {
 // Count is the exact or estimated number of distinct values.
 func (d *Distinct) Count() int64 {
 	if d.bits == nil {
-		return int64(len(d.small))
+		return int64(d.n) + int64(len(d.more))
 	}
 	set := 0
 	for _, w := range d.bits {
@@ -147,10 +168,9 @@ func (d *Distinct) Count() int64 {
 	return int64(math.Round(-m * math.Log(zero/m)))
 }
 
-// Reset empties the set, keeping the small slice's storage.
+// Reset empties the set, keeping the overflow slice's storage.
 func (d *Distinct) Reset() {
-	d.small = d.small[:0]
-	d.bits = nil
+	d.n, d.more, d.bits = 0, d.more[:0], nil
 }
 
 func popcount(x uint64) int {

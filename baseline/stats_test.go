@@ -55,6 +55,14 @@ func TestDistinct(t *testing.T) {
 			if math.Abs(float64(got-int64(n))) > 0.1*float64(n)+1 {
 				t.Fatalf("count = %d, want about %d", got, n)
 			}
+			// A reset set (the next window) starts from nothing.
+			d.Reset()
+			for i := 0; i < n/2; i++ {
+				d.Add(hashString(fmt.Sprintf("users/%d", i)))
+			}
+			if got := d.Count(); n/2 <= smallCap && got != int64(n/2) {
+				t.Fatalf("after reset: count = %d, want exactly %d", got, n/2)
+			}
 		})
 	}
 }
