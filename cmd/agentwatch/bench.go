@@ -24,6 +24,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	fs.DurationVar(&opt.Duration, "duration", 60*time.Second, "how long to publish")
 	fs.IntVar(&opt.Rate, "rate", 0, "events per second to offer (0 = as fast as possible)")
 	fs.IntVar(&opt.Agents, "agents", 1000, "distinct agents in the synthetic stream")
+	fs.Int64Var(&opt.MaxBacklog, "max-backlog", 200_000, "most events publishing may run ahead of the slowest stage (0 = no bound)")
 	fs.DurationVar(&opt.ProbeEvery, "probe-every", 100*time.Millisecond, "interval of the alert-raising probe events that time event-to-alert latency")
 	var cpuprofile string
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")

@@ -253,6 +253,12 @@ func (a *App) Committed(stage string) int64 {
 	return 0
 }
 
+// slowestCommitted is the fewest events any of the ingest, baseline and
+// detect stages has committed.
+func (a *App) slowestCommitted() int64 {
+	return min(a.Committed(StageIngest), a.Committed(StageBaseline), a.Committed(StageDetect))
+}
+
 // Drained reports whether every stage has committed everything upstream
 // produced, given that ingested messages were put on the ingest topic.
 func (a *App) Drained(ingested int64) bool {

@@ -27,6 +27,11 @@ type BenchOptions struct {
 	// acting) is sent; each raises an alert whose arrival times the path
 	// from the ingest topic to the alert's delivery to the outbox.
 	ProbeEvery time.Duration
+	// MaxBacklog bounds how far publishing runs ahead of the slowest
+	// stage, in events (0 = no bound). Free-running, the load then goes
+	// in as fast as the pipeline takes it, and the embedded broker, which
+	// holds records in memory, is not flooded with more than it can keep.
+	MaxBacklog int64
 	Log        *slog.Logger
 	Out        io.Writer
 }
@@ -43,6 +48,9 @@ type BenchResult struct {
 }
 
 const benchProbeAgent = "bench-decommissioned"
+
+// benchStall is how long the drain waits without progress before failing.
+var benchStall = time.Minute
 
 // benchPool holds pre-encoded canonical events.
 type benchPool struct {
@@ -246,6 +254,17 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			batch = append(batch, bus.Message{Topic: cfg.Bus.Topics.Ingest, Key: t.key, Value: arena[from:len(arena):len(arena)], Headers: headers})
 			n++
 		}
+		for opt.MaxBacklog > 0 && n-a.slowestCommitted() > opt.MaxBacklog && time.Since(start) < opt.Duration {
+			select {
+			case err := <-pubErr:
+				return res, err
+			case err := <-runErr:
+				return res, fmt.Errorf("bench: pipeline stopped: %w", err)
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
 		select {
 		case work <- batch:
 		case err := <-pubErr:
@@ -271,6 +290,10 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	pubEnd := time.Now()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// A pipeline that stops making progress will not drain: say so rather
+	// than wait forever (records a broker deleted before they were read,
+	// for one, are never committed).
+	progress, progressAt := a.slowestCommitted(), time.Now()
 	for !a.Drained(n) {
 		select {
 		case <-ctx.Done():
@@ -278,6 +301,11 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 		case err := <-runErr:
 			return res, fmt.Errorf("bench: pipeline stopped: %w", err)
 		case <-tick.C:
+		}
+		if c := a.slowestCommitted(); c != progress {
+			progress, progressAt = c, time.Now()
+		} else if time.Since(progressAt) > benchStall {
+			return res, fmt.Errorf("bench: no stage committed anything for %s with %d of %d events still to commit (were records deleted by retention before they were read? see the log)", benchStall, n-c, n)
 		}
 	}
 	res.DrainSeconds = time.Since(pubEnd).Seconds()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,7 +19,12 @@ type Embedded struct {
 	c    *kfake.Cluster
 	log  *slog.Logger
 	once sync.Once
+	// stop ends the retention loop; done closes when it has.
+	stop, done chan struct{}
 }
+
+// retentionEvery is how often the broker deletes what is past retention.
+var retentionEvery = 5 * time.Second
 
 // StartEmbedded starts a one-broker cluster on 127.0.0.1:cfg.Port (0 picks
 // a free port). ctx bounds only the start.
@@ -37,6 +43,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "embedded-broker")
+	def := DefaultConfig().Embedded
+	if cfg.Retention <= 0 {
+		cfg.Retention = def.Retention
+	}
+	if cfg.RetentionBytes <= 0 {
+		cfg.RetentionBytes = def.RetentionBytes
+	}
+	// Retention frees memory a segment at a time: segments of a quarter
+	// of the byte limit (at most 16 MiB) keep what is held near it.
+	segment := min(cfg.RetentionBytes/4, 16<<20)
 	c, err := kfake.NewCluster(
 		kfake.NumBrokers(1),
 		kfake.Ports(cfg.Port),
@@ -46,13 +62,33 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		// so a dead member's partitions move quickly.
 		kfake.GroupMinSessionTimeout(500*time.Millisecond),
 		kfake.WithLogger(kfakeLogger{log}),
+		kfake.BrokerConfigs(map[string]string{
+			"log.retention.ms":    strconv.FormatInt(cfg.Retention.Milliseconds(), 10),
+			"log.retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10),
+			"log.segment.bytes":   strconv.FormatInt(segment, 10),
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("bus: start embedded broker on 127.0.0.1:%d: %w", cfg.Port, err)
 	}
-	e := &Embedded{c: c, log: log}
+	e := &Embedded{c: c, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	// kfake applies retention on its own only to topics created with
+	// retention settings; this applies the broker-wide ones to all.
+	go func() {
+		defer close(e.done)
+		t := time.NewTicker(retentionEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.stop:
+				return
+			case <-t.C:
+				c.ApplyRetention()
+			}
+		}
+	}()
 	log.Warn("embedded Kafka broker started: it keeps data in memory only; everything not yet processed is lost when the process stops",
-		"addr", c.ListenAddrs())
+		"addr", c.ListenAddrs(), "retention", cfg.Retention, "retention_bytes_per_partition", cfg.RetentionBytes)
 	return e, nil
 }
 
@@ -62,6 +98,8 @@ func (e *Embedded) Addrs() []string { return e.c.ListenAddrs() }
 // Close stops the broker and drops its data; safe to call twice.
 func (e *Embedded) Close() {
 	e.once.Do(func() {
+		close(e.stop)
+		<-e.done
 		e.c.Close()
 		e.log.Info("embedded Kafka broker stopped")
 	})

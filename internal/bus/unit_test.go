@@ -221,3 +221,64 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestEmbeddedRetentionBoundsMemory: past bus.embedded.retention_bytes, the
+// embedded broker deletes a partition's oldest records (so a long run in
+// embedded mode does not grow without bound), and keeps the newest.
+func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
+	defer func(d time.Duration) { retentionEvery = d }(retentionEvery)
+	retentionEvery = 50 * time.Millisecond
+	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true, Retention: time.Hour, RetentionBytes: 1 << 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cfg := testConfig().WithBrokers(e.Addrs())
+	cfg.Partitions = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := EnsureTopics(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProducer(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// 4 MiB in 1 KiB records, four times the limit.
+	value := bytes.Repeat([]byte("x"), 1024)
+	const n = 4096
+	for i := 0; i < n; i += 256 {
+		msgs := make([]Message, 256)
+		for j := range msgs {
+			msgs[j] = Message{Topic: cfg.Topics.Events, Key: []byte("k"), Value: value}
+		}
+		if err := p.Publish(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := newClient(cfg.Brokers, cfg)
+	defer closeClient(client)
+	first := func() (int64, int64) {
+		resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+			cfg.Topics.Events: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
+		if err != nil {
+			t.Fatalf("list offsets: %v", err)
+		}
+		po := resp.Topics[cfg.Topics.Events][0]
+		return po.FirstOffset, po.LastOffset
+	}
+	eventually(t, 10*time.Second, "retention to delete the oldest records", func() bool {
+		f, _ := first()
+		return f > 0
+	})
+	f, last := first()
+	if last != n {
+		t.Fatalf("end offset %d, want %d", last, n)
+	}
+	// What is kept is at most the limit plus one segment (a quarter of
+	// it), and at least the limit less a segment: the newest records.
+	if kept := last - f; kept > 1300 || kept < 700 {
+		t.Errorf("kept %d records of 1 KiB after retention to 1 MiB (offsets %d..%d)", kept, f, last)
+	}
+}
