@@ -53,6 +53,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "mode=%s store=%s cores=%d duration=%s offered_rate=%d agents=%d\n", cfg.Mode, cfg.Store.Backend, runtime.NumCPU(), opt.Duration, opt.Rate, opt.Agents)
 	fmt.Fprintf(env.stdout, "published            %d events in %.1fs (%.0f events/s offered)\n", res.Published, res.PublishSeconds, float64(res.Published)/res.PublishSeconds)
+	fmt.Fprintf(env.stdout, "backlog              at most %d events ahead of the slowest stage\n", res.Backlog)
 	fmt.Fprintf(env.stdout, "lag back to zero     %.1fs after publishing stopped\n", res.DrainSeconds)
 	fmt.Fprintf(env.stdout, "sustained end to end %.0f events/s (every stage committed)\n", res.Sustained)
 	fmt.Fprintf(env.stdout, "event-to-alert       p50 %s  p99 %s  (%d probes)\n", res.LatencyP50.Round(time.Millisecond), res.LatencyP99.Round(time.Millisecond), res.Probes)

@@ -231,3 +231,28 @@ func waitMetric(t *testing.T, addr, series string) {
 	}
 	t.Fatalf("metric %s never became non-zero", series)
 }
+
+// TestReadmeShowsConfigPrint: the README's "full effective configuration"
+// block is what `config print` prints with no file and no environment.
+func TestReadmeShowsConfigPrint(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const intro = "as `agentwatch config print` shows it:\n\n```yaml\n"
+	_, rest, ok := strings.Cut(string(readme), intro)
+	if !ok {
+		t.Fatal("README.md has no config print block")
+	}
+	block, _, ok := strings.Cut(rest, "```\n")
+	if !ok {
+		t.Fatal("README.md's config print block is not closed")
+	}
+	out, _, err := cli(t, context.Background(), nil, "config", "print")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != block {
+		t.Errorf("README.md's config print block differs from `config print`; it prints:\n%s", out)
+	}
+}

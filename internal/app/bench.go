@@ -45,6 +45,9 @@ type BenchResult struct {
 	LatencyP50     time.Duration
 	LatencyP99     time.Duration
 	Probes         int
+	// Backlog is the most events publishing ran ahead of the slowest
+	// stage (measured as each batch went out).
+	Backlog int64
 }
 
 const benchProbeAgent = "bench-decommissioned"
@@ -265,6 +268,7 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 			case <-time.After(2 * time.Millisecond):
 			}
 		}
+		res.Backlog = max(res.Backlog, n-a.slowestCommitted())
 		select {
 		case work <- batch:
 		case err := <-pubErr:

@@ -72,3 +72,21 @@ func TestBenchEmbedded(t *testing.T) {
 		t.Fatalf("probes did not time alerts: %+v", res)
 	}
 }
+
+// TestBenchHoldsBacklog: free-running with a backlog bound, publishing
+// waits for the pipeline instead of running ahead without limit.
+func TestBenchHoldsBacklog(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	const bound = 3000
+	res, err := RunBench(context.Background(), cfg, BenchOptions{
+		Duration: time.Second, Agents: 50, ProbeEvery: 50 * time.Millisecond, MaxBacklog: bound,
+		Log: slog.New(slog.DiscardHandler), Out: io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bound is checked before each batch of 5,000 goes out.
+	if res.Published == 0 || res.Backlog <= 0 || res.Backlog > bound+5000 {
+		t.Fatalf("backlog %d with a bound of %d (published %d)", res.Backlog, bound, res.Published)
+	}
+}
