@@ -63,10 +63,12 @@ type EmbeddedConfig struct {
 	// Partitions is the broker's default for topics created without a
 	// partition count.
 	Partitions int `koanf:"partitions"`
-	// Retention and RetentionBytes bound what the broker keeps in memory:
-	// records older than Retention, and the oldest records of a partition
-	// beyond RetentionBytes, are deleted (checked every few seconds). A
-	// consumer that falls further behind than that loses the records it
+	// RetentionBytes bounds what the broker keeps in memory: the oldest
+	// records of a partition beyond it are deleted (checked every few
+	// seconds). Retention, when set, also deletes records older than it
+	// by their Kafka timestamp; it is off by default, because a shipper
+	// replaying old logs may stamp records with their original time. A
+	// consumer that falls further behind than either loses the records it
 	// had not read, and says so in its log, as with any Kafka retention.
 	Retention      time.Duration `koanf:"retention"`
 	RetentionBytes int64         `koanf:"retention_bytes"`
@@ -92,7 +94,7 @@ func DefaultConfig() Config {
 		StartOffset:       "earliest",
 		OffsetRetention:   7 * 24 * time.Hour,
 		DialTimeout:       10 * time.Second,
-		Embedded:          EmbeddedConfig{Port: 0, Partitions: 6, Retention: time.Hour, RetentionBytes: 64 << 20},
+		Embedded:          EmbeddedConfig{Port: 0, Partitions: 6, RetentionBytes: 64 << 20},
 	}
 }
 
@@ -164,8 +166,8 @@ func (c Config) Validate() error {
 	if c.Embedded.Enabled && c.Embedded.Partitions < 1 {
 		bad("embedded.partitions", "must be at least 1, got %d", c.Embedded.Partitions)
 	}
-	if c.Embedded.Enabled && c.Embedded.Retention < time.Minute {
-		bad("embedded.retention", "must be at least 1m, got %s", c.Embedded.Retention)
+	if c.Embedded.Enabled && c.Embedded.Retention != 0 && c.Embedded.Retention < time.Minute {
+		bad("embedded.retention", "must be 0 (no time limit) or at least 1m, got %s", c.Embedded.Retention)
 	}
 	if c.Embedded.Enabled && c.Embedded.RetentionBytes < 1<<20 {
 		bad("embedded.retention_bytes", "must be at least 1048576 (1 MiB), got %d", c.Embedded.RetentionBytes)

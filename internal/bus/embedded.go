@@ -43,12 +43,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "embedded-broker")
-	def := DefaultConfig().Embedded
-	if cfg.Retention <= 0 {
-		cfg.Retention = def.Retention
-	}
 	if cfg.RetentionBytes <= 0 {
-		cfg.RetentionBytes = def.RetentionBytes
+		cfg.RetentionBytes = DefaultConfig().Embedded.RetentionBytes
+	}
+	// kfake's own default is seven days by record timestamp: none unless
+	// asked for (see EmbeddedConfig.Retention).
+	retentionMs := int64(-1)
+	if cfg.Retention > 0 {
+		retentionMs = cfg.Retention.Milliseconds()
 	}
 	// Retention frees memory a segment at a time: segments of a quarter
 	// of the byte limit (at most 16 MiB) keep what is held near it.
@@ -63,7 +65,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		kfake.GroupMinSessionTimeout(500*time.Millisecond),
 		kfake.WithLogger(kfakeLogger{log}),
 		kfake.BrokerConfigs(map[string]string{
-			"log.retention.ms":    strconv.FormatInt(cfg.Retention.Milliseconds(), 10),
+			"log.retention.ms":    strconv.FormatInt(retentionMs, 10),
 			"log.retention.bytes": strconv.FormatInt(cfg.RetentionBytes, 10),
 			"log.segment.bytes":   strconv.FormatInt(segment, 10),
 		}),

@@ -280,3 +280,41 @@ func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
 		t.Errorf("kept %d records of 1 KiB after retention to 1 MiB (offsets %d..%d)", kept, f, last)
 	}
 }
+
+// TestEmbeddedKeepsOldTimestampedRecords: with no time limit set (the
+// default), a record stamped long ago, as a shipper replaying old logs may
+// stamp it, survives retention.
+func TestEmbeddedKeepsOldTimestampedRecords(t *testing.T) {
+	e, err := StartEmbedded(context.Background(), DefaultConfig().Embedded, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cfg := testConfig().WithBrokers(e.Addrs())
+	cfg.Partitions = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := EnsureTopics(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewProducer(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := p.Publish(ctx, Message{Topic: cfg.Topics.Ingest, Value: []byte("replayed"), Time: old}); err != nil {
+		t.Fatal(err)
+	}
+	e.c.ApplyRetention() // what the retention loop does every few seconds
+	client := newClient(cfg.Brokers, cfg)
+	defer closeClient(client)
+	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		cfg.Topics.Ingest: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if po := resp.Topics[cfg.Topics.Ingest][0]; po.FirstOffset != 0 || po.LastOffset != 1 {
+		t.Errorf("offsets %d..%d after retention, want the 30-day-old record kept (0..1)", po.FirstOffset, po.LastOffset)
+	}
+}
