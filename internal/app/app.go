@@ -41,6 +41,9 @@ type App struct {
 	// eventsOut and alertsOut count what the stages published, so callers
 	// (the demo, tests) can wait until downstream stages caught up.
 	eventsOut atomic.Int64
+	// gateBacklog: busSink waits for the baseline and detect stages (set
+	// by RunStages).
+	gateBacklog bool
 	alertsOut atomic.Int64
 	committed [4]atomic.Int64 // per stage of AllStages, messages committed
 

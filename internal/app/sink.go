@@ -26,13 +26,32 @@ type busSink struct {
 	slots   chan struct{}
 	counter *atomic.Int64
 	wait    time.Duration
+	// backlog, when set, is how many events the baseline and detect
+	// stages have yet to commit; Publish waits while it is past
+	// maxBacklog (see embeddedBacklog).
+	backlog func() int64
 }
+
+// embeddedBacklog is how far, in events, collectors and the ingest stage
+// may run ahead of the baseline and detect stages in embedded mode. The
+// in-memory broker keeps only bus.embedded.retention_bytes per partition
+// (64 MiB: several hundred thousand events); waiting here, well inside
+// that, keeps a fast collector (a file replay, a burst of HTTP posts) from
+// pushing records out of retention before they are read. The HTTP
+// collector answers 429 with Retry-After once it has waited its bound.
+const embeddedBacklog = 100_000
 
 var _ ingest.Sink = (*busSink)(nil)
 
 func newBusSink(a *App, stage string, inflight int, wait time.Duration) *busSink {
-	return &busSink{pub: a.Producer, topics: a.Cfg.Bus.Topics, stage: stage, metrics: a.Metrics,
+	s := &busSink{pub: a.Producer, topics: a.Cfg.Bus.Topics, stage: stage, metrics: a.Metrics,
 		slots: make(chan struct{}, inflight), wait: wait, counter: &a.eventsOut}
+	if a.gateBacklog {
+		s.backlog = func() int64 {
+			return a.eventsOut.Load() - min(a.Committed(StageBaseline), a.Committed(StageDetect))
+		}
+	}
+	return s
 }
 
 func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []ingest.DeadLetter) error {
@@ -46,6 +65,15 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 		t := time.NewTimer(s.wait)
 		defer t.Stop()
 		timeout = t.C
+	}
+	for s.backlog != nil && s.backlog() > embeddedBacklog {
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-timeout:
+			return ingest.ErrBackpressure
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	select {
 	case s.slots <- struct{}{}:

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+type countingPublisher struct{ n atomic.Int64 }
+
+func (p *countingPublisher) Publish(_ context.Context, msgs ...bus.Message) error {
+	p.n.Add(int64(len(msgs)))
+	return nil
+}
+
+// TestSinkWaitsForBacklog: with the embedded backlog gate, a collector's
+// publish waits while the later stages are too far behind: the HTTP
+// collector's sink gives up with ErrBackpressure at its bound, the file
+// tailer's waits, and both go through once the stages catch up.
+func TestSinkWaitsForBacklog(t *testing.T) {
+	var behind atomic.Int64
+	behind.Store(embeddedBacklog + 1)
+	pub := &countingPublisher{}
+	sink := func(wait time.Duration) *busSink {
+		return &busSink{pub: pub, topics: bus.DefaultTopics(), stage: "collector", metrics: telemetry.NewMetrics(telemetry.NewRegistry()),
+			slots: make(chan struct{}, 1), wait: wait, counter: new(atomic.Int64), backlog: behind.Load}
+	}
+	evs := []schemas.AgentEvent{{EventID: "e1", AgentID: "a"}}
+	if err := sink(50*time.Millisecond).Publish(context.Background(), evs, nil); !errors.Is(err, ingest.ErrBackpressure) {
+		t.Fatalf("publish while %d events behind: %v, want ErrBackpressure", behind.Load(), err)
+	}
+	if pub.n.Load() != 0 {
+		t.Fatalf("%d messages published while the stages were behind", pub.n.Load())
+	}
+	done := make(chan error, 1)
+	go func() { done <- sink(0).Publish(context.Background(), evs, nil) }()
+	select {
+	case err := <-done:
+		t.Fatalf("unbounded publish returned while behind: %v", err)
+	case <-time.After(50 * time.Millisecond): // it is still waiting, as it should
+	}
+	behind.Store(embeddedBacklog)
+	select {
+	case err := <-done:
+		if err != nil || pub.n.Load() != 1 {
+			t.Fatalf("publish after catching up: %v, %d published", err, pub.n.Load())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("publish still waiting after the stages caught up")
+	}
+}
