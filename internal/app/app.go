@@ -44,8 +44,8 @@ type App struct {
 	// gateBacklog: busSink waits for the baseline and detect stages (set
 	// by RunStages).
 	gateBacklog bool
-	alertsOut atomic.Int64
-	committed [4]atomic.Int64 // per stage of AllStages, messages committed
+	alertsOut   atomic.Int64
+	committed   [4]atomic.Int64 // per stage of AllStages, messages committed
 
 	console  io.Writer
 	embedded *bus.Embedded

@@ -28,7 +28,7 @@ type busSink struct {
 	wait    time.Duration
 	// backlog, when set, is how many events the baseline and detect
 	// stages have yet to commit; Publish waits while it is past
-	// maxBacklog (see embeddedBacklog).
+	// embeddedBacklog.
 	backlog func() int64
 }
 

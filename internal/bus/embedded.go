@@ -48,9 +48,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	}
 	// kfake's own default is seven days by record timestamp: none unless
 	// asked for (see EmbeddedConfig.Retention).
-	retentionMs := int64(-1)
+	retentionMs, byTime := int64(-1), "none"
 	if cfg.Retention > 0 {
-		retentionMs = cfg.Retention.Milliseconds()
+		retentionMs, byTime = cfg.Retention.Milliseconds(), cfg.Retention.String()
 	}
 	// Retention frees memory a segment at a time: segments of a quarter
 	// of the byte limit (at most 16 MiB) keep what is held near it.
@@ -90,7 +90,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		}
 	}()
 	log.Warn("embedded Kafka broker started: it keeps data in memory only; everything not yet processed is lost when the process stops",
-		"addr", c.ListenAddrs(), "retention", cfg.Retention, "retention_bytes_per_partition", cfg.RetentionBytes)
+		"addr", c.ListenAddrs(), "retention_bytes_per_partition", cfg.RetentionBytes, "retention_by_time", byTime)
 	return e, nil
 }
 
