@@ -183,7 +183,7 @@ func TestFastPathTakesEncodedEvents(t *testing.T) {
 		Attributes: map[string]string{"k": "v"}}
 	b := AppendEventJSON(nil, &ev)
 	var got AgentEvent
-	if !FastUnmarshalEvent(b, &got) {
+	if !new(Decoder).fast(b, &got) {
 		t.Fatalf("an ordinary event took the slow path: %s", b)
 	}
 	if !got.Time.Equal(ev.Time) || !got.CredentialIssuedAt.Equal(issued) {
@@ -278,5 +278,19 @@ func TestMinuteMemoMatchesParseUTC(t *testing.T) {
 		for _, bad := range []string{"5aZ", "60Z", "07.Z", "07.1234567890Z", "07+01:00", "7Z", "07.12a4Z", "07", "07Zx"} {
 			check(prefix + bad)
 		}
+	}
+}
+
+// TestKeyNamesFollowTheStruct: the fast scanner's key table is the JSON
+// names of AgentEvent's fields in the order the encoders write them.
+func TestKeyNamesFollowTheStruct(t *testing.T) {
+	typ := reflect.TypeFor[AgentEvent]()
+	var names []string
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	if !reflect.DeepEqual(names, keyNames[:]) {
+		t.Errorf("keyNames = %v, want AgentEvent's JSON names %v", keyNames, names)
 	}
 }

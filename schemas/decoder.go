@@ -65,16 +65,28 @@ func (d *Decoder) Unmarshal(data []byte, ev *AgentEvent) error {
 	if len(data) > MaxEventBytes {
 		return errTooLarge(len(data))
 	}
-	d.pending, d.hops, d.attrs, d.hasAttrs = 0, d.hops[:0], d.attrs[:0], false
-	s := scanner{b: data, dec: d}
-	if s.event(ev) {
-		d.finish(data, ev)
+	if d.fast(data, ev) {
 		return nil
 	}
 	var local AgentEvent
 	err := unmarshalStandard(data, &local)
 	*ev = local
 	return err
+}
+
+// fast decodes the common shape of a canonical event (known keys spelt
+// exactly, strings without escapes or non-ASCII bytes) with one
+// allocation for all strings. It reports false for anything else,
+// leaving ev in an unspecified state; Unmarshal then uses the standard
+// decoder, so unusual input and every error get encoding/json's handling.
+func (d *Decoder) fast(data []byte, ev *AgentEvent) bool {
+	d.pending, d.hops, d.attrs, d.hasAttrs = 0, d.hops[:0], d.attrs[:0], false
+	s := scanner{b: data, dec: d}
+	if !s.event(ev) {
+		return false
+	}
+	d.finish(data, ev)
+	return true
 }
 
 // str marks string field f as b[i:j], to be cut at the end.

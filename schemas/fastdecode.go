@@ -299,22 +299,6 @@ func daysIn(m, y int) int {
 	return 31
 }
 
-// FastUnmarshalEvent decodes the common shape of a canonical event (known
-// keys spelt exactly, strings without escapes or non-ASCII bytes) with one
-// allocation for all strings, as a fresh Decoder does. It reports false
-// for anything else, leaving ev in an unspecified state; the caller then
-// uses the standard decoder, so unusual input and every error get
-// encoding/json's handling. It does not validate.
-func FastUnmarshalEvent(data []byte, ev *AgentEvent) bool {
-	var d Decoder
-	s := scanner{b: data, dec: &d}
-	if !s.event(ev) {
-		return false
-	}
-	d.finish(data, ev)
-	return true
-}
-
 // event scans one whole object into ev.
 func (d *scanner) event(ev *AgentEvent) bool {
 	if !d.byte('{') {

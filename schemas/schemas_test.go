@@ -205,3 +205,24 @@ func FuzzPlainIPv4(f *testing.F) {
 		}
 	})
 }
+
+// TestValidSwitchesMatchLists: validOutcome and validCredentialType accept
+// exactly the members of Outcomes and CredentialTypes (each member, and
+// no neighbour of one or value of the other list).
+func TestValidSwitchesMatchLists(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		valid func(string) bool
+		list  []string
+	}{{"outcome", validOutcome, Outcomes}, {"credential type", validCredentialType, CredentialTypes}} {
+		var probes []string
+		for _, v := range append(slices.Clone(Outcomes), CredentialTypes...) {
+			probes = append(probes, v, v+"x", strings.ToUpper(v), "")
+		}
+		for _, v := range probes {
+			if got, want := c.valid(v), slices.Contains(c.list, v); got != want {
+				t.Errorf("%s %q: valid = %v, want %v", c.name, v, got, want)
+			}
+		}
+	}
+}

@@ -53,7 +53,7 @@ type BenchResult struct {
 const benchProbeAgent = "bench-decommissioned"
 
 // benchStall is how long the drain waits without progress before failing.
-var benchStall = time.Minute
+const benchStall = time.Minute
 
 // benchPool holds pre-encoded canonical events.
 type benchPool struct {

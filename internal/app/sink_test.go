@@ -25,12 +25,16 @@ func (p *countingPublisher) Publish(_ context.Context, msgs ...bus.Message) erro
 // collector's sink gives up with ErrBackpressure at its bound, the file
 // tailer's waits, and both go through once the stages catch up.
 func TestSinkWaitsForBacklog(t *testing.T) {
-	var behind atomic.Int64
+	var behind, asked atomic.Int64
 	behind.Store(embeddedBacklog + 1)
+	backlog := func() int64 {
+		asked.Add(1)
+		return behind.Load()
+	}
 	pub := &countingPublisher{}
 	sink := func(wait time.Duration) *busSink {
 		return &busSink{pub: pub, topics: bus.DefaultTopics(), stage: "collector", metrics: telemetry.NewMetrics(telemetry.NewRegistry()),
-			slots: make(chan struct{}, 1), wait: wait, counter: new(atomic.Int64), backlog: behind.Load}
+			slots: make(chan struct{}, 1), wait: wait, counter: new(atomic.Int64), backlog: backlog}
 	}
 	evs := []schemas.AgentEvent{{EventID: "e1", AgentID: "a"}}
 	if err := sink(50*time.Millisecond).Publish(context.Background(), evs, nil); !errors.Is(err, ingest.ErrBackpressure) {
@@ -40,11 +44,23 @@ func TestSinkWaitsForBacklog(t *testing.T) {
 		t.Fatalf("%d messages published while the stages were behind", pub.n.Load())
 	}
 	done := make(chan error, 1)
+	from := asked.Load()
 	go func() { done <- sink(0).Publish(context.Background(), evs, nil) }()
+	// Once it has asked twice while behind, it is waiting, not publishing.
+	deadline := time.Now().Add(10 * time.Second)
+	for asked.Load() < from+2 {
+		if time.Now().After(deadline) {
+			t.Fatal("publish never consulted the backlog")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("unbounded publish returned while behind: %v", err)
-	case <-time.After(50 * time.Millisecond): // it is still waiting, as it should
+	default:
+	}
+	if pub.n.Load() != 0 {
+		t.Fatalf("%d messages published while the stages were behind", pub.n.Load())
 	}
 	behind.Store(embeddedBacklog)
 	select {

@@ -76,9 +76,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	e := &Embedded{c: c, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	// kfake applies retention on its own only to topics created with
 	// retention settings; this applies the broker-wide ones to all.
+	every := retentionEvery
 	go func() {
 		defer close(e.done)
-		t := time.NewTicker(retentionEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

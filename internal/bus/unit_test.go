@@ -222,17 +222,16 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 }
 
-// TestEmbeddedRetentionBoundsMemory: past bus.embedded.retention_bytes, the
-// embedded broker deletes a partition's oldest records (so a long run in
-// embedded mode does not grow without bound), and keeps the newest.
-func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
-	defer func(d time.Duration) { retentionEvery = d }(retentionEvery)
-	retentionEvery = 50 * time.Millisecond
-	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true, Retention: time.Hour, RetentionBytes: 1 << 20}, nil)
+// embeddedOnePartition starts an embedded broker with ecfg, creates the
+// topics with one partition each, and returns the broker, the bus
+// configuration and a producer, all closed when the test ends.
+func embeddedOnePartition(t *testing.T, ecfg EmbeddedConfig) (*Embedded, Config, *Producer) {
+	t.Helper()
+	e, err := StartEmbedded(context.Background(), ecfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
 	cfg := testConfig().WithBrokers(e.Addrs())
 	cfg.Partitions = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -244,7 +243,33 @@ func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
+	return e, cfg, p
+}
+
+// offsetRange is partition 0 of topic's first and end offsets.
+func offsetRange(t *testing.T, cfg Config, topic string) (first, end int64) {
+	t.Helper()
+	client := newClient(cfg.Brokers, cfg)
+	defer closeClient(client)
+	resp, err := client.ListOffsets(context.Background(), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		topic: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
+	if err != nil {
+		t.Fatalf("list offsets of %s: %v", topic, err)
+	}
+	po := resp.Topics[topic][0]
+	return po.FirstOffset, po.LastOffset
+}
+
+// TestEmbeddedRetentionBoundsMemory: past bus.embedded.retention_bytes, the
+// embedded broker deletes a partition's oldest records (so a long run in
+// embedded mode does not grow without bound), and keeps the newest.
+func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
+	defer func(d time.Duration) { retentionEvery = d }(retentionEvery)
+	retentionEvery = 50 * time.Millisecond
+	_, cfg, p := embeddedOnePartition(t, EmbeddedConfig{Enabled: true, Retention: time.Hour, RetentionBytes: 1 << 20})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	// 4 MiB in 1 KiB records, four times the limit.
 	value := bytes.Repeat([]byte("x"), 1024)
 	const n = 4096
@@ -257,22 +282,11 @@ func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client := newClient(cfg.Brokers, cfg)
-	defer closeClient(client)
-	first := func() (int64, int64) {
-		resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-			cfg.Topics.Events: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
-		if err != nil {
-			t.Fatalf("list offsets: %v", err)
-		}
-		po := resp.Topics[cfg.Topics.Events][0]
-		return po.FirstOffset, po.LastOffset
-	}
 	// What is kept comes down to at most the limit plus one segment (a
 	// quarter of it)...
 	var f, last int64
 	eventually(t, 10*time.Second, "retention to delete the oldest records", func() bool {
-		f, last = first()
+		f, last = offsetRange(t, cfg, cfg.Topics.Events)
 		return last == n && last-f <= 1300
 	})
 	// ...and is the newest records, at least the limit less a segment.
@@ -285,36 +299,15 @@ func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
 // default), a record stamped long ago, as a shipper replaying old logs may
 // stamp it, survives retention.
 func TestEmbeddedKeepsOldTimestampedRecords(t *testing.T) {
-	e, err := StartEmbedded(context.Background(), DefaultConfig().Embedded, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	cfg := testConfig().WithBrokers(e.Addrs())
-	cfg.Partitions = 1
+	e, cfg, p := embeddedOnePartition(t, DefaultConfig().Embedded)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := EnsureTopics(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewProducer(cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	old := time.Now().Add(-30 * 24 * time.Hour)
 	if err := p.Publish(ctx, Message{Topic: cfg.Topics.Ingest, Value: []byte("replayed"), Time: old}); err != nil {
 		t.Fatal(err)
 	}
 	e.c.ApplyRetention() // what the retention loop does every few seconds
-	client := newClient(cfg.Brokers, cfg)
-	defer closeClient(client)
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-		cfg.Topics.Ingest: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if po := resp.Topics[cfg.Topics.Ingest][0]; po.FirstOffset != 0 || po.LastOffset != 1 {
-		t.Errorf("offsets %d..%d after retention, want the 30-day-old record kept (0..1)", po.FirstOffset, po.LastOffset)
+	if first, end := offsetRange(t, cfg, cfg.Topics.Ingest); first != 0 || end != 1 {
+		t.Errorf("offsets %d..%d after retention, want the 30-day-old record kept (0..1)", first, end)
 	}
 }

@@ -112,7 +112,7 @@ func dsn(path string, readOnly bool) string {
 		// read them back. 64 MiB holds the hot index pages of thousands of
 		// agents; a WAL of up to 10,000 pages (40 MiB) before a checkpoint
 		// writes a hot page back once per checkpoint rather than once per
-		// 1,000 pages. BenchmarkInsertEvents: about 25% less CPU per event.
+		// 1,000 pages. BenchmarkInsertEvents: about a fifth less CPU per event.
 		q.Add("_pragma", "cache_size(-65536)")
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
 		q.Add("_txlock", "immediate")
