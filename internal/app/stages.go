@@ -33,7 +33,9 @@ var AllStages = []string{StageIngest, StageBaseline, StageDetect, StageAlerts}
 
 // Hooks let the demo and tests watch the pipeline without scraping logs.
 type Hooks struct {
-	// OnAlert hears every alert the alerts stage has made durable, in order.
+	// OnAlert hears every alert once the alerts stage has put it in the
+	// outbox (queued for notification), in order, before the alerts table
+	// records it; a batch retried after a failure is heard again.
 	OnAlert func(schemas.Alert)
 	// Dispatcher, if set, receives the alerts instead of one built from
 	// the configuration (tests use it to capture deliveries).
@@ -356,9 +358,11 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 			}
 			batch = append(batch, al)
 		}
-		if err := a.Store.UpsertAlerts(ctx, batch); err != nil {
-			return fmt.Errorf("store alerts: %w", err)
-		}
+		// The outbox first: it is what notifies, and the store's one write
+		// connection may be held by the baseline stage's insert of a large
+		// batch of events (in embedded mode that wait was most of the
+		// event-to-alert time under load). Both are done before the commit;
+		// a retry submits again, which the outbox takes as no change.
 		if err := d.Submit(ctx, batch...); err != nil {
 			var invalid *alerts.InvalidAlertsError
 			if !errors.As(err, &invalid) {
@@ -370,12 +374,15 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 				return fmt.Errorf("dead-letter %d invalid alerts: %w", len(invalid.Alerts), err)
 			}
 		}
-		a.Metrics.Events.WithLabelValues(StageAlerts, "out").Add(float64(len(batch)))
 		if hooks.OnAlert != nil {
 			for _, al := range batch {
 				hooks.OnAlert(al)
 			}
 		}
+		if err := a.Store.UpsertAlerts(ctx, batch); err != nil {
+			return fmt.Errorf("store alerts: %w", err)
+		}
+		a.Metrics.Events.WithLabelValues(StageAlerts, "out").Add(float64(len(batch)))
 		return nil
 	}, hooks)
 	if err != nil {
