@@ -84,7 +84,7 @@ func DefaultConfig() Config {
 		ClientID:          "agentwatch",
 		BatchSize:         1000,
 		BatchBytes:        1 << 20,
-		Compression:       "none",
+		Compression:       "lz4",
 		MinBytes:          1,
 		MaxBytes:          10 << 20,
 		MaxWait:           250 * time.Millisecond,

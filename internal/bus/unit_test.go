@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -270,12 +271,17 @@ func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
 	_, cfg, p := embeddedOnePartition(t, EmbeddedConfig{Enabled: true, Retention: time.Hour, RetentionBytes: 1 << 20})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// 4 MiB in 1 KiB records, four times the limit.
-	value := bytes.Repeat([]byte("x"), 1024)
+	// 4 MiB in 1 KiB records, four times the limit; random bytes, so that
+	// compression (lz4 by default) cannot shrink them.
+	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 4096
 	for i := 0; i < n; i += 256 {
 		msgs := make([]Message, 256)
 		for j := range msgs {
+			value := make([]byte, 1024)
+			for k := range value {
+				value[k] = byte(rng.Uint32())
+			}
 			msgs[j] = Message{Topic: cfg.Topics.Events, Key: []byte("k"), Value: value}
 		}
 		if err := p.Publish(ctx, msgs...); err != nil {
