@@ -394,3 +394,38 @@ func (td *testDispatcher) pdWaitingFor(d time.Duration) bool {
 	}
 	return false
 }
+
+// TestResubmittedAlertIsNotNotifiedAgain: the alerts stage submits a
+// batch again when a later step of the same batch fails (the alerts table
+// write is retried after the outbox write), and after a crash before its
+// commit. The same alert submitted again must not page or post again.
+func TestResubmittedAlertIsNotNotifiedAgain(t *testing.T) {
+	pd := fakes.NewPagerDuty()
+	defer pd.Close()
+	s := fakes.NewSlack()
+	defer s.Close()
+	cfg := testConfig(t)
+	cfg.Receivers = []ReceiverConfig{pdReceiver("pd", pd.URL), slackAPIReceiver("slack", s.URL, "#security")}
+	cfg.Route.Receiver = "slack"
+	cfg.Route.Routes = []RouteConfig{{Matchers: []string{"severity=critical"}, Receiver: "pd", Continue: true}}
+	td := newTestDispatcher(t, cfg, nil)
+	a := alertAt("support-bot", "novelty.action", "s3:DeleteObject", td.clock.Now())
+	a.Severity = schemas.SeverityCritical
+	td.submit(t, a)
+	td.flush(t)
+	calls := len(s.Calls())
+	if got := pd.Triggers(); got[a.DedupKey] != 1 || calls == 0 {
+		t.Fatalf("first submit: triggers %v, Slack calls %v; want one trigger and a Slack post", got, s.Calls())
+	}
+	for range 3 {
+		td.submit(t, a)
+		td.clock.Advance(time.Minute)
+		td.flush(t)
+	}
+	if got := pd.Triggers(); got[a.DedupKey] != 1 || len(pd.Events()) != 1 {
+		t.Errorf("after resubmitting: PagerDuty events %d, triggers %v; want the one trigger", len(pd.Events()), got)
+	}
+	if got := s.Calls(); len(got) != calls {
+		t.Errorf("after resubmitting: Slack calls %v; want the %d of the first submit", got, calls)
+	}
+}
