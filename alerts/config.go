@@ -1,7 +1,7 @@
 // Package alerts delivers the detector's alerts to the people who own the
 // agents: it routes each alert through a routing tree (with owner routing,
 // inhibition and silences), records one notification per receiver in a
-// durable outbox before the detector commits, and a dispatcher delivers
+// durable outbox before the alerts stage commits, and a dispatcher delivers
 // from the outbox to Slack, PagerDuty, signed webhooks and the console,
 // with retries that never block detection or the other receivers.
 package alerts

@@ -9,7 +9,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/agentwatch/agentwatch/internal/app"
+	"github.com/agentwatch/agentwatch/pipeline"
 )
 
 func init() {
@@ -18,7 +18,7 @@ func init() {
 
 func runBench(ctx context.Context, env *cliEnv, args []string) error {
 	var cf configFlags
-	var opt app.BenchOptions
+	var opt pipeline.BenchOptions
 	fs := newFlagSet("bench", "bench [--duration 60s] [--rate N] [--agents N] [flags]", env)
 	cf.add(fs)
 	fs.DurationVar(&opt.Duration, "duration", 60*time.Second, "how long to publish")
@@ -47,7 +47,7 @@ func runBench(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	opt.Log = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	res, err := app.RunBench(ctx, cfg, opt)
+	res, err := pipeline.RunBench(ctx, cfg, opt)
 	if err != nil {
 		return err
 	}

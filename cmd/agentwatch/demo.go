@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/agentwatch/agentwatch/internal/app"
+	"github.com/agentwatch/agentwatch/pipeline"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 }
 
 func runDemo(ctx context.Context, env *cliEnv, args []string) error {
-	var opt app.DemoOptions
+	var opt pipeline.DemoOptions
 	var keep string
 	var verbose bool
 	fs := newFlagSet("demo", "demo [--agents N] [--days D] [--seed S] [--speed X]", env)
@@ -55,7 +55,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	opt.Log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 	opt.Out = env.stdout
 	start := time.Now()
-	res, err := app.RunDemo(ctx, opt)
+	res, err := pipeline.RunDemo(ctx, opt)
 	if err != nil {
 		return err
 	}

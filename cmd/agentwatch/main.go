@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/agentwatch/agentwatch/internal/app"
 	"github.com/agentwatch/agentwatch/internal/config"
+	"github.com/agentwatch/agentwatch/pipeline"
 )
 
 // command is one subcommand.
@@ -53,7 +53,7 @@ func register(name, summary string, run func(ctx context.Context, env *cliEnv, a
 const productionGOGC = 400
 
 // tuneGC applies productionGOGC in production mode unless GOGC is set.
-func tuneGC(cfg app.Config) {
+func tuneGC(cfg pipeline.Config) {
 	if os.Getenv("GOGC") == "" && cfg.Mode == "production" {
 		debug.SetGCPercent(productionGOGC)
 	}
@@ -117,7 +117,7 @@ func (c *configFlags) add(fs *pflag.FlagSet) {
 }
 
 // load builds the effective configuration: defaults < file < environment < flags.
-func (c *configFlags) load(env *cliEnv) (app.Config, error) {
+func (c *configFlags) load(env *cliEnv) (pipeline.Config, error) {
 	over := append([]string(nil), c.sets...)
 	if c.dataDir != "" {
 		over = append(over, "data_dir="+c.dataDir)
@@ -128,7 +128,7 @@ func (c *configFlags) load(env *cliEnv) (app.Config, error) {
 	if c.logLevel != "" {
 		over = append(over, "log.level="+c.logLevel)
 	}
-	cfg, err := app.Load(config.Sources{File: c.file, Environ: env.environ, Overrides: over})
+	cfg, err := pipeline.Load(config.Sources{File: c.file, Environ: env.environ, Overrides: over})
 	if err == nil {
 		tuneGC(cfg)
 	}

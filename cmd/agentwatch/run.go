@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/agentwatch/agentwatch/internal/app"
 	"github.com/agentwatch/agentwatch/internal/config"
+	"github.com/agentwatch/agentwatch/pipeline"
 )
 
 func init() {
 	register("run", "run every stage in one process (embedded by default)", func(ctx context.Context, env *cliEnv, args []string) error {
-		return runStages(ctx, env, "run", args, app.AllStages)
+		return runStages(ctx, env, "run", args, pipeline.AllStages)
 	})
 	register("config", "config print: show the effective configuration, secrets redacted", runConfig)
 	register("migrate", "apply pending store migrations and exit", runMigrate)
 	register("detect", "run the detect stage (events topic → alerts topic)", func(ctx context.Context, env *cliEnv, args []string) error {
-		return runStages(ctx, env, "detect", args, []string{app.StageDetect})
+		return runStages(ctx, env, "detect", args, []string{pipeline.StageDetect})
 	})
 }
 
@@ -34,12 +34,12 @@ func runStages(ctx context.Context, env *cliEnv, name string, args []string, sta
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), Console: env.stdout})
+	a, err := pipeline.Open(ctx, cfg, pipeline.Options{Log: pipeline.NewLogger(cfg.Log, env.stderr), Console: env.stdout})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	err = a.RunStages(ctx, stages, app.Hooks{})
+	err = a.RunStages(ctx, stages, pipeline.Hooks{})
 	a.Log.Info("agentwatch stopped", "stages", stages, "err", err)
 	return err
 }
@@ -77,7 +77,7 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(ctx, cfg, nil)
+	st, err := pipeline.OpenStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/baseline"
 	"github.com/agentwatch/agentwatch/detect"
-	"github.com/agentwatch/agentwatch/internal/app"
-	"github.com/agentwatch/agentwatch/internal/eval"
 	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/pipeline"
+	"github.com/agentwatch/agentwatch/sim/eval"
 )
 
 func init() {
@@ -25,7 +25,7 @@ func init() {
 
 func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || (args[0] != "rebuild" && args[0] != "show") {
-		return runStages(ctx, env, "baseline", args, []string{app.StageBaseline})
+		return runStages(ctx, env, "baseline", args, []string{pipeline.StageBaseline})
 	}
 	sub := args[0]
 	var cf configFlags
@@ -38,12 +38,12 @@ func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(cfg.Log, env.stderr)
+	log := pipeline.NewLogger(cfg.Log, env.stderr)
 	if sub == "show" {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("baseline show: want one AGENT argument")
 		}
-		st, err := app.OpenStoreReadOnly(ctx, cfg)
+		st, err := pipeline.OpenStoreReadOnly(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(ctx, cfg, nil)
+	st, err := pipeline.OpenStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
 	return baseline.Rebuild(ctx, cfg.Detect.Baseline, st, inv, log)
 }
 
-func loadInventory(cfg app.Config) (*inventory.Inventory, error) {
+func loadInventory(cfg pipeline.Config) (*inventory.Inventory, error) {
 	if cfg.Inventory == "" {
 		return inventory.Empty(), nil
 	}
@@ -74,7 +74,7 @@ func loadInventory(cfg app.Config) (*inventory.Inventory, error) {
 
 func runAlerts(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || (args[0] != "list" && args[0] != "retry" && args[0] != "test") {
-		return runStages(ctx, env, "alerts", args, []string{app.StageAlerts})
+		return runStages(ctx, env, "alerts", args, []string{pipeline.StageAlerts})
 	}
 	sub := args[0]
 	var cf configFlags
@@ -95,7 +95,7 @@ func runAlerts(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := alerts.NewDispatcher(cfg.Alerts, inv, alerts.WithLogger(app.NewLogger(cfg.Log, env.stderr)))
+	d, err := alerts.NewDispatcher(cfg.Alerts, inv, alerts.WithLogger(pipeline.NewLogger(cfg.Log, env.stderr)))
 	if err != nil {
 		return err
 	}

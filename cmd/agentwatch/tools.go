@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/agentwatch/agentwatch/ingest"
-	"github.com/agentwatch/agentwatch/internal/app"
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/pipeline"
 )
 
 func init() {
@@ -32,7 +32,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if file == "" {
-		return runStages(ctx, env, "ingest", args, []string{app.StageIngest})
+		return runStages(ctx, env, "ingest", args, []string{pipeline.StageIngest})
 	}
 	cfg, err := cf.load(env)
 	if err != nil {
@@ -44,17 +44,17 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 			os.Stdin = f
 		}
 	}
-	log := app.NewLogger(cfg.Log, env.stderr)
+	log := pipeline.NewLogger(cfg.Log, env.stderr)
 	var stats ingest.Stats
 	if cfg.Mode == "embedded" {
 		// The embedded broker lives in this process: run the pipeline
 		// until the file is processed, so baselines are learned from it.
-		stats, err = app.LoadFile(ctx, cfg, file, format, app.Options{Log: log, Console: env.stdout})
+		stats, err = pipeline.LoadFile(ctx, cfg, file, format, pipeline.Options{Log: log, Console: env.stdout})
 		if err != nil {
 			return err
 		}
 	} else {
-		a, err := app.Open(ctx, cfg, app.Options{Log: log, NoStore: true})
+		a, err := pipeline.Open(ctx, cfg, pipeline.Options{Log: log, NoStore: true})
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		if stats, err = ingest.LoadFileAs(ctx, file, format, n, app.NewSink(a, "collector")); err != nil {
+		if stats, err = ingest.LoadFileAs(ctx, file, format, n, pipeline.NewSink(a, "collector")); err != nil {
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func runSQL(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStoreReadOnly(ctx, cfg)
+	st, err := pipeline.OpenStoreReadOnly(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func runDLQ(ctx context.Context, env *cliEnv, args []string) error {
 	if sub == "list" {
 		return ingest.ListDLQ(env.stdout, msgs)
 	}
-	a, err := app.Open(ctx, cfg, app.Options{Log: app.NewLogger(cfg.Log, env.stderr), NoStore: true})
+	a, err := pipeline.Open(ctx, cfg, pipeline.Options{Log: pipeline.NewLogger(cfg.Log, env.stderr), NoStore: true})
 	if err != nil {
 		return err
 	}

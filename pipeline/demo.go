@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/bus"
-	"github.com/agentwatch/agentwatch/internal/sim"
 	"github.com/agentwatch/agentwatch/schemas"
+	"github.com/agentwatch/agentwatch/sim"
 )
 
 // DemoOptions configure RunDemo.

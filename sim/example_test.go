@@ -11,7 +11,7 @@ import (
 // that it declares the same agents and playgrounds as the demo's fleet, so
 // a reader of the example sees what the demo runs.
 func TestExampleInventory(t *testing.T) {
-	ex, err := inventory.Load("../../examples/agents.yaml")
+	ex, err := inventory.Load("../examples/agents.yaml")
 	if err != nil {
 		t.Fatalf("examples/agents.yaml does not load: %v", err)
 	}

@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 
 func clickhouseScript(t *testing.T, verb string) {
 	t.Helper()
-	script, err := filepath.Abs("../../deploy/local/clickhouse.sh")
+	script, err := filepath.Abs("../deploy/local/clickhouse.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

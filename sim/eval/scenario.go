@@ -18,8 +18,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/agentwatch/agentwatch/internal/sim"
 	"github.com/agentwatch/agentwatch/schemas"
+	"github.com/agentwatch/agentwatch/sim"
 )
 
 // Scenario is one labelled scenario file.

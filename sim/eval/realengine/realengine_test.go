@@ -1,7 +1,3 @@
-// Package realengine runs the shipped scenarios and the demo fleet through
-// the real detect engine. It lives apart from package eval so that eval's
-// own tests never depend on the engine compiling; set AGENTWATCH_EVAL=1 to
-// run it (it takes tens of seconds).
 package realengine
 
 import (
@@ -15,10 +11,10 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/detect"
-	"github.com/agentwatch/agentwatch/internal/eval"
 	"github.com/agentwatch/agentwatch/internal/inventory"
-	"github.com/agentwatch/agentwatch/internal/sim"
 	"github.com/agentwatch/agentwatch/schemas"
+	"github.com/agentwatch/agentwatch/sim"
+	"github.com/agentwatch/agentwatch/sim/eval"
 )
 
 func newEngine(inv *inventory.Inventory) (eval.Detector, error) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agentwatch/agentwatch/internal/sim"
+	"github.com/agentwatch/agentwatch/sim"
 )
 
 // expanded is a scenario made concrete: its background fleet and its

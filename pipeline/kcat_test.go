@@ -1,4 +1,4 @@
-package app
+package pipeline
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 // otrfFile is real CloudTrail (exported through Logstash, one event per
 // line): a stolen EC2 instance-role credential used from a laptop to read
 // S3, among benign console activity. See shared/data/real/MANIFEST.md.
-var otrfFile = filepath.Join("..", "..", "..", "shared", "data", "real", "aws-cloudtrail-elk-jsonl",
+var otrfFile = filepath.Join("..", "..", "shared", "data", "real", "aws-cloudtrail-elk-jsonl",
 	"otrf_ec2-proxy-s3-exfiltration", "ec2_proxy_s3_exfiltration_2020-09-14011940.json")
 
 // TestKcatShipsToEmbeddedBroker ships real audit records with kcat (the

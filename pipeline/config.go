@@ -1,7 +1,9 @@
-// Package app composes the stages into processes: it holds the whole
-// configuration, builds each component from it, and runs the consume →
-// act → commit loop that every Kafka-fed stage shares.
-package app
+// Package pipeline is the composition root: it builds every stage from the
+// whole configuration and wires ingest → baseline → detect → alerts into
+// processes over the bus and the store, runs the consume → act → commit
+// loop that every Kafka-fed stage shares, and runs the demo fleet and the
+// bench on that same pipeline.
+package pipeline
 
 import (
 	"errors"

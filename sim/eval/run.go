@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/inventory"
-	"github.com/agentwatch/agentwatch/internal/sim"
 	"github.com/agentwatch/agentwatch/schemas"
+	"github.com/agentwatch/agentwatch/sim"
 )
 
 // Detector is what the harness runs events through: the detect engine, or
