@@ -1,0 +1,209 @@
+package awsfleet
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Onboarding: what a new user writes today from the agents' IAM policies
+// and their owners' answers. Systems, actions and resources are copied from
+// the policy's Allow statements (one list each, as today's playground
+// syntax has it); hours, credentials and instances are the owner's.
+// Attribution maps each agent role's sessions to the agent, the session
+// name being the instance. Nothing here is tuned to the detectors: it is
+// the first inventory a careful user would write, before any check
+// against history.
+
+// kinds are the peer groups the owners chose.
+var kinds = map[string]string{
+	"support-assistant": "assistant", "code-review-bot": "assistant", "ci-deployer": "automation", "ops-remediator": "automation",
+	"security-triage": "automation", "data-analyst": "analytics", "finops-reporter": "analytics", "doc-indexer": "pipeline",
+	"invoice-processor": "pipeline",
+}
+
+// onboardedAt is when the agents entered the inventory: well before the
+// generated weeks.
+func (f *Fleet) onboardedAt() time.Time { return f.start.AddDate(0, -3, 0) }
+
+// InventoryAgents is the fleet's inventory as a new user writes it.
+func (f *Fleet) InventoryAgents() []inventory.Agent {
+	created := f.onboardedAt()
+	out := make([]inventory.Agent, 0, len(agents))
+	for _, s := range agents {
+		var systems, actions, resources []string
+		seen := map[string]bool{}
+		add := func(list *[]string, v string) {
+			if !seen[v] {
+				seen[v] = true
+				*list = append(*list, v)
+			}
+		}
+		for _, st := range s.Policy.Statement {
+			if st.Effect != "Allow" {
+				continue
+			}
+			for _, a := range st.Action {
+				svc, _, _ := strings.Cut(a, ":")
+				add(&systems, "aws:"+svc)
+				add(&actions, a)
+			}
+			for _, r := range st.Resource {
+				add(&resources, r)
+			}
+		}
+		c := created
+		out = append(out, inventory.Agent{
+			ID: s.ID, DisplayName: s.DisplayName, Kind: kinds[s.ID], Owner: s.Owner, Purpose: s.Purpose, Status: inventory.StatusActive,
+			Contact: inventory.Contact{Email: s.Email, SlackChannel: s.Slack, PagerDutyService: s.PagerDuty}, Created: &c, Instances: s.Instances,
+			Playground: inventory.Playground{Systems: systems, Actions: actions, Resources: resources, Hours: s.Hours,
+				CredentialPolicy: inventory.CredentialPolicy{AllowedTypes: []string{schemas.CredSTSSession}, MaxAge: inventory.Duration(s.MaxAge)}},
+			Labels: map[string]string{"env": "prod", "runtime": s.Runtime, "iam_role": s.Role},
+		})
+	}
+	return out
+}
+
+// Inventory is InventoryAgents loaded.
+func (f *Fleet) Inventory() (*inventory.Inventory, error) {
+	inv, err := inventory.New(f.InventoryAgents())
+	if err != nil {
+		return nil, fmt.Errorf("aws fleet inventory: %w", err)
+	}
+	return inv, nil
+}
+
+// AttributionRules are the rules a new user writes: each agent role's
+// sessions are the agent; the session name (pod, task or function) is
+// the instance. The platform nodes, people and AWS services have no rule
+// (today nothing can say they are not agents).
+func AttributionRules() []ingest.Rule {
+	out := make([]ingest.Rule, 0, len(agents))
+	for _, s := range agents {
+		out = append(out, ingest.Rule{Name: s.ID, Formats: []string{ingest.FormatCloudTrail},
+			Principal:   "arn:aws:sts::" + Account + ":assumed-role/" + s.Role + "/*",
+			SessionName: "^(?P<instance>.+)$", Agent: s.ID})
+	}
+	return out
+}
+
+// The yaml* types write agents.yaml in today's syntax (durations as text).
+type yamlAgent struct {
+	ID          string            `yaml:"id"`
+	DisplayName string            `yaml:"display_name,omitempty"`
+	Kind        string            `yaml:"kind,omitempty"`
+	Owner       string            `yaml:"owner"`
+	Contact     inventory.Contact `yaml:"contact"`
+	Purpose     string            `yaml:"purpose,omitempty"`
+	Status      string            `yaml:"status"`
+	Created     string            `yaml:"created,omitempty"`
+	Instances   int               `yaml:"instances,omitempty"`
+	Playground  yamlPlayground    `yaml:"playground"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+}
+
+type yamlPlayground struct {
+	Systems     []string `yaml:"systems,omitempty"`
+	Actions     []string `yaml:"actions,omitempty"`
+	Resources   []string `yaml:"resources,omitempty"`
+	Hours       []string `yaml:"hours,omitempty"`
+	Credentials struct {
+		AllowedTypes []string `yaml:"allowed_types,omitempty"`
+		MaxAge       string   `yaml:"max_age,omitempty"`
+	} `yaml:"credentials"`
+}
+
+// InventoryYAML is agents.yaml as a new user writes it, one comment per
+// agent naming the IAM policy it was copied from.
+func (f *Fleet) InventoryYAML() ([]byte, error) {
+	var items []*yaml.Node
+	for i, a := range f.InventoryAgents() {
+		p := a.Playground
+		y := yamlAgent{ID: a.ID, DisplayName: a.DisplayName, Kind: a.Kind, Owner: a.Owner, Contact: a.Contact, Purpose: a.Purpose,
+			Status: a.Status, Created: a.Created.UTC().Format(time.RFC3339), Instances: a.Instances, Labels: a.Labels,
+			Playground: yamlPlayground{Systems: p.Systems, Actions: p.Actions, Resources: p.Resources, Hours: p.Hours}}
+		y.Playground.Credentials.AllowedTypes = p.CredentialPolicy.AllowedTypes
+		y.Playground.Credentials.MaxAge = fmtDur(time.Duration(p.CredentialPolicy.MaxAge))
+		var n yaml.Node
+		if err := n.Encode(y); err != nil {
+			return nil, fmt.Errorf("encode inventory: %w", err)
+		}
+		n.HeadComment = fmt.Sprintf("%s\nSystems, actions and resources copied from iam/%s.json (role %s).", agents[i].Note, agents[i].Role, agents[i].Role)
+		items = append(items, &n)
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: items}
+	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "agents"}, seq}}
+	var buf bytes.Buffer
+	buf.WriteString(`# Inventory of the generated AWS fleet, written the way a new user writes it today:
+# owners and contacts from the teams, systems/actions/resources copied from each
+# agent's IAM policy (iam/<role>.json), hours and credential policy from the
+# owners. It uses today's playground syntax (one resource list per agent; "*"
+# stays within a "/" segment). After the IAM-style playgrounds land, regenerate
+# it with: agentwatch inventory import-iam iam/<role>.json
+`)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// yamlRule writes one attribution rule with the configuration's keys.
+type yamlRule struct {
+	Name        string   `yaml:"name"`
+	Formats     []string `yaml:"formats,omitempty"`
+	Principal   string   `yaml:"principal,omitempty"`
+	SessionName string   `yaml:"session_name,omitempty"`
+	Agent       string   `yaml:"agent,omitempty"`
+}
+
+// RunConfigYAML is an agentwatch configuration that replays the written
+// directory through `agentwatch run` (embedded mode) with the file
+// collector. Paths are relative to the directory: run it from there.
+// dayDirs are the directories holding the objects, relative to it.
+func RunConfigYAML(dayDirs []string) ([]byte, error) {
+	var rules []yamlRule
+	for _, r := range AttributionRules() {
+		rules = append(rules, yamlRule{Name: r.Name, Formats: r.Formats, Principal: r.Principal, SessionName: r.SessionName, Agent: r.Agent})
+	}
+	cfg := map[string]any{
+		"inventory": "agents.yaml",
+		"data_dir":  "agentwatch-data",
+		"http":      map[string]any{"listen": "", "metrics_listen": ""},
+		"store":     map[string]any{"retention_days": 0},
+		"ingest": map[string]any{
+			"attribution": rules,
+			"files":       map[string]any{"paths": dayDirs, "format": ingest.FormatCloudTrail, "poll_interval": "200ms"},
+		},
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`# Replays this fleet end to end through the real pipeline (embedded mode):
+#   cd <this directory> && agentwatch run --config agentwatch.yaml
+# then, once the log shows the files read and the stages idle, stop it and
+#   agentwatch eval --fleet-dir . --stored-alerts --config agentwatch.yaml
+# The file collector reads the listed directories (it does not descend into
+# sub-directories yet) and sorts the objects by path, so one region's objects
+# come before the other's; "agentwatch eval --fleet-dir ." replays them in
+# delivery order instead.
+`)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return nil, fmt.Errorf("encode run config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode run config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
