@@ -58,7 +58,7 @@ func (s *scripted) Process(ev *schemas.AgentEvent) []schemas.Alert {
 func (s *scripted) Advance(time.Time) []schemas.Alert { return nil }
 
 func TestEvaluateScoresEachAlertOnceAndFindsTheMissedAttack(t *testing.T) {
-	f, err := NewFleet(Config{Seed: 5, Weeks: 2, Scale: 0.02, TestWeek: DefaultTestWeek})
+	f, err := NewFleet(Config{Seed: 5, Weeks: 2, Scale: 0.01, TestWeek: DefaultTestWeek})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,6 +193,9 @@ func (f *Fleet) nodeFor(region string, slot int, t time.Time) *node {
 	}
 	nw := networks[region]
 	r := rngFor(f.cfg.Seed, "node", region, itoa(int64(s)), itoa(int64(gen)))
+	// A node boots a few minutes into its slot: its hourly credential
+	// renewals fall at its own minute of the hour.
+	from = from.Add(time.Duration(r.IntN(3600)) * time.Second)
 	nd := &node{id: "i-0" + randString(r, lowerHex, 16), az: s % 3, from: from, until: until}
 	nd.ip = addrIn(r, nw.subnets[nd.az])
 	if d := driftByID("D5-node-rotation"); !from.Before(f.test.Add(d.At)) {

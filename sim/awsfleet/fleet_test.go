@@ -28,12 +28,12 @@ var (
 	smallErr   error
 )
 
-// small is a two-week fleet at a tenth of the volume (the Thanksgiving
+// small is a two-week fleet at a twentieth of the volume (the Thanksgiving
 // week for learning, then the test week), generated once per test binary.
 func small(t *testing.T) ([]delivered, Stats) {
 	t.Helper()
 	smallOnce.Do(func() {
-		f, err := NewFleet(Config{Seed: 1, Weeks: 2, Scale: 0.1, TestWeek: DefaultTestWeek})
+		f, err := NewFleet(Config{Seed: 1, Weeks: 2, Scale: 0.05, TestWeek: DefaultTestWeek})
 		if err != nil {
 			smallErr = err
 			return
@@ -90,7 +90,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestDeliveryIsDeterministic(t *testing.T) {
 	digest := func(seed int64) [32]byte {
-		f, err := NewFleet(Config{Seed: seed, Weeks: 2, Scale: 0.02, TestWeek: DefaultTestWeek})
+		f, err := NewFleet(Config{Seed: seed, Weeks: 2, Scale: 0.01, TestWeek: DefaultTestWeek})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,13 +259,16 @@ func TestRecordsShapedLikeRealOnes(t *testing.T) {
 }
 
 func TestEncoderAgreesWithEncodingJSON(t *testing.T) {
-	f, err := NewFleet(Config{Seed: 9, Weeks: 2, Scale: 0.02, TestWeek: DefaultTestWeek})
+	f, err := NewFleet(Config{Seed: 9, Weeks: 2, Scale: 0.01, TestWeek: DefaultTestWeek})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, i := 0, 0
 	_, err = f.generate(func(fl *File, recs []*Record) error {
 		for _, r := range recs {
+			if i++; i%4 != 0 {
+				continue // a sample keeps the test quick under -race
+			}
 			var ours, theirs any
 			if err := json.Unmarshal(r.appendJSON(nil), &ours); err != nil {
 				t.Fatalf("our encoding does not parse: %v\n%s", err, r.appendJSON(nil))
@@ -287,7 +290,7 @@ func TestEncoderAgreesWithEncodingJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 5000 {
+	if n < 1000 {
 		t.Fatalf("compared %d records", n)
 	}
 	for _, s := range []string{"plain", `quote " and \ back`, "tab\tnew\nline\x01", "caf\u00e9 \u2603", "bad \xff byte"} {
@@ -350,7 +353,7 @@ func TestEveryRecordNormalisesAndAgentsAreAttributed(t *testing.T) {
 func TestRolesAreAssumedForEveryInstance(t *testing.T) {
 	files, _ := small(t)
 	issued := map[string]string{} // access key -> who assumed it
-	used, covered := 0, 0
+	var signed []string            // keys agents' calls were signed with
 	byRole := map[string]int{}
 	for _, d := range files {
 		for _, r := range d.recs {
@@ -369,19 +372,23 @@ func TestRolesAreAssumedForEveryInstance(t *testing.T) {
 				}
 				continue
 			}
-			arn := str(ui, "arn")
-			if !strings.Contains(arn, ":assumed-role/agent-") {
-				continue
+			et, _ := time.Parse(ctTime, str(r, "eventTime"))
+			if !strings.Contains(str(ui, "arn"), ":assumed-role/agent-") || et.Before(DefaultTestWeek.AddDate(0, 0, -7).Add(2*time.Hour)) {
+				continue // sessions from before the generated weeks have no record
 			}
-			used++
-			if _, ok := issued[str(ui, "accessKeyId")]; ok {
-				covered++
-			}
+			signed = append(signed, str(ui, "accessKeyId"))
 		}
 	}
-	// Sessions created before the generated weeks have no record.
-	if float64(covered) < 0.97*float64(used) {
-		t.Errorf("%d of %d agent calls signed with a key whose AssumeRole is in the log", covered, used)
+	// Every agent key comes from an AssumeRole in the log, but the
+	// attackers' own sessions (assumed from outside, or an IAM user's).
+	missing := 0
+	for _, k := range signed {
+		if _, ok := issued[k]; !ok {
+			missing++
+		}
+	}
+	if missing > 10 {
+		t.Errorf("%d of %d agent calls signed with a key no AssumeRole in the log returned", missing, len(signed))
 	}
 	for _, a := range agents {
 		var want string

@@ -88,7 +88,7 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 }
 
 func TestWriteThenReadBack(t *testing.T) {
-	f, err := NewFleet(Config{Seed: 2, Weeks: 2, Scale: 0.02, TestWeek: DefaultTestWeek})
+	f, err := NewFleet(Config{Seed: 2, Weeks: 2, Scale: 0.01, TestWeek: DefaultTestWeek})
 	if err != nil {
 		t.Fatal(err)
 	}

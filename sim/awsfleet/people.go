@@ -166,6 +166,19 @@ var people = []Person{
 		}},
 }
 
+// consoleExtras are calls console pages make on their own, which a
+// restricted permission set is refused: the usual background of
+// AccessDenied in a real account.
+var consoleExtras = []struct{ svc, name, resource string }{
+	{"organizations", "DescribeOrganization", "*"},
+	{"iam", "ListAccountAliases", "*"},
+	{"health", "DescribeEventAggregates", "*"},
+	{"ce", "GetCostAndUsage", "arn:aws:ce:us-east-1:" + Account + ":/GetCostAndUsage"},
+	{"servicequotas", "ListServiceQuotas", "*"},
+	{"notifications", "ListNotificationHubs", "*"},
+	{"iam", "GetAccountSummary", "*"},
+}
+
 // People returns the account's humans (copies).
 func People() []Person { return append([]Person(nil), people...) }
 
@@ -232,6 +245,11 @@ func (pr *personRun) session(g *gen, t time.Time) {
 	}
 	for range 8 + pr.r.IntN(45) {
 		t = after(pr.r, t, 2000, 45_000)
+		if c.console && pr.r.IntN(12) == 0 {
+			// Console pages ask for more than a permission set allows.
+			x := consoleExtras[pr.r.IntN(len(consoleExtras))]
+			g.apiDenied(c, after(pr.r, t, 100, 900), x.svc, x.name, nil, x.resource)
+		}
 		k := pr.r.IntN(total)
 		for _, pc := range p.Calls {
 			if k < pc.weight {

@@ -122,9 +122,15 @@ func podName(deployment, rsHash string, r *rand.Rand) string {
 // taskID is an ECS task id.
 func taskID(r *rand.Rand) string { return randString(r, lowerHex, 32) }
 
+// fmtDur writes a duration the way people write them in agents.yaml.
 func fmtDur(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
+	switch {
+	case d%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
 }

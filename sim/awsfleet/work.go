@@ -283,8 +283,9 @@ func workFinops(g *gen, a *agentRun, hs time.Time) {
 }
 
 func workOps(g *gen, a *agentRun, hs time.Time) {
-	for i := range 30 {
-		t := hs.Add(time.Duration(i)*2*time.Minute + time.Duration(a.r.IntN(5000))*time.Millisecond)
+	polls := a.scaled(30) // every two minutes at full volume
+	for i := range polls {
+		t := hs.Add(time.Duration(i)*time.Hour/time.Duration(polls) + time.Duration(a.r.IntN(5000))*time.Millisecond)
 		in := a.pick(t)
 		if in == nil {
 			continue
@@ -339,8 +340,9 @@ func workOps(g *gen, a *agentRun, hs time.Time) {
 const guardDutyDetector = "a4c7e1f09b2d3c5e8f6a7b9c0d1e2f34"
 
 func workSecurity(g *gen, a *agentRun, hs time.Time) {
-	for i := range 4 {
-		t := hs.Add(time.Duration(i)*15*time.Minute + time.Duration(a.r.IntN(20_000))*time.Millisecond)
+	polls := a.scaled(4) // every fifteen minutes at full volume
+	for i := range polls {
+		t := hs.Add(time.Duration(i)*time.Hour/time.Duration(polls) + time.Duration(a.r.IntN(20_000))*time.Millisecond)
 		in := a.pick(t)
 		if in == nil {
 			continue

@@ -139,7 +139,7 @@ func NewWriter(dir string, f *Fleet) (*Writer, error) {
 func (w *Writer) work() {
 	defer w.wg.Done()
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	for f := range w.jobs {
 		buf.Reset()
 		zw.Reset(&buf)
