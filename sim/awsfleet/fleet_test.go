@@ -353,7 +353,7 @@ func TestEveryRecordNormalisesAndAgentsAreAttributed(t *testing.T) {
 func TestRolesAreAssumedForEveryInstance(t *testing.T) {
 	files, _ := small(t)
 	issued := map[string]string{} // access key -> who assumed it
-	var signed []string            // keys agents' calls were signed with
+	var signed []string           // keys agents' calls were signed with
 	byRole := map[string]int{}
 	for _, d := range files {
 		for _, r := range d.recs {
