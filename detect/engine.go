@@ -164,6 +164,7 @@ func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	id := schemas.Identity{AgentID: ev.AgentID}
 	if ag != nil {
 		id = ag.Identity()
+		id.Status = ag.StatusAt(ev.Time) // the status then, so a replay names what a live run named
 	}
 	id.AgentInstance, id.OnBehalfOf, id.Principal = ev.AgentInstance, ev.OnBehalfOf, ev.Principal
 	id.CredentialID, id.CredentialType, id.CredentialIssued = ev.CredentialID, ev.CredentialType, ev.CredentialIssuedAt
