@@ -123,7 +123,7 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 
 // unattributed reports activity by a principal no rule maps to an agent.
 func (e *Engine) unattributed(ev *schemas.AgentEvent) []schemas.Alert {
-	if !e.cfg.enabled(DUnattributed) {
+	if !e.cfg.enabled(DUnattributed) || e.knownPrincipal(ev) {
 		return nil
 	}
 	key := schemas.DedupKeyFor(ev.AgentID, DUnattributed, ev.AgentID)

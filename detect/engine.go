@@ -25,6 +25,9 @@ type Engine struct {
 	alerts map[string]*alertState
 	// verdicts caches declared-playground checks (see verdict).
 	verdicts map[verdictKey]uint8
+	// principals caches the inventory's principals entry of a principal
+	// (see knownPrincipal).
+	principals map[string]*inventory.Principal
 	supp     *suppressions
 	log      *slog.Logger
 	clock    func() time.Time

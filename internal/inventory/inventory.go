@@ -114,10 +114,12 @@ func ParseDuration(s string) (time.Duration, error) {
 	return v, nil
 }
 
-// Inventory is the loaded set of agents, by id.
+// Inventory is the loaded set of agents, by id, and the known non-agent
+// principals (principals.go).
 type Inventory struct {
-	agents map[string]*Agent
-	ids    []string
+	agents     map[string]*Agent
+	ids        []string
+	principals []*Principal
 }
 
 // New builds an inventory from agents, validating each. Lifecycle dates
@@ -177,7 +179,8 @@ func (inv *Inventory) Len() int {
 }
 
 type file struct {
-	Agents []yaml.Node `yaml:"agents"`
+	Agents     []yaml.Node `yaml:"agents"`
+	Principals []yaml.Node `yaml:"principals"`
 }
 
 // Load reads an agents.yaml file. Every error names the file, the line and
@@ -231,7 +234,11 @@ func ParseAt(name string, data []byte, now time.Time) (*Inventory, error) {
 		}
 		agents = append(agents, a)
 	}
-	inv := &Inventory{agents: map[string]*Agent{}}
+	principals, err := parsePrincipals(name, f.Principals)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{agents: map[string]*Agent{}, principals: principals}
 	for i := range agents {
 		a := agents[i]
 		if prev, dup := inv.agents[a.ID]; dup {
