@@ -28,10 +28,10 @@ type Engine struct {
 	// principals caches the inventory's principals entry of a principal
 	// (see knownPrincipal).
 	principals map[string]*inventory.Principal
-	supp     *suppressions
-	log      *slog.Logger
-	clock    func() time.Time
-	metrics  *metrics
+	supp       *suppressions
+	log        *slog.Logger
+	clock      func() time.Time
+	metrics    *metrics
 
 	now        time.Time // latest event or Advance time
 	nextWindow int64     // unix seconds: when the clock next crosses a window

@@ -14,7 +14,10 @@ import (
 // wrong, so replaying last month's logs gives the alerts a live run gave.
 func (e *Engine) lifecycle(ag *inventory.Agent, ev *schemas.AgentEvent, out []finding) []finding {
 	status := ag.StatusAt(ev.Time)
-	since := ag.StatusSince(ev.Time)
+	var since *time.Time
+	if status != inventory.StatusActive {
+		since = ag.StatusSince(ev.Time)
+	}
 	switch {
 	case status == inventory.StatusDecommissioned && e.cfg.enabled(DDecommissioned):
 		f := finding{detector: DDecommissioned, score: 95, boundary: schemas.BoundaryDeclared,

@@ -425,7 +425,7 @@ func (s *principalSet) classify(p *parsed, a *attribution, explain bool) {
 		}
 	case !e.Covers(p.ev.Action):
 		if explain {
-			a.Why = append(a.Why, fmt.Sprintf("principals: %q matches %s (kind %s%s), but action %s is not in its actions %v: judged as an unknown principal",
+			a.Why = append(a.Why, fmt.Sprintf("principals: %q matches %s: kind %s%s; but action %s is not in its actions %v: judged as an unknown principal",
 				p.ev.Principal, e.Where(), e.Kind, describe(e.Owner, e.Note), p.ev.Action, e.Actions))
 		}
 	default:

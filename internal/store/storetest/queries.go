@@ -35,15 +35,15 @@ func RunDocumentedQueries(t *testing.T, s store.Store, queriesFile, dialect stri
 			{"network", "", "", "", "10.1.2.0/24", "9"},
 			{"triple", "aws", "s3:GetObject", "arn:aws:s3:::b/*", "", "40"},
 		},
-		"agents_over_p99_today":        {{"support-bot", hour, "13", "5", "2.6"}},
+		"agents_over_p99_today": {{"support-bot", hour, "13", "5", "2.6"}},
 		"first_seen_actions_this_week": {{"support-bot", "aws", "s3:DeleteObject", at(30 * time.Second)},
 			{nodeRole, "aws", "sts:AssumeRole", hour}, {"ghost", "aws", "iam:ListUsers", hour}, {"report-bot", "aws", "sts:AssumeRole", hour}},
-		"alerts_per_owner":             {{"team-a", "2", "1", "1"}, {"team-b", "1", "1", "1"}},
-		"shared_credentials":           {{"AKIASHARED", "static_key", "2"}},
-		"agent_baselines_current":      {{"events", "48"}},
-		"unattributed_principals":      {{"ghost", "1", "1"}}, // not the node: it is known infrastructure
-		"known_principals":             {{nodeRole, "infrastructure", "3", "1", "1"}},
-		"acted_after_decommissioned":   {{"billing-bot", hour, "2"}},
+		"alerts_per_owner":           {{"team-a", "2", "1", "1"}, {"team-b", "1", "1", "1"}},
+		"shared_credentials":         {{"AKIASHARED", "static_key", "2"}},
+		"agent_baselines_current":    {{"events", "48"}},
+		"unattributed_principals":    {{"ghost", "1", "1"}}, // not the node: it is known infrastructure
+		"known_principals":           {{nodeRole, "infrastructure", "3", "1", "1"}},
+		"acted_after_decommissioned": {{"billing-bot", hour, "2"}},
 	}
 	ran := map[string]bool{}
 	for _, q := range qs {
