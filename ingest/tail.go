@@ -39,6 +39,9 @@ type Tailer struct {
 	// every poll.
 	matched map[string]int
 	warned  map[string]bool // listing problems already logged
+	// dirty: the offsets changed since the last save. An idle pass over a
+	// tree of thousands of files neither encodes nor writes the state.
+	dirty bool
 }
 
 type fileState struct {
@@ -134,8 +137,12 @@ func (t *Tailer) Poll(ctx context.Context) (err error) {
 			st = &fileState{}
 			t.state[key] = st
 		}
+		before := *st
 		st.Path = p
 		s, err := t.readFile(ctx, p, fi, st)
+		if *st != before {
+			t.dirty = true
+		}
 		pass.add(s)
 		if s.Bytes > 0 || s.Records > 0 {
 			read++
@@ -150,6 +157,7 @@ func (t *Tailer) Poll(ctx context.Context) (err error) {
 	for k := range t.state {
 		if !seen[k] {
 			delete(t.state, k) // deleted, or rotated out of the watched paths
+			t.dirty = true
 		}
 	}
 	if read > 0 {
@@ -190,7 +198,9 @@ func (t *Tailer) files() []string {
 		t.matched[r.Path] = len(r.Files)
 		out = append(out, r.Files...)
 	}
-	sortByTime(out)
+	if len(res) > 1 {
+		t.walk.sort(out) // interleave the paths' files in time
+	}
 	return out
 }
 
@@ -253,6 +263,7 @@ func (t *Tailer) readFile(ctx context.Context, path string, fi os.FileInfo, st *
 			return total, err
 		}
 		st.Offset += int64(last + 1)
+		t.dirty = true
 		if err := t.maybeSave(); err != nil {
 			return total, err
 		}
@@ -314,6 +325,7 @@ func (t *Tailer) skipLongLine(ctx context.Context, f *os.File, path string, st *
 		return fmt.Errorf("tail %s: %w", path, err)
 	}
 	st.Offset += skip
+	t.dirty = true
 	return t.maybeSave()
 }
 
@@ -329,13 +341,17 @@ func (t *Tailer) maybeSave() error {
 // save writes the offsets atomically (temp file, then rename), so a crash
 // leaves either the old or the new state, never half of one.
 func (t *Tailer) save() error {
+	if !t.dirty {
+		t.lastSave = time.Now()
+		return nil
+	}
 	data, err := json.MarshalIndent(t.state, "", "  ")
 	if err != nil {
 		return fmt.Errorf("tail: encode state: %w", err)
 	}
 	if string(data) == t.saved {
-		t.lastSave = time.Now()
-		return nil // polls that read nothing do not touch the disk
+		t.lastSave, t.dirty = time.Now(), false
+		return nil // nothing new to write
 	}
 	tmp := t.cfg.StateFile + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -346,5 +362,6 @@ func (t *Tailer) save() error {
 	}
 	t.saved = string(data)
 	t.lastSave = time.Now()
+	t.dirty = false
 	return nil
 }

@@ -27,6 +27,14 @@ var DefaultExclude = []string{"**/CloudTrail-Digest/**"}
 type walker struct {
 	include, exclude []string
 	skip             map[string]bool // absolute paths
+	// times caches what each file's name says about its time: the
+	// collector sorts the same thousands of names every pass.
+	times map[string]timeKey
+}
+
+type timeKey struct {
+	t  time.Time
+	ok bool
 }
 
 // walkResult is what one path named.
@@ -39,7 +47,7 @@ type walkResult struct {
 }
 
 func newWalker(include, exclude []string, skip ...string) *walker {
-	w := &walker{include: include, exclude: exclude, skip: map[string]bool{}}
+	w := &walker{include: include, exclude: exclude, skip: map[string]bool{}, times: map[string]timeKey{}}
 	for _, s := range skip {
 		if s == "" {
 			continue
@@ -92,11 +100,32 @@ func (w *walker) list(paths []string) (res []walkResult, warnings []error) {
 				r.Why = "is not a regular file or directory"
 			}
 		}
-		sortByTime(files)
+		w.sort(files)
 		r.Files = files
 		res = append(res, r)
 	}
 	return res, warnings
+}
+
+// sort orders files as sortByTime does, reading each name's time once;
+// names not sorted in this call are forgotten.
+func (w *walker) sort(files []string) {
+	if len(w.times) > 2*len(files)+1024 {
+		keep := make(map[string]timeKey, len(files))
+		for _, f := range files {
+			if k, ok := w.times[f]; ok {
+				keep[f] = k
+			}
+		}
+		w.times = keep
+	}
+	for _, f := range files {
+		if _, ok := w.times[f]; !ok {
+			t, ok := fileTime(f)
+			w.times[f] = timeKey{t, ok}
+		}
+	}
+	sortKeyed(files, w.times)
 }
 
 // walkDir lists the regular files under root that pass the filters (and
@@ -105,6 +134,7 @@ func (w *walker) list(paths []string) (res []walkResult, warnings []error) {
 func (w *walker) walkDir(root string, warnings []error, match func(full, rel string) bool) ([]string, []error) {
 	var out []string
 	seen := map[string]bool{}
+	absRoot := absPath(root) // once: filepath.Abs of a relative path asks for the working directory
 	var walk func(dir, rel string)
 	walk = func(dir, rel string) {
 		if fi, err := os.Stat(dir); err == nil {
@@ -141,7 +171,7 @@ func (w *walker) walkDir(root string, warnings []error, match func(full, rel str
 			case mode.IsDir():
 				walk(full, r)
 			case mode.IsRegular():
-				if w.skip[absPath(full)] || !w.wants(r) || (match != nil && !match(full, r)) {
+				if (len(w.skip) > 0 && w.skip[filepath.Join(absRoot, r)]) || !w.wants(r) || (match != nil && !match(full, r)) {
 					continue
 				}
 				out = append(out, full)
@@ -343,25 +373,36 @@ func mkTime(y, mo, d, h, mi, s string) (time.Time, bool) {
 // regions or services thus interleave in time, where a sort of the full
 // paths would read one region's month before the next region's.
 func sortByTime(files []string) {
-	type key struct {
-		t  time.Time
-		ok bool
-	}
-	keys := make(map[string]key, len(files))
+	keys := make(map[string]timeKey, len(files))
 	for _, f := range files {
 		t, ok := fileTime(f)
-		keys[f] = key{t, ok}
+		keys[f] = timeKey{t, ok}
 	}
-	sort.SliceStable(files, func(i, j int) bool {
-		a, b := keys[files[i]], keys[files[j]]
+	sortKeyed(files, keys)
+}
+
+func sortKeyed(files []string, keys map[string]timeKey) {
+	type item struct {
+		timeKey
+		path string
+	}
+	items := make([]item, len(files))
+	for i, f := range files {
+		items[i] = item{keys[f], f}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		a, b := &items[i], &items[j]
 		switch {
 		case a.ok != b.ok:
 			return a.ok
 		case a.ok && !a.t.Equal(b.t):
 			return a.t.Before(b.t)
 		}
-		return files[i] < files[j]
+		return a.path < b.path
 	})
+	for i := range items {
+		files[i] = items[i].path
+	}
 }
 
 // deliveredWhole reports whether a plain file is a delivery object written

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -577,4 +579,50 @@ func TestTailerReadsPlainCloudTrailObjectWhole(t *testing.T) {
 	if evs, dead := sink.counts(); evs != 394 || dead != 0 {
 		t.Fatalf("%d events, %d dead letters; want the file's 394 records once", evs, dead)
 	}
+}
+
+// BenchmarkTailerIdlePass is one pass of the file collector over a month
+// of CloudTrail delivered by three regions (20,160 files, 5-minute
+// deliveries) when nothing is new: walking, sorting by time and a stat
+// per file. It reports the CPU per pass.
+func BenchmarkTailerIdlePass(b *testing.B) {
+	dir := b.TempDir()
+	n := 0
+	for d := 1; d <= 28; d++ {
+		for _, region := range []string{"us-east-1", "eu-west-1", "ap-south-1"} {
+			p := filepath.Join(dir, "AWSLogs", "123456789012", "CloudTrail", region, "2026", "02", fmt.Sprintf("%02d", d))
+			os.MkdirAll(p, 0o755)
+			for m := 0; m < 240; m++ {
+				name := fmt.Sprintf("123456789012_CloudTrail_%s_202602%02dT%02d%02dZ_x%d.json.gz", region, d, m/12, (m%12)*5, m)
+				os.WriteFile(filepath.Join(p, name), []byte{}, 0o644)
+				n++
+			}
+		}
+	}
+	cfg := DefaultConfig().Files
+	cfg.Paths = []string{dir}
+	cfg.StateFile = filepath.Join(b.TempDir(), "s.json")
+	tl, err := NewTailer(cfg, newTestNormalizer(b), &memSink{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	if err := tl.Poll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d files; first pass %s", n, time.Since(t0))
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	b.ResetTimer()
+	defer func() {
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) / time.Duration(b.N)
+		b.ReportMetric(float64(cpu.Milliseconds()), "cpu-ms/pass")
+	}()
+	for i := 0; i < b.N; i++ {
+		if err := tl.Poll(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "files")
 }
