@@ -303,9 +303,18 @@ func TestTailerReadsCloudTrailS3Layout(t *testing.T) {
 		t.Errorf("want one pass log with files=12 records=758; log:\n%s", logs.String())
 	}
 
-	// Nothing is read twice, by this tailer or by a restarted one.
+	// Nothing is read twice, by this tailer or by a restarted one, and a
+	// pass that read nothing leaves the state file alone (a rename would
+	// give it a new inode).
+	before, err := os.Stat(cfg.StateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := tl.Poll(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if after, err := os.Stat(cfg.StateFile); err != nil || fileKey(after) != fileKey(before) {
+		t.Errorf("an idle pass rewrote the state file (%v)", err)
 	}
 	tl2, err := NewTailer(cfg, newTestNormalizer(t), sink, logs.logger())
 	if err != nil {
