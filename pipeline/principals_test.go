@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/agentwatch/agentwatch/ingest"
 	"github.com/agentwatch/agentwatch/internal/inventory"
@@ -76,7 +79,7 @@ func runPrincipals(t *testing.T, cfg Config, dialect string) {
 	recs = append(recs,
 		ctRecord("mallory", at.Add(10*time.Minute), "arn:aws:iam::123456789012:user/mallory", "AKIAMALLORY", "s3.amazonaws.com", "ListBuckets", "null", "null"),
 		ctRecord("node-misuse", at.Add(11*time.Minute), node("i-9"), "ASIANODEi-9", "s3.amazonaws.com", "GetObject", `{"bucketName":"payroll","key":"2026.csv"}`, "null"))
-	p.ship(map[string]string{"format": "cloudtrail"}, recs...)
+	shipEach(t, p, "cloudtrail", recs)
 	waitFor(t, 60*time.Second, "every stage to catch up", func() bool { return p.app.Drained(int64(len(recs))) })
 	if got := p.app.eventsOut.Load(); got != int64(len(recs)) {
 		t.Fatalf("%d events out of %d records", got, len(recs))
@@ -136,6 +139,46 @@ func runPrincipals(t *testing.T, cfg Config, dialect string) {
 			}
 		}
 	}
+}
+
+// shipEach publishes each record in its own request, retrying while the
+// broker answers with a temporary error (a broker can lag the controller a
+// moment after the topic is created: unknown partition, not the leader);
+// such a request wrote nothing, so nothing is shipped twice.
+func shipEach(t *testing.T, p *pipeline, format string, recs [][]byte) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(p.app.Brokers...), Topic: p.app.Cfg.Bus.Topics.Ingest, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: time.Millisecond, MaxAttempts: 1}
+	defer w.Close()
+	for _, r := range recs {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			err := w.WriteMessages(t.Context(), kafka.Message{Value: r, Headers: []kafka.Header{{Key: "format", Value: []byte(format)}}})
+			if err == nil {
+				break
+			}
+			if !temporary(err) || time.Now().After(deadline) {
+				t.Fatalf("ship: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond) // the broker catching up with the topic, with a deadline
+		}
+	}
+}
+
+// temporary reports whether a write failed with retriable Kafka errors
+// only.
+func temporary(err error) bool {
+	var we kafka.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if e != nil && !temporary(e) {
+				return false
+			}
+		}
+		return we.Count() > 0
+	}
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
 }
 
 // documented returns the named queries of docs/queries.sql for dialect.
