@@ -115,3 +115,20 @@ func TestFilterAndFailOn(t *testing.T) {
 		t.Errorf("agent filter kept %d", len(r.Findings))
 	}
 }
+
+// TestReadmeExplainsEveryFinding: the README's posture table names every
+// finding type, and every type has a description for SARIF.
+func TestReadmeExplainsEveryFinding(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range Types {
+		if !strings.Contains(string(readme), "| `"+typ+"` |") {
+			t.Errorf("README has no row for %s", typ)
+		}
+		if d := TypeDescriptions[typ]; d.Means == "" || d.Fix == "" || d.Severity.Rank() < 0 {
+			t.Errorf("no description for %s", typ)
+		}
+	}
+}
