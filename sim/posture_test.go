@@ -12,7 +12,6 @@ import (
 	"github.com/agentwatch/agentwatch/sim"
 )
 
-
 // TestPostureOnSimulatedFleet evaluates posture over the simulator's
 // fleet (it lives here: posture stands on a lower floor than sim) (14
 // normal days and the incident day): the sales agent's long-lived SendGrid
