@@ -40,6 +40,11 @@ agents:
     owner: team-a
     contact: {slack_channel: "#a"}
     status: decommissioned
+  - id: retired-on-time
+    owner: team-a
+    contact: {slack_channel: "#a"}
+    status: decommissioned
+    decommissioned_at: 2026-11-29T12:00:00Z
   - id: sleepy
     owner: team-a
     contact: {slack_channel: "#a"}
@@ -131,6 +136,9 @@ func TestChecks(t *testing.T) {
 	evs = append(evs, ev("vl", "unknown", day(1), func(e *schemas.AgentEvent) {
 		e.Source, e.Principal, e.Unattributed, e.Outcome, e.System = "vault", "", true, schemas.OutcomeUnknown, "vault:approle"
 	}))
+	// retired-on-time acted only before its decommissioned_at.
+	decommissioned := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	evs = append(evs, ev("rot-1", "retired-on-time", decommissioned.Add(-time.Hour), nil))
 	// Known principals are no unknown principals: the nodes assuming
 	// roles (listed in the inventory) and a person marked at ingest; an
 	// unknown user is reported.
@@ -195,6 +203,7 @@ func TestChecks(t *testing.T) {
 		{TUnusedPermissions, "no-contact", ""}, // declares nothing
 		{TLongLivedKey, "ok-agent", "ASIAOK"},  // a session
 		{TDecommissionedUsed, "expired-agent", ""},
+		{TDecommissionedUsed, "retired-on-time", ""}, // acted before decommissioned_at only
 	} {
 		if f := find(r, c.typ, c.agent, c.subject); f != nil {
 			t.Errorf("unexpected %s: %s", c.typ, f.Summary)
