@@ -25,10 +25,13 @@ type Engine struct {
 	alerts map[string]*alertState
 	// verdicts caches declared-playground checks (see verdict).
 	verdicts map[verdictKey]uint8
-	supp     *suppressions
-	log      *slog.Logger
-	clock    func() time.Time
-	metrics  *metrics
+	// principals caches the inventory's principals entry of a principal
+	// (see knownPrincipal).
+	principals map[string]*inventory.Principal
+	supp       *suppressions
+	log        *slog.Logger
+	clock      func() time.Time
+	metrics    *metrics
 
 	now        time.Time // latest event or Advance time
 	nextWindow int64     // unix seconds: when the clock next crosses a window
@@ -164,6 +167,7 @@ func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	id := schemas.Identity{AgentID: ev.AgentID}
 	if ag != nil {
 		id = ag.Identity()
+		id.Status = ag.StatusAt(ev.Time) // the status then, so a replay names what a live run named
 	}
 	id.AgentInstance, id.OnBehalfOf, id.Principal = ev.AgentInstance, ev.OnBehalfOf, ev.Principal
 	id.CredentialID, id.CredentialType, id.CredentialIssued = ev.CredentialID, ev.CredentialType, ev.CredentialIssuedAt

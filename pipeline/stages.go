@@ -157,7 +157,7 @@ func (a *App) runLoop(l *loop) func(context.Context) error {
 }
 
 func (a *App) startIngest(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg)
+	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg, ingest.WithPrincipals(a.Inventory.Principals()))
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

@@ -119,7 +119,7 @@ func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time
 	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
 		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain, action,
 		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
-		unattributed FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
+		unattributed, principal_kind FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
 	cond, ids := agentFilter(" AND ", agentIDs)
 	q += cond
@@ -134,7 +134,7 @@ func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time
 			&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
 			&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
 			&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
-			&unattributed); err != nil {
+			&unattributed, &ev.PrincipalKind); err != nil {
 			return err
 		}
 		ev.Time = ev.Time.UTC().Add(time.Duration(nanos))

@@ -135,7 +135,7 @@ func (s *Store) scanEvents(ctx context.Context, agentCond string, agentArgs []an
 	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
 		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
 		action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
-		records, attributes, unattributed FROM events WHERE time >= ? AND time <= ?`
+		records, attributes, unattributed, principal_kind FROM events WHERE time >= ? AND time <= ?`
 	args := append([]any{store.FormatTime(from), store.FormatTime(to)}, agentArgs...)
 	q += agentCond
 	q += ` ORDER BY time, time_nanos, event_id`
@@ -147,7 +147,7 @@ func (s *Store) scanEvents(ctx context.Context, agentCond string, agentArgs []an
 		if err := sc.Scan(&ev.EventID, &tm, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance, &ev.Principal,
 			&ev.CredentialID, &ev.CredentialType, &issued, &expires, &ev.OnBehalfOf, &chain, &ev.Action,
 			&ev.System, &ev.Resource, &ev.ResourceType, &ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent,
-			&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed); err != nil {
+			&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed, &ev.PrincipalKind); err != nil {
 			return err
 		}
 		t, err := store.ParseTime(tm)

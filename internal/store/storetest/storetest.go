@@ -139,7 +139,8 @@ func testMigrate(t *testing.T, s store.Store) {
 func testEventsRoundTrip(t *testing.T, s store.Store) {
 	full := Event("e1", "agent-a", base.Add(1500*time.Millisecond))
 	bare := schemas.AgentEvent{EventID: "e2", Time: base.Add(2 * time.Second), Source: "mcp", AgentID: "agent-a",
-		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true}
+		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true,
+		PrincipalKind: schemas.PrincipalInfrastructure}
 	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{bare, full}))
 	got := scanAll(t, s, "", base, base.Add(time.Hour))
 	want := []schemas.AgentEvent{full, bare}
@@ -311,6 +312,15 @@ func testAgents(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(res.Rows) != 1 || store.Text(res.Rows[0][0]) != "team-new" {
 		t.Errorf("current owner = %v, want team-new", res.Rows)
+	}
+	// Lifecycle dates are stored; an undated status leaves them NULL.
+	gone := row
+	gone.AgentID, gone.Status = "agent-gone", "decommissioned"
+	gone.SuspendedAt, gone.DecommissionedAt = ptr(base.Add(24*time.Hour)), ptr(base.Add(48*time.Hour))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{gone}))
+	n := queryInt(t, s, "SELECT count(*) FROM agents WHERE agent_id = 'agent-gone' AND decommissioned_at > suspended_at AND resumed_at IS NULL")
+	if n != 1 {
+		t.Errorf("agents with decommissioned_at after suspended_at and no resumed_at = %d, want 1", n)
 	}
 }
 
