@@ -46,6 +46,8 @@ type Engine struct {
 // check and the dry-run report. It is called on the engine's goroutine;
 // ev is only valid during the call.
 type Observer interface {
+	// Event hears every event before it is judged.
+	Event(ev *schemas.AgentEvent)
 	// Finding hears every finding that was not suppressed, before it joins
 	// its incident.
 	Finding(agentID string, f FindingInfo, ev *schemas.AgentEvent)
@@ -165,6 +167,9 @@ func (e *Engine) Tracker() *baseline.Tracker { return e.tr }
 // are new or changed because of it (including incidents resolved by the
 // passage of event time).
 func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
+	if e.obs != nil {
+		e.obs.Event(ev)
+	}
 	out := e.process(ev)
 	if e.obs != nil {
 		for i := range out {
