@@ -55,8 +55,7 @@ func NewChecker(inv *inventory.Inventory) *Checker {
 var _ Observer = (*Checker)(nil)
 
 // Event implements Observer: it counts the events judged.
-func (c *Checker) Event(ev *schemas.AgentEvent) {
-	t := ev.Time
+func (c *Checker) Event(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.events++
@@ -69,7 +68,7 @@ func (c *Checker) Event(ev *schemas.AgentEvent) {
 }
 
 // Finding implements Observer.
-func (c *Checker) Finding(agentID string, f FindingInfo, ev *schemas.AgentEvent) {
+func (c *Checker) Finding(agentID string, f FindingInfo, ev schemas.AgentEvent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.row(agentID, f.Detector)
@@ -87,7 +86,7 @@ func (c *Checker) Finding(agentID string, f FindingInfo, ev *schemas.AgentEvent)
 			x = newCrossings()
 			c.cross[agentID] = x
 		}
-		x.record(ag, f.Detector, ev)
+		x.record(ag, f.Detector, &ev)
 	}
 }
 

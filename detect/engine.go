@@ -43,14 +43,16 @@ type Engine struct {
 }
 
 // Observer hears what the engine decides, for reports such as playground
-// check and the dry-run report. It is called on the engine's goroutine;
-// ev is only valid during the call.
+// check and the dry-run report. It is called on the engine's goroutine.
+// Events are passed by value (or only their time): a pointer handed to an
+// interface would make every caller's event escape to the heap, one
+// allocation per event even with no observer.
 type Observer interface {
-	// Event hears every event before it is judged.
-	Event(ev *schemas.AgentEvent)
+	// Event hears the time of every event before it is judged.
+	Event(t time.Time)
 	// Finding hears every finding that was not suppressed, before it joins
 	// its incident.
-	Finding(agentID string, f FindingInfo, ev *schemas.AgentEvent)
+	Finding(agentID string, f FindingInfo, ev schemas.AgentEvent)
 	// Alert hears every alert the engine returns (new, updated, resolved).
 	Alert(a *schemas.Alert)
 }
@@ -168,7 +170,7 @@ func (e *Engine) Tracker() *baseline.Tracker { return e.tr }
 // passage of event time).
 func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	if e.obs != nil {
-		e.obs.Event(ev)
+		e.obs.Event(ev.Time)
 	}
 	out := e.process(ev)
 	if e.obs != nil {
@@ -224,7 +226,7 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 			continue
 		}
 		if e.obs != nil {
-			e.obs.Finding(agentID, FindingInfo{Detector: f.detector, Subject: f.subject, Boundary: f.boundary, Score: f.score}, ev)
+			e.obs.Finding(agentID, FindingInfo{Detector: f.detector, Subject: f.subject, Boundary: f.boundary, Score: f.score}, *ev)
 		}
 		out = e.raise(out, f, agentID, id, ev)
 	}
