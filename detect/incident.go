@@ -209,22 +209,33 @@ func milestone(n int) bool { return n >= 1 && nextMilestone(n-1) == n }
 
 // spread counts the distinct values of one dimension of an incident with
 // bounded memory: exact (a set of 64-bit hashes) up to exactCap values,
-// then a HyperLogLog sketch of hllM registers (about 1.6% error). It keeps
-// the first values as examples. The hash is fixed (FNV-1a, then mixed),
-// so the same events always give the same counts.
+// then a HyperLogLog sketch of hllM registers (about 1.6% error; linear
+// counting, closer still, while most registers are empty). An open
+// incident so costs at most about 5 KiB per dimension, whatever it
+// touches. It keeps the first values as examples. The hash is fixed
+// (FNV-1a, then mixed), so the same events always give the same counts.
 type spread struct {
-	offset   int // counted before a restart: not in set or hll
+	offset int // counted before a restart: not in small, set or hll
+	// The first values' hashes inline, then a set: most incidents touch a
+	// few actions and subjects, and a scan of the incident's own memory
+	// is cheaper than a map access, which misses the cache when thousands
+	// of incidents are open.
+	small    [smallCap]uint64
+	nsmall   int
 	set      map[uint64]struct{}
 	hll      *[hllM]uint8
 	examples []string
 	// The sketch's harmonic sum and empty registers, kept up to date as
-	// registers change so that a count costs nothing per event.
+	// registers change, and its estimate, computed only after a change:
+	// a count then costs nothing per event.
 	sum   float64
 	zeros int
+	est   int
 }
 
 const (
-	exactCap = 1024
+	smallCap = 6
+	exactCap = 128
 	hllP     = 12
 	hllM     = 1 << hllP
 )
@@ -237,47 +248,70 @@ func (s *spread) add(v string, maxExamples int) (before, after int) {
 	}
 	h := hash64(v)
 	if s.hll != nil {
-		s.hllAdd(h)
+		if s.hllAdd(h) {
+			s.est = s.estimate()
+		}
 		return before, s.count()
+	}
+	if slices.Contains(s.small[:s.nsmall], h) {
+		return before, before
 	}
 	if _, ok := s.set[h]; ok {
 		return before, before
 	}
-	if s.set == nil {
-		s.set = make(map[uint64]struct{}, 4)
+	if s.nsmall < smallCap {
+		s.small[s.nsmall] = h
+		s.nsmall++
+	} else {
+		if s.set == nil {
+			s.set = make(map[uint64]struct{}, 8)
+		}
+		s.set[h] = struct{}{}
 	}
-	s.set[h] = struct{}{}
 	if len(s.examples) < maxExamples {
 		s.examples = append(s.examples, strings.Clone(v))
 	}
-	if len(s.set) > exactCap {
+	if s.nsmall+len(s.set) > exactCap {
 		s.hll = new([hllM]uint8)
 		s.sum, s.zeros = hllM, hllM
+		for _, x := range s.small[:s.nsmall] {
+			s.hllAdd(x)
+		}
 		for x := range s.set {
 			s.hllAdd(x)
 		}
-		s.set = nil
+		s.nsmall, s.set = 0, nil
+		s.est = s.estimate()
 	}
 	return before, s.count()
 }
 
-func (s *spread) hllAdd(h uint64) {
+// hllAdd adds a hash to the sketch and reports whether a register moved.
+func (s *spread) hllAdd(h uint64) bool {
 	i := h >> (64 - hllP)
 	r := uint8(bits.LeadingZeros64(h<<hllP|1<<(hllP-1)) + 1)
-	if old := s.hll[i]; r > old {
-		s.hll[i] = r
-		s.sum += math.Ldexp(1, -int(r)) - math.Ldexp(1, -int(old))
-		if old == 0 {
-			s.zeros--
-		}
+	old := s.hll[i]
+	if r <= old {
+		return false
 	}
+	s.hll[i] = r
+	s.sum += math.Ldexp(1, -int(r)) - math.Ldexp(1, -int(old))
+	if old == 0 {
+		s.zeros--
+	}
+	return true
 }
 
 // count is the exact or estimated number of distinct values.
 func (s *spread) count() int {
 	if s.hll == nil {
-		return s.offset + len(s.set)
+		return s.offset + s.nsmall + len(s.set)
 	}
+	return s.offset + s.est
+}
+
+// estimate is the sketch's estimate of the values added to it.
+func (s *spread) estimate() int {
 	const m = float64(hllM)
 	est := 0.7213 / (1 + 1.079/m) * m * m / s.sum
 	if est <= 2.5*m && s.zeros > 0 {
@@ -287,7 +321,7 @@ func (s *spread) count() int {
 	if n < exactCap {
 		n = exactCap // it held more than that exactly before switching
 	}
-	return s.offset + n
+	return n
 }
 
 // restoreSpread rebuilds a spread from a stored incident: its examples are
@@ -296,11 +330,7 @@ func (s *spread) count() int {
 func restoreSpread(distinct int, examples []string) spread {
 	s := spread{offset: max(distinct-len(examples), 0)}
 	for _, v := range examples {
-		if s.set == nil {
-			s.set = make(map[uint64]struct{}, len(examples))
-		}
-		s.set[hash64(v)] = struct{}{}
-		s.examples = append(s.examples, strings.Clone(v))
+		s.add(v, len(examples))
 	}
 	return s
 }

@@ -272,6 +272,9 @@ func TestSpreadCounts(t *testing.T) {
 		if len(s.examples) != min(n, 3) {
 			t.Errorf("n=%d: %d examples", n, len(s.examples))
 		}
+		if n > exactCap && (s.set != nil || s.hll == nil) {
+			t.Errorf("n=%d: still counting exactly past %d values: memory would grow", n, exactCap)
+		}
 	}
 	if nextMilestone(0) != 1 || nextMilestone(1) != 2 || nextMilestone(2) != 5 || nextMilestone(9) != 10 || nextMilestone(1000) != 2000 {
 		t.Error("nextMilestone")

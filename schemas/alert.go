@@ -125,7 +125,7 @@ type Alert struct {
 	// The incident's scope: how many distinct resources, actions and
 	// subjects (what crossed the boundary: an action, a network, a
 	// credential, a delegator...) its events touched, with the first few
-	// of each as examples. Counts are exact up to 1,024 values and
+	// of each as examples. Counts are exact up to 128 values and
 	// estimated within a few percent beyond.
 	DistinctResources int      `json:"distinct_resources,omitempty"`
 	ResourceExamples  []string `json:"resource_examples,omitempty"`
