@@ -126,11 +126,7 @@ func (e *Engine) unattributed(ev *schemas.AgentEvent) []schemas.Alert {
 	if !e.cfg.enabled(DUnattributed) || e.knownPrincipal(ev) {
 		return nil
 	}
-	key := schemas.DedupKeyFor(ev.AgentID, DUnattributed, ev.AgentID)
-	n := 1
-	if st := e.alerts[key]; st != nil {
-		n = st.alert.Count + 1
-	}
+	n := e.openCount(ev.AgentID, DUnattributed, ev.AgentID, ev) + 1
 	f := finding{detector: DUnattributed, subject: ev.AgentID, score: 50, boundary: schemas.BoundaryDeclared,
 		summary:  fmt.Sprintf("principal %s acted %d times (latest %s on %s) and maps to no agent", ev.AgentID, n, ev.Action, ev.System),
 		reason:   "no attribution rule maps this principal to an agent: an identity with no name and no owner",

@@ -203,7 +203,8 @@ func (s *Store) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error 
 		agent_id, agent_instance, display_name, agent_kind, owner, slack_channel, pagerduty_service,
 		agent_status, on_behalf_of, principal, credential_id, credential_type, credential_issued_at,
 		unattributed, subject, summary, reason, evidence, first_seen, last_seen, count, event_ids,
-		status, labels, dry_run, version)`, len(alerts), func(b driver.Batch, i int) error {
+		status, labels, dry_run, version, distinct_resources, resource_examples, distinct_actions,
+		action_examples, distinct_subjects, subject_examples)`, len(alerts), func(b driver.Batch, i int) error {
 		a := &alerts[i]
 		evidence, err := store.EncodeJSON(a.Evidence, "[]")
 		if err != nil {
@@ -218,7 +219,9 @@ func (s *Store) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error 
 			id.AgentID, id.AgentInstance, id.DisplayName, id.Kind, id.Owner, id.SlackChannel, id.PagerDutyService,
 			id.Status, id.OnBehalfOf, id.Principal, id.CredentialID, id.CredentialType, utcPtr(id.CredentialIssued),
 			u8(id.Unattributed), a.Subject, a.Summary, a.Reason, evidence, a.FirstSeen.UTC(), a.LastSeen.UTC(),
-			int64(a.Count), nonNil(a.EventIDs), a.Status, labels, u8(a.DryRun), uint64(store.AlertVersion(a)))
+			int64(a.Count), nonNil(a.EventIDs), a.Status, labels, u8(a.DryRun), uint64(store.AlertVersion(a)),
+			int64(a.DistinctResources), nonNil(a.ResourceExamples), int64(a.DistinctActions), nonNil(a.ActionExamples),
+			int64(a.DistinctSubjects), nonNil(a.SubjectExamples))
 	})
 }
 

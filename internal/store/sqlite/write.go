@@ -142,8 +142,10 @@ const upsertAlertSQL = `INSERT INTO alerts (id, dedup_key, detector, severity, s
 	agent_id, agent_instance, display_name, agent_kind, owner, slack_channel, pagerduty_service,
 	agent_status, on_behalf_of, principal, credential_id, credential_type, credential_issued_at,
 	unattributed, subject, summary, reason, evidence, first_seen, last_seen, count, event_ids,
-	status, labels, dry_run, version)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	status, labels, dry_run, version, distinct_resources, resource_examples, distinct_actions,
+	action_examples, distinct_subjects, subject_examples)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET dedup_key = excluded.dedup_key, detector = excluded.detector,
 	severity = excluded.severity, score = excluded.score, boundary = excluded.boundary,
 	agent_id = excluded.agent_id, agent_instance = excluded.agent_instance,
@@ -156,7 +158,10 @@ const upsertAlertSQL = `INSERT INTO alerts (id, dedup_key, detector, severity, s
 	reason = excluded.reason, evidence = excluded.evidence, first_seen = excluded.first_seen,
 	last_seen = excluded.last_seen, count = excluded.count, event_ids = excluded.event_ids,
 	status = excluded.status, labels = excluded.labels, dry_run = excluded.dry_run,
-	version = excluded.version
+	version = excluded.version, distinct_resources = excluded.distinct_resources,
+	resource_examples = excluded.resource_examples, distinct_actions = excluded.distinct_actions,
+	action_examples = excluded.action_examples, distinct_subjects = excluded.distinct_subjects,
+	subject_examples = excluded.subject_examples
 	WHERE excluded.version > alerts.version`
 
 // UpsertAlerts stores alert states; see store.AlertVersion for which
@@ -180,12 +185,19 @@ func alertArgs(a *schemas.Alert) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var examples [3]string
+	for i, ex := range [][]string{a.ResourceExamples, a.ActionExamples, a.SubjectExamples} {
+		if examples[i], err = store.EncodeJSON(ex, "[]"); err != nil {
+			return nil, err
+		}
+	}
 	id := &a.Identity
 	return []any{a.ID, a.DedupKey, a.Detector, string(a.Severity), a.Score, a.Boundary,
 		id.AgentID, id.AgentInstance, id.DisplayName, id.Kind, id.Owner, id.SlackChannel, id.PagerDutyService,
 		id.Status, id.OnBehalfOf, id.Principal, id.CredentialID, id.CredentialType, nullTime(id.CredentialIssued),
 		id.Unattributed, a.Subject, a.Summary, a.Reason, evidence, store.FormatTime(a.FirstSeen),
-		store.FormatTime(a.LastSeen), a.Count, ids, a.Status, labels, a.DryRun, store.AlertVersion(a)}, nil
+		store.FormatTime(a.LastSeen), a.Count, ids, a.Status, labels, a.DryRun, store.AlertVersion(a),
+		a.DistinctResources, examples[0], a.DistinctActions, examples[1], a.DistinctSubjects, examples[2]}, nil
 }
 
 // batch runs one prepared statement for n rows in one transaction.

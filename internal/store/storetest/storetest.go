@@ -333,7 +333,9 @@ func alert(id string, count int, last time.Time, status string) schemas.Alert {
 		Subject: "s3:DeleteObject", Summary: "first s3:DeleteObject", Reason: "never seen in 30 days",
 		Evidence:  []schemas.Evidence{{Feature: "action", Observed: "s3:DeleteObject", Baseline: "absent"}},
 		FirstSeen: base, LastSeen: last, Count: count, EventIDs: []string{"e1", "e2"}, Status: status,
-		Labels: map[string]string{"env": "prod"}}
+		Labels:            map[string]string{"env": "prod"},
+		DistinctResources: 2 + count, ResourceExamples: []string{"arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2"},
+		DistinctActions: 1, ActionExamples: []string{"s3:DeleteObject"}, DistinctSubjects: 1, SubjectExamples: []string{"s3:DeleteObject"}}
 }
 
 func testAlerts(t *testing.T, s store.Store) {
@@ -343,6 +345,9 @@ func testAlerts(t *testing.T, s store.Store) {
 	other := alert("al-2", 1, base.Add(2*time.Minute), schemas.StatusFiring)
 	other.Identity = schemas.Identity{AgentID: "agent-b"}
 	other.Evidence, other.EventIDs, other.Labels, other.DryRun = nil, nil, nil, true
+	// An alert stored before incidents had a scope reads back without one.
+	other.DistinctResources, other.ResourceExamples, other.DistinctActions, other.ActionExamples = 0, nil, 0, nil
+	other.DistinctSubjects, other.SubjectExamples = 0, nil
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{first, other}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{later}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{resolved}))
