@@ -17,6 +17,7 @@ import (
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/posture"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -40,6 +41,9 @@ type Hooks struct {
 	// Dispatcher, if set, receives the alerts instead of one built from
 	// the configuration (tests use it to capture deliveries).
 	Dispatcher *alerts.Dispatcher
+	// DetectObserver, if set, hears the detect stage's findings and
+	// alerts (the dry-run report of `run --dry-run`).
+	DetectObserver detect.Observer
 }
 
 // RunStages runs the named stages until ctx ends, then drains them. The
@@ -156,7 +160,7 @@ func (a *App) runLoop(l *loop) func(context.Context) error {
 }
 
 func (a *App) startIngest(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg)
+	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg, ingest.WithPrincipals(a.Inventory.Principals()))
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -253,7 +257,11 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 }
 
 func (a *App) startDetect(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log))
+	opts := []detect.Option{detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log)}
+	if hooks.DetectObserver != nil {
+		opts = append(opts, detect.WithObserver(hooks.DetectObserver))
+	}
+	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, opts...)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
@@ -388,6 +396,9 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	if err != nil {
 		return err
 	}
+	if err := a.startPosture(start); err != nil {
+		return err
+	}
 	start("alerts", func(ctx context.Context) error {
 		defer l.fetcher.Close()
 		// The dispatcher outlives the consume loop so the batch drained at
@@ -405,6 +416,29 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 			err = errors.Join(err, d.Close())
 		}
 		return err
+	})
+	return nil
+}
+
+// startPosture runs the posture evaluations and scheduled digests beside
+// the alerts stage (which owns the outbox the digests are remembered in).
+func (a *App) startPosture(start func(string, func(context.Context) error)) error {
+	pc := a.Cfg.Posture
+	if pc.EvaluateEvery <= 0 && !pc.Digest.Enabled {
+		return nil
+	}
+	m, err := posture.NewMetrics(a.Reg)
+	if err != nil {
+		return fmt.Errorf("posture: %w", err)
+	}
+	r, err := posture.NewRunner(pc, a.Store, a.Inventory, posture.RunnerOptions{Alerts: a.Cfg.Alerts,
+		DormantAfter: a.Cfg.Detect.DormantAfter, Metrics: m, Log: a.Log})
+	if err != nil {
+		return err
+	}
+	start("posture", func(ctx context.Context) error {
+		defer r.Close()
+		return r.Run(ctx)
 	})
 	return nil
 }
