@@ -141,6 +141,7 @@ func Evaluate(ctx context.Context, src Source, opt Options) (*Report, error) {
 			if det != nil {
 				for _, a := range det.Process(ev) {
 					e.observe(a)
+					e.because(a, ev)
 				}
 			}
 		}
@@ -219,6 +220,26 @@ func (e *evaluation) observe(a schemas.Alert) {
 			}
 		case l.Kind == LabelDrift:
 			s.drift[l.ID] = true
+		}
+	}
+}
+
+// because credits an alert the detector raised or changed while taking
+// an attack record with that attack: an incident that grows with the
+// attack's records updates its Slack message and PagerDuty incident even
+// when its list of event ids is already full.
+func (e *evaluation) because(a schemas.Alert, ev *schemas.AgentEvent) {
+	l, ok := e.labels[ev.EventID]
+	if !ok || l.Kind != LabelAttack || a.Status == schemas.StatusResolved {
+		return
+	}
+	key := a.ID
+	if key == "" {
+		key = a.DedupKey
+	}
+	if s := e.alerts[key]; s != nil {
+		if _, had := s.attacks[l.ID]; !had {
+			s.attacks[l.ID] = attackHit{firedAt: e.clock, delivered: e.delivered}
 		}
 	}
 }

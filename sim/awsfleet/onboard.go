@@ -71,9 +71,28 @@ func (f *Fleet) InventoryAgents() []inventory.Agent {
 	return out
 }
 
-// Inventory is InventoryAgents loaded.
+// KnownPrincipals are the identities the platform team knows are not
+// agents (agents.yaml's principals list): the nodes that assume the
+// agents' roles, limited to what nodes do, the engineers who sign in
+// through IAM Identity Center, and AWS services acting for themselves.
+func KnownPrincipals() []inventory.Principal {
+	return []inventory.Principal{
+		{Match: inventory.StringList{"arn:aws:sts::" + Account + ":assumed-role/" + PlatformNodeRole + "/*"}, Kind: inventory.KindInfrastructure,
+			Owner: "team-platform", Note: "agent platform nodes: assume each agent's role for its pods and pull their images",
+			Actions: []string{"sts:AssumeRole", "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}},
+		{Match: inventory.StringList{"arn:aws:sts::" + Account + ":assumed-role/AWSReservedSSO_*/*"}, Kind: inventory.KindHuman,
+			Owner: "team-platform", Note: "engineers signed in through IAM Identity Center"},
+		{Match: inventory.StringList{"*.amazonaws.com", "arn:aws:sts::" + Account + ":assumed-role/AWSServiceRoleFor*/*"}, Kind: inventory.KindInfrastructure,
+			Owner: "team-platform", Note: "AWS services acting for themselves (instance credentials, Config, Access Analyzer, CloudTrail's KMS calls)"},
+	}
+}
+
+// Inventory is InventoryAgents and KnownPrincipals loaded.
 func (f *Fleet) Inventory() (*inventory.Inventory, error) {
 	inv, err := inventory.New(f.InventoryAgents())
+	if err == nil {
+		inv, err = inv.WithPrincipals(KnownPrincipals()...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("aws fleet inventory: %w", err)
 	}
@@ -139,14 +158,31 @@ func (f *Fleet) InventoryYAML() ([]byte, error) {
 		items = append(items, &n)
 	}
 	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: items}
-	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "agents"}, seq}}
+	type yamlPrincipal struct {
+		Match   []string `yaml:"match"`
+		Kind    string   `yaml:"kind"`
+		Owner   string   `yaml:"owner,omitempty"`
+		Note    string   `yaml:"note,omitempty"`
+		Actions []string `yaml:"actions,omitempty"`
+	}
+	var known []yamlPrincipal
+	for _, p := range KnownPrincipals() {
+		known = append(known, yamlPrincipal{Match: p.Match, Kind: p.Kind, Owner: p.Owner, Note: p.Note, Actions: p.Actions})
+	}
+	var ps yaml.Node
+	if err := ps.Encode(known); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "agents"}, seq,
+		{Kind: yaml.ScalarNode, Value: "principals", HeadComment: "Identities that act in the account but are not agents: no identity.unattributed for them\n(the nodes only for what nodes do)."}, &ps}}
 	var buf bytes.Buffer
 	buf.WriteString(`# Inventory of the generated AWS fleet, written the way a new user writes it today:
 # owners and contacts from the teams, systems/actions/resources copied from each
 # agent's IAM policy (iam/<role>.json), hours and credential policy from the
 # owners. It uses today's playground syntax (one resource list per agent; "*"
-# stays within a "/" segment). After the IAM-style playgrounds land, regenerate
-# it with: agentwatch inventory import-iam iam/<role>.json
+# stays within a "/" segment), and lists the principals known not to be agents.
+# After the IAM-style playgrounds land, regenerate the playgrounds with:
+#   agentwatch inventory import-iam iam/<role>.json
 `)
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -170,32 +206,28 @@ type yamlRule struct {
 
 // RunConfigYAML is an agentwatch configuration that replays the written
 // directory through `agentwatch run` (embedded mode) with the file
-// collector. Paths are relative to the directory: run it from there.
-// dayDirs are the directories holding the objects, relative to it.
-func RunConfigYAML(dayDirs []string) ([]byte, error) {
+// collector, which walks AWSLogs/ and reads the objects in the time order
+// of their names. Paths are relative to the directory: run it from there.
+func RunConfigYAML() ([]byte, error) {
 	var rules []yamlRule
 	for _, r := range AttributionRules() {
 		rules = append(rules, yamlRule{Name: r.Name, Formats: r.Formats, Principal: r.Principal, SessionName: r.SessionName, Agent: r.Agent})
 	}
 	cfg := map[string]any{
-		"inventory": "agents.yaml",
+		"inventory": InventoryFile,
 		"data_dir":  "agentwatch-data",
 		"http":      map[string]any{"listen": "", "metrics_listen": ""},
 		"store":     map[string]any{"retention_days": 0},
 		"ingest": map[string]any{
 			"attribution": rules,
-			"files":       map[string]any{"paths": dayDirs, "format": ingest.FormatCloudTrail, "poll_interval": "200ms"},
+			"files":       map[string]any{"paths": []string{"AWSLogs"}, "format": ingest.FormatCloudTrail, "poll_interval": "1s"},
 		},
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`# Replays this fleet end to end through the real pipeline (embedded mode):
 #   cd <this directory> && agentwatch run --config agentwatch.yaml
-# then, once the log shows the files read and the stages idle, stop it and
-#   agentwatch eval --fleet-dir . --stored-alerts --config agentwatch.yaml
-# The file collector reads the listed directories (it does not descend into
-# sub-directories yet) and sorts the objects by path, so one region's objects
-# come before the other's; "agentwatch eval --fleet-dir ." replays them in
-# delivery order instead.
+# then, once the log shows every object read and the stages idle, stop it and
+#   agentwatch eval --fleet-dir . --stored-alerts
 `)
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

@@ -30,8 +30,23 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written inventory does not load: %v\n%s", err, text)
 	}
-	if inv.Len() != len(agents) {
-		t.Fatalf("%d agents in the inventory, want %d", inv.Len(), len(agents))
+	if inv.Len() != len(agents) || len(inv.Principals()) != len(KnownPrincipals()) {
+		t.Fatalf("%d agents and %d principals in the inventory, want %d and %d", inv.Len(), len(inv.Principals()), len(agents), len(KnownPrincipals()))
+	}
+	for p, want := range map[string]string{
+		"arn:aws:sts::" + Account + ":assumed-role/" + PlatformNodeRole + "/i-0abc":                 inventory.KindInfrastructure,
+		"arn:aws:sts::" + Account + ":assumed-role/" + ssoRole("Developer") + "/frank@acme.example": inventory.KindHuman,
+		"cloudtrail.amazonaws.com":                                                           inventory.KindInfrastructure,
+		"arn:aws:iam::" + Account + ":user/svc-backup-sync":                                  "",
+		"arn:aws:sts::" + Account + ":assumed-role/agent-finops-reporter/botocore-session-1": "",
+	} {
+		got := ""
+		if k := inv.Principal(p); k != nil {
+			got = k.Kind
+		}
+		if got != want {
+			t.Errorf("principal %s is %q, want %q", p, got, want)
+		}
 	}
 	for _, s := range agents {
 		a := inv.Get(s.ID)
@@ -66,7 +81,7 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	run, err := RunConfigYAML([]string{"AWSLogs/x/2025/11/10"})
+	run, err := RunConfigYAML()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 )
@@ -217,12 +216,7 @@ func (w *Writer) Close(st Stats) error {
 	if err != nil {
 		return err
 	}
-	dirs := make([]string, 0, len(w.dirs))
-	for d := range w.dirs {
-		dirs = append(dirs, d)
-	}
-	slices.Sort(dirs)
-	run, err := RunConfigYAML(dirs)
+	run, err := RunConfigYAML()
 	if err != nil {
 		return err
 	}
@@ -256,7 +250,7 @@ func (w *Writer) readme(m Manifest) []byte {
 - fleet.json: how it was generated; the agents, attacks and drift.
 
 Evaluate it: ` + "`agentwatch eval --fleet-dir .`" + ` (in process, delivery order), or end to end:
-` + "`agentwatch run --config agentwatch.yaml`" + `, then ` + "`agentwatch eval --fleet-dir . --stored-alerts --config agentwatch.yaml`" + `.
+` + "`agentwatch run --config agentwatch.yaml`" + `, then ` + "`agentwatch eval --fleet-dir . --stored-alerts`" + `.
 
 ## Attacks
 `)
