@@ -261,6 +261,3 @@ var agents = []Agent{
 		work: workReview,
 	},
 }
-
-// Agents returns the fleet's agents (copies).
-func Agents() []Agent { return append([]Agent(nil), agents...) }

@@ -273,6 +273,3 @@ var attacks = []Attack{
 			}
 		}},
 }
-
-// Attacks returns the attack table (a copy).
-func Attacks() []Attack { return append([]Attack(nil), attacks...) }

@@ -10,11 +10,15 @@
 // and replays the delivery through the real ingest path and a detector to
 // report what the owners would have been paged about.
 //
-// The fleet's description lives in Go tables: agents.go (agents, roles,
-// policies, workloads), people.go (humans, AWS services, platform nodes),
-// drift.go and attacks.go. Everything is a pure function of Config: every
-// actor draws from its own PCG source seeded from the seed and its name, so
-// changing one actor does not shift the others' traffic.
+// The fleet's description lives in Go tables an integrator can adjust:
+// agents.go (agents, roles, IAM policies, hours; their workloads are in
+// work.go), people.go (engineers, and the AWS services acting for
+// themselves), runtime.go (network, platform nodes), calendar.go (rhythm,
+// holidays), drift.go, attacks.go, and onboard.go (the inventory, the
+// known principals and the attribution rules written from them).
+// Everything is a pure function of Config: every actor draws from its own
+// PCG source seeded from the seed and its name, so changing one actor does
+// not shift the others' traffic.
 package awsfleet
 
 import (

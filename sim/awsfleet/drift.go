@@ -45,9 +45,6 @@ var drifts = []Drift{
 		Description: "the month-end close runs on the 1st at 04:00 UTC: ten times the daily report's calls, never seen in three weeks of learning"},
 }
 
-// Drifts returns the drift table (a copy).
-func Drifts() []Drift { return append([]Drift(nil), drifts...) }
-
 // driftByID returns a drift, or nil.
 func driftByID(id string) *Drift {
 	for i := range drifts {

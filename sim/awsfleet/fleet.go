@@ -38,12 +38,6 @@ func (f *Fleet) Start() time.Time     { return f.start }
 func (f *Fleet) End() time.Time       { return f.end }
 func (f *Fleet) TestStart() time.Time { return f.test }
 
-// Week is the 0-based week of t (the test week is Weeks-1).
-func (f *Fleet) Week(t time.Time) int {
-	w := int(t.Sub(f.start) / (7 * 24 * time.Hour))
-	return min(max(w, 0), f.cfg.Weeks-1)
-}
-
 // Deliver generates the fleet and calls fn with every CloudTrail object in
 // delivery order (by the time in its name, then region). It stops at the
 // first error fn returns. Generation runs on its own goroutine and objects

@@ -179,9 +179,6 @@ var consoleExtras = []struct{ svc, name, resource string }{
 	{"iam", "GetAccountSummary", "*"},
 }
 
-// People returns the account's humans (copies).
-func People() []Person { return append([]Person(nil), people...) }
-
 // ssoRole is a permission set's role in the account.
 func ssoRole(set string) string {
 	return "AWSReservedSSO_" + set + "_" + stableString(lowerHex, 16, "sso", set)
@@ -302,14 +299,14 @@ func (pr *personRun) terraform(g *gen, t time.Time) {
 // world is everything in the account that is not an agent: people, the
 // platform's nodes, AWS services acting for themselves.
 type world struct {
-	f      *Fleet
-	people []*personRun
-	r      *rand.Rand
-	last   map[string]bool // node ids seen, to log their launch once
+	f        *Fleet
+	people   []*personRun
+	r        *rand.Rand
+	launched map[string]bool // nodes whose launch is logged
 }
 
 func newWorld(f *Fleet) *world {
-	w := &world{f: f, r: rngFor(f.cfg.Seed, "world"), last: map[string]bool{}}
+	w := &world{f: f, r: rngFor(f.cfg.Seed, "world"), launched: map[string]bool{}}
 	for i := range people {
 		w.people = append(w.people, &personRun{p: &people[i], r: rngFor(f.cfg.Seed, "person", people[i].Email)})
 	}
@@ -335,8 +332,8 @@ func (w *world) hour(g *gen, hs time.Time) {
 // (ec2.amazonaws.com calls AssumeRole), and Auto Scaling launches a node
 // the first time it is seen.
 func (w *world) node(g *gen, region string, n *node, hs time.Time) {
-	if !w.last[n.id] && !n.from.Before(w.f.start) {
-		w.last[n.id] = true
+	if !w.launched[n.id] && !n.from.Before(w.f.start) {
+		w.launched[n.id] = true
 		as := &session{roleName: "AWSServiceRoleForAutoScaling", roleID: roleID("AWSServiceRoleForAutoScaling"), name: "AutoScaling",
 			key: "ASIA" + randString(w.r, upperAlnum, 16), created: n.from.Add(-time.Hour), duration: time.Hour}
 		c := &caller{id: as.identity(), ip: "autoscaling.amazonaws.com", ua: "autoscaling.amazonaws.com", r: w.r, region: region, label: n.label}

@@ -2,7 +2,6 @@ package awsfleet
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -408,6 +407,3 @@ func (g *gen) ec2Describe(c *caller, t time.Time, name string, denied bool) *Rec
 
 // logGroup names a CloudWatch Logs group of the platform.
 func logGroup(app string) string { return "/aws/containerinsights/agent-platform/application/" + app }
-
-// join is strings.Join for short literals.
-func join(parts ...string) string { return strings.Join(parts, "") }
