@@ -2,8 +2,11 @@ package ingest
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 )
 
 // Every AWS event names its resource as the ARN IAM evaluates for the
@@ -285,4 +288,30 @@ func TestARNAthenaWorkgroup(t *testing.T) {
 		response: `{"queryExecutionId":"cccccccc-0000-4000-8000-000000000001"}`, errorCode: "AccessDeniedException"}
 	check(t, "refused", one(refused), "arn:aws:athena:eu-west-1:111122223333:workgroup/admin")
 	check(t, "after refused", one(ctRecord{id: 7, source: "athena", name: "GetQueryResults", params: `{"queryExecutionId":"cccccccc-0000-4000-8000-000000000001"}`}), "")
+}
+
+// The table names resources for exactly the services whose resource types
+// the catalogue lists (the inventory relies on it to tell which services'
+// resources are ARNs), and every service's list closes with "*".
+func TestARNTableMatchesCatalogue(t *testing.T) {
+	var inTable []string
+	for _, s := range arnTable {
+		inTable = append(inTable, s.prefix)
+		last := s.rules[len(s.rules)-1]
+		if len(last.events) != 1 || last.events[0] != "*" {
+			t.Errorf("%s: the last rule is %v, not \"*\"", s.prefix, last.events)
+		}
+		for _, r := range s.rules {
+			if r.typ == "" && (len(r.vars) > 0 || r.resourcesOnly) {
+				t.Errorf("%s %v: vars without a type", s.prefix, r.events)
+			}
+			if ty := awsiam.TypeNamed(r.typ); r.typ != "" && r.fn == nil && !r.resourcesOnly && len(r.vars) != len(ty.Vars()) {
+				t.Errorf("%s %v: %d paths for %d variables of %s", s.prefix, r.events, len(r.vars), len(ty.Vars()), ty.Template)
+			}
+		}
+	}
+	sort.Strings(inTable)
+	if got, want := strings.Join(inTable, " "), strings.Join(awsiam.Services(), " "); got != want {
+		t.Errorf("table services %s\ncatalogue services %s", got, want)
+	}
 }

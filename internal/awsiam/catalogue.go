@@ -286,6 +286,17 @@ func parseTemplate(s string) []tmplTok {
 	return out
 }
 
+// Services lists the prefixes of the services whose resource types are
+// known, sorted.
+func Services() []string {
+	out := make([]string, 0, len(services))
+	for p := range services {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ServiceOf returns what agentwatch knows of the service with ARN service
 // part prefix, or nil.
 func ServiceOf(prefix string) *Service { return services[prefix] }

@@ -207,6 +207,11 @@ func (p *ResourcePattern) Match(arn string) bool {
 	last := len(p.segs) - 1
 	for i := range p.segs {
 		if i == last && (p.open || i == 5) {
+			// An ARN has six parts: what remains holds the other 5-i
+			// colons.
+			if p.open && strings.Count(rest, ":") < 5-i {
+				return false
+			}
 			return p.segs[i].match(rest)
 		}
 		j := strings.IndexByte(rest, ':')
