@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"hash/maphash"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/agentwatch/agentwatch/internal/awsiam"
 )
@@ -32,9 +35,14 @@ type arnRule struct {
 	// that is already an ARN of the type is taken as it is.
 	vars [][]string
 	// fn, when set, names the resource instead of vars.
-	fn func(c arnCtx) string
+	fn func(c arnCtx) named
 	// resourcesOnly: only the record's resources list can name it.
 	resourcesOnly bool
+
+	t       *awsiam.ResourceType // typ, looked up once
+	account []string             // the service's account parameters
+	exact   map[string]bool      // events without wildcards
+	globs   []string             // the others
 }
 
 type arnService struct {
@@ -57,78 +65,108 @@ type arnCtx struct {
 }
 
 var (
+	s3Object    = awsiam.TypeNamed("s3:object")
 	arnServices = func() map[string]*arnService {
 		m := map[string]*arnService{}
 		for i := range arnTable {
 			s := &arnTable[i]
 			m[s.prefix] = s
-			for _, r := range s.rules {
-				if r.typ != "" && awsiam.TypeNamed(r.typ) == nil {
+			for j := range s.rules {
+				r := &s.rules[j]
+				r.account = s.account
+				r.exact = map[string]bool{}
+				for _, e := range r.events {
+					if strings.ContainsAny(e, "*?[") {
+						r.globs = append(r.globs, e)
+					} else {
+						r.exact[e] = true
+					}
+				}
+				if r.typ == "" {
+					continue
+				}
+				if r.t = awsiam.TypeNamed(r.typ); r.t == nil {
 					panic("ingest: arn table: unknown resource type " + r.typ)
 				}
 			}
 		}
 		return m
 	}()
-	// ruleCache maps an action ("glue:GetTable") to its rule; actions
-	// repeat, globbing them on every record would not.
-	ruleCache sync.Map
-	ruleCount int64
-	ruleMu    sync.Mutex
+	// ruleSlots cache the rule of recently seen actions ("glue:GetTable"),
+	// direct mapped like the interner: actions repeat, globbing them on
+	// every record would not, and made-up event names cannot grow it.
+	ruleSlots [1 << 13]atomic.Pointer[ruleSlot]
+	ruleSeed  = maphash.MakeSeed()
 )
 
-// noRule marks a covered service's action that no rule names (cannot
-// happen while every service ends in "*", kept for safety) and an
-// uncovered service.
-var noRule = &arnRule{}
+type ruleSlot struct {
+	action string
+	r      *arnRule // nil: the service is not in the table
+}
 
 // ruleFor returns the rule for action of service svc, or nil when the
 // service is not in the table.
 func ruleFor(svc, eventName, action string) *arnRule {
-	if v, ok := ruleCache.Load(action); ok {
-		r := v.(*arnRule)
-		if r == noRule {
-			return nil
-		}
-		return r
+	slot := &ruleSlots[maphash.String(ruleSeed, action)&uint64(len(ruleSlots)-1)]
+	if e := slot.Load(); e != nil && e.action == action {
+		return e.r
 	}
-	r := noRule
+	var r *arnRule
 	if s := arnServices[svc]; s != nil {
 		for i := range s.rules {
-			if matchEvent(s.rules[i].events, eventName) {
+			if s.rules[i].matches(eventName) {
 				r = &s.rules[i]
 				break
 			}
 		}
 	}
-	// Bounded: event names come from records, and a flood of made-up
-	// names must not grow the cache without end.
-	ruleMu.Lock()
-	if ruleCount < 1<<14 {
-		ruleCount++
-		ruleCache.Store(action, r)
-	}
-	ruleMu.Unlock()
-	if r == noRule {
-		return nil
-	}
+	slot.Store(&ruleSlot{action: action, r: r})
 	return r
 }
 
-func matchEvent(globs []string, name string) bool {
-	for _, g := range globs {
-		if g == "*" || g == name {
+// matches reports whether the rule's event-name globs take eventName.
+func (r *arnRule) matches(eventName string) bool {
+	if r.exact[eventName] {
+		return true
+	}
+	for _, g := range r.globs {
+		if g == "*" {
 			return true
 		}
-		if ok, _ := path.Match(g, name); ok {
+		if ok, _ := path.Match(g, eventName); ok {
 			return true
 		}
 	}
 	return false
 }
 
-// ctResource is one entry of a record's resources list.
-type ctResource struct{ arn, typ, account string }
+// ctResource is one entry of a record's resources list. Its fields view
+// the record's bytes (no copy: most entries are not the one named); keep
+// one only through own.
+type ctResource struct {
+	arn, typ, account string
+}
+
+// view returns a JSON string's text without copying it, or a copy when it
+// has escapes.
+func view(v []byte) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return ""
+	}
+	body := v[1 : len(v)-1]
+	for _, c := range body {
+		if c == '\\' {
+			return str(v)
+		}
+	}
+	return unsafe.String(unsafe.SliceData(body), len(body))
+}
+
+// own returns the entry's ARN and type as strings of their own (the type
+// interned: there are few).
+func (e *ctResource) own(in *interner) (string, string) {
+	return strings.Clone(e.arn), in.get(unsafe.Slice(unsafe.StringData(e.typ), len(e.typ)))
+}
 
 // nameResource returns the ARN IAM evaluates for the call, and its
 // CloudFormation type, using rule r. An empty ARN means the call has no
@@ -137,14 +175,14 @@ func nameResource(r *arnRule, c arnCtx, resources []ctResource) (string, string)
 	if r.typ == "" && r.fn == nil {
 		return "", ""
 	}
-	var t *awsiam.ResourceType
-	if r.typ != "" {
-		t = awsiam.TypeNamed(r.typ)
+	t := r.t
+	if t != nil {
 		// The record's own list names resources exactly (with the
 		// account that owns them), when it names one of this type.
 		for _, res := range resources {
 			if t.Fits(res.arn) {
-				return res.arn, cfnOr(res.typ, t)
+				arn, typ := res.own(c.in)
+				return arn, cfnOr(typ, t)
 			}
 		}
 	}
@@ -152,14 +190,8 @@ func nameResource(r *arnRule, c arnCtx, resources []ctResource) (string, string)
 		return "", ""
 	}
 	if r.fn != nil {
-		arn := r.fn(c)
-		if arn == "" {
-			return "", ""
-		}
-		if rt := awsiam.TypeOf(arn); rt != nil {
-			return arn, rt.CFN
-		}
-		return arn, ""
+		n := r.fn(c)
+		return n.arn, n.cfn
 	}
 	var buf [4]string
 	vals := buf[:0]
@@ -181,6 +213,11 @@ func nameResource(r *arnRule, c arnCtx, resources []ctResource) (string, string)
 	b, ok := t.AppendARN(ab[:0], c.partition, c.region, c.account, vals...)
 	if !ok {
 		return "", ""
+	}
+	if t == s3Object {
+		// Object keys rarely repeat: interning them would only churn
+		// the interner.
+		return string(b), t.CFN
 	}
 	return c.in.get(b), t.CFN
 }
@@ -251,6 +288,9 @@ func (in *interner) jsonPath(b []byte, p string) string {
 		return ""
 	}
 	if b[0] == '"' {
+		if len(b) > 66 {
+			return str(b) // long values (object keys) rarely repeat
+		}
 		return in.str(b)
 	}
 	if b[0] >= '0' && b[0] <= '9' {

@@ -230,37 +230,53 @@ func v(paths ...string) [][]string {
 	return out
 }
 
+// named is a resource a rule's function found: its ARN and CloudFormation
+// type.
+type named struct{ arn, cfn string }
+
+// passthrough names a resource the record gave as an ARN.
+func passthrough(arn string) named {
+	if arn == "" {
+		return named{}
+	}
+	if t := awsiam.TypeOf(arn); t != nil {
+		return named{arn, t.CFN}
+	}
+	return named{arn: arn}
+}
+
 // build renders an ARN of typ in the record's partition, region and
 // account, interned.
-func build(c arnCtx, typ string, vals ...string) string {
+func build(c arnCtx, typ string, vals ...string) named {
 	return buildIn(c, typ, c.region, c.account, vals...)
 }
 
-func buildIn(c arnCtx, typ, region, account string, vals ...string) string {
+func buildIn(c arnCtx, typ, region, account string, vals ...string) named {
 	var ab [maxInterned]byte
-	b, ok := awsiam.TypeNamed(typ).AppendARN(ab[:0], c.partition, region, account, vals...)
+	t := awsiam.TypeNamed(typ)
+	b, ok := t.AppendARN(ab[:0], c.partition, region, account, vals...)
 	if !ok {
-		return ""
+		return named{}
 	}
-	return c.in.get(b)
+	return named{c.in.get(b), t.CFN}
 }
 
-func glueCatalog(c arnCtx) string { return build(c, "glue:catalog") }
+func glueCatalog(c arnCtx) named { return build(c, "glue:catalog") }
 
 // lambdaFunction reads functionName, which may be a name, a full ARN or a
 // partial one ("123456789012:function:name"), each optionally qualified
 // with a version or alias, which IAM then authorises against.
-func lambdaFunction(c arnCtx) string {
+func lambdaFunction(c arnCtx) named {
 	name := c.param("functionName")
 	if name == "" {
-		return ""
+		return named{}
 	}
 	qualifier := c.param("qualifier")
 	if strings.HasPrefix(name, "arn:") {
 		if qualifier != "" && strings.Count(name, ":") == 6 {
-			return name + ":" + qualifier
+			return passthrough(name + ":" + qualifier)
 		}
-		return name
+		return passthrough(name)
 	}
 	account := c.account
 	if parts := strings.Split(name, ":"); len(parts) >= 3 && parts[1] == "function" {
@@ -272,7 +288,7 @@ func lambdaFunction(c arnCtx) string {
 	return buildIn(c, "lambda:function", c.region, account, name)
 }
 
-func athenaStart(c arnCtx) string {
+func athenaStart(c arnCtx) named {
 	wg := c.value([]string{"workGroup", "=primary"})
 	if c.ok {
 		c.athena.put(c.in.jsonPath(c.resp, "queryExecutionId"), wg)
@@ -280,31 +296,31 @@ func athenaStart(c arnCtx) string {
 	return build(c, "athena:workgroup", wg)
 }
 
-func athenaQuery(c arnCtx) string {
+func athenaQuery(c arnCtx) named {
 	id := c.value([]string{"queryExecutionId", "queryExecutionIds.0"})
 	wg := c.athena.get(id)
 	if wg == "" {
-		return ""
+		return named{}
 	}
 	return build(c, "athena:workgroup", wg)
 }
 
 // ssmParam names a parameter; its ARN drops the name's leading "/".
-func ssmParam(p string) func(c arnCtx) string {
-	return func(c arnCtx) string {
+func ssmParam(p string) func(c arnCtx) named {
+	return func(c arnCtx) named {
 		name := c.param(p)
 		if strings.HasPrefix(name, "arn:") {
-			return name
+			return passthrough(name)
 		}
 		name = strings.TrimPrefix(name, "/")
 		if name == "" {
-			return ""
+			return named{}
 		}
 		return build(c, "ssm:parameter", name)
 	}
 }
 
-func ssmTagged(c arnCtx) string {
+func ssmTagged(c arnCtx) named {
 	id := c.param("resourceId")
 	switch c.param("resourceType") {
 	case "Parameter":
@@ -314,12 +330,12 @@ func ssmTagged(c arnCtx) string {
 	case "ManagedInstance":
 		return build(c, "ssm:managed-instance", id)
 	}
-	return ""
+	return named{}
 }
 
 // ssmCommand: SendCommand is authorised against the instances and the
 // document; the instance says more about what an agent reached.
-func ssmCommand(c arnCtx) string {
+func ssmCommand(c arnCtx) named {
 	if id := c.param("instanceIds.0"); id != "" {
 		return instanceARN(c, id)
 	}
@@ -328,11 +344,11 @@ func ssmCommand(c arnCtx) string {
 
 // ssmDocument names a document; those AWS owns ("AWS-RunShellScript")
 // have no account in their ARN.
-func ssmDocument(paths ...string) func(c arnCtx) string {
-	return func(c arnCtx) string {
+func ssmDocument(paths ...string) func(c arnCtx) named {
+	return func(c arnCtx) named {
 		doc := c.value(paths)
 		if doc == "" || strings.HasPrefix(doc, "arn:") {
-			return doc
+			return passthrough(doc)
 		}
 		account := c.account
 		if strings.HasPrefix(doc, "AWS-") || strings.HasPrefix(doc, "Amazon") {
@@ -342,15 +358,15 @@ func ssmDocument(paths ...string) func(c arnCtx) string {
 	}
 }
 
-func ssmInstance(p string) func(c arnCtx) string {
-	return func(c arnCtx) string { return instanceARN(c, c.param(p)) }
+func ssmInstance(p string) func(c arnCtx) named {
+	return func(c arnCtx) named { return instanceARN(c, c.param(p)) }
 }
 
 // instanceARN names an EC2 instance, or a hybrid managed instance ("mi-").
-func instanceARN(c arnCtx, id string) string {
+func instanceARN(c arnCtx, id string) named {
 	switch {
 	case id == "":
-		return ""
+		return named{}
 	case strings.HasPrefix(id, "mi-"):
 		return build(c, "ssm:managed-instance", id)
 	}
@@ -360,43 +376,43 @@ func instanceARN(c arnCtx, id string) string {
 // kmsKey reads keyId: a key id, a key ARN, an alias name or an alias ARN.
 // (The record's resources list, consulted first, names the key behind an
 // alias.)
-func kmsKey(c arnCtx) string {
+func kmsKey(c arnCtx) named {
 	id := c.value([]string{"keyId", "destinationKeyId", "sourceKeyId"})
 	switch {
 	case id == "":
-		return ""
+		return named{}
 	case strings.HasPrefix(id, "arn:"):
-		return id
+		return passthrough(id)
 	case strings.HasPrefix(id, "alias/"):
 		return build(c, "kms:alias", strings.TrimPrefix(id, "alias/"))
 	}
 	return build(c, "kms:key", id)
 }
 
-func kmsAlias(c arnCtx) string {
+func kmsAlias(c arnCtx) named {
 	name := c.param("aliasName")
 	if name == "" {
-		return ""
+		return named{}
 	}
 	if strings.HasPrefix(name, "arn:") {
-		return name
+		return passthrough(name)
 	}
 	return build(c, "kms:alias", strings.TrimPrefix(name, "alias/"))
 }
 
 // sqsQueue reads queueUrl ("https://sqs.REGION.amazonaws.com/ACCOUNT/NAME").
-func sqsQueue(c arnCtx) string {
+func sqsQueue(c arnCtx) named {
 	u := c.param("queueUrl")
 	if u == "" {
-		return ""
+		return named{}
 	}
 	pu, err := url.Parse(u)
 	if err != nil {
-		return ""
+		return named{}
 	}
 	parts := strings.Split(strings.Trim(pu.Path, "/"), "/")
 	if len(parts) != 2 {
-		return ""
+		return named{}
 	}
 	region := c.region
 	if h := strings.Split(pu.Host, "."); len(h) >= 3 && h[0] == "sqs" {
@@ -409,13 +425,13 @@ func sqsQueue(c arnCtx) string {
 // ARN); one with a geography prefix ("us.anthropic…") a system inference
 // profile; an ARN (a provisioned model, a custom model, an application
 // inference profile) itself.
-func bedrockModel(c arnCtx) string {
+func bedrockModel(c arnCtx) named {
 	id := c.param("modelId")
 	switch {
 	case id == "":
-		return ""
+		return named{}
 	case strings.HasPrefix(id, "arn:"):
-		return id
+		return passthrough(id)
 	}
 	if geo, _, ok := strings.Cut(id, "."); ok {
 		switch geo {
@@ -430,21 +446,21 @@ func bedrockModel(c arnCtx) string {
 // "log-group:NAME:log-stream:" (which IAM policies cover with
 // "log-group:NAME:*"); DescribeLogGroups, about no group in particular,
 // "log-group::log-stream:".
-func logsGroup(c arnCtx) string {
+func logsGroup(c arnCtx) named {
 	name := c.value([]string{"logGroupName", "logGroupIdentifier", "logGroupNames.0", "logGroupIdentifiers.0"})
 	if strings.HasPrefix(name, "arn:") {
-		return strings.TrimSuffix(name, ":*") + ":log-stream:"
+		return named{arn: strings.TrimSuffix(name, ":*") + ":log-stream:"}
 	}
 	if name == "" && !strings.HasPrefix(c.eventName, "Describe") {
-		return ""
+		return named{}
 	}
-	return "arn:" + c.partition + ":logs:" + c.region + ":" + c.account + ":log-group:" + name + ":log-stream:"
+	return named{arn: "arn:" + c.partition + ":logs:" + c.region + ":" + c.account + ":log-group:" + name + ":log-stream:"}
 }
 
-func logsStream(c arnCtx) string {
+func logsStream(c arnCtx) named {
 	group, stream := c.param("logGroupName"), c.param("logStreamName")
 	if group == "" {
-		return ""
+		return named{}
 	}
 	if stream == "" {
 		return logsGroup(c)
@@ -453,6 +469,6 @@ func logsStream(c arnCtx) string {
 }
 
 // logsTagged: the tagging calls take the log group's ARN without ":*".
-func logsTagged(c arnCtx) string {
-	return strings.TrimSuffix(c.value([]string{"resourceArn", "resourceARN"}), ":*")
+func logsTagged(c arnCtx) named {
+	return passthrough(strings.TrimSuffix(c.value([]string{"resourceArn", "resourceARN"}), ":*"))
 }

@@ -98,6 +98,8 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 			return fmt.Errorf("userIdentity: %w", err)
 		}
 	}
+	// The first few entries are enough: the one a rule wants comes first
+	// when there is one (S3 names the object before its bucket).
 	var resBuf [4]ctResource
 	res := resBuf[:0]
 	if len(resources) > 0 && resources[0] == '[' {
@@ -106,16 +108,19 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 			_ = objectEach(r, func(k, v []byte) error {
 				switch string(k) {
 				case "ARN":
-					e.arn = p.in.str(v)
+					e.arn = view(v)
 				case "type":
-					e.typ = p.in.str(v)
+					e.typ = view(v)
 				case "accountId":
-					e.account = p.in.str(v)
+					e.account = view(v)
 				}
 				return nil
 			})
 			if e.arn != "" {
 				res = append(res, e)
+			}
+			if len(res) == len(resBuf) {
+				return errStop
 			}
 			return nil
 		})
@@ -143,14 +148,14 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 		if c.account == "" {
 			c.account = callerAccount
 		}
-		if s := arnServices[svc]; s != nil && len(s.account) > 0 && reqParams != nil {
-			if a := c.value(s.account); a != "" {
+		if len(rule.account) > 0 && reqParams != nil {
+			if a := c.value(rule.account); a != "" {
 				c.account = a
 			}
 		}
 		p.ev.Resource, p.ev.ResourceType = nameResource(rule, c, res)
 	} else if len(res) > 0 {
-		p.ev.Resource, p.ev.ResourceType = res[0].arn, res[0].typ
+		p.ev.Resource, p.ev.ResourceType = res[0].own(p.in)
 	}
 	var newSession sessionInfo
 	if reqParams != nil && (svc == "sts" || rule == nil) {
@@ -215,7 +220,7 @@ func cloudTrailIdentity(ui []byte, p *parsed) (string, error) {
 		case "userName":
 			userName = p.in.str(v)
 		case "accountId":
-			accountID = p.in.str(v)
+			accountID = view(v) // only ever copied into a built ARN
 		case "sessionContext":
 			if len(v) == 0 || v[0] != '{' {
 				return nil

@@ -397,18 +397,40 @@ func fitTokens(toks []tmplTok, s string) bool {
 	if k.v == "" {
 		return strings.HasPrefix(s, k.lit) && fitTokens(toks[1:], s[len(k.lit):])
 	}
-	// A variable takes one or more characters; try every end that leaves
-	// the rest matchable, shortest first.
-	for e := 1; e <= len(s); e++ {
-		c := s[e-1]
-		if (c == '/' && !k.span) || (c == ':' && !k.colon) {
+	// A variable takes one or more characters, none it may not hold; it
+	// ends where the next literal begins.
+	limit := len(s)
+	if i := strings.IndexAny(s, k.forbidden()); i >= 0 {
+		limit = i
+	}
+	if len(toks) == 1 {
+		return s != "" && limit == len(s)
+	}
+	next := toks[1].lit // templates never put two variables side by side
+	for e := 1; e <= limit; e++ {
+		i := strings.Index(s[e:], next)
+		if i < 0 || e+i > limit {
 			return false
 		}
+		e += i
 		if fitTokens(toks[1:], s[e:]) {
 			return true
 		}
 	}
 	return false
+}
+
+// forbidden lists the characters a variable cannot hold.
+func (k *tmplTok) forbidden() string {
+	switch {
+	case k.span && k.colon:
+		return ""
+	case k.span:
+		return ":"
+	case k.colon:
+		return "/"
+	}
+	return "/:"
 }
 
 // TypeOf returns the known resource type of arn, or nil.
