@@ -25,6 +25,7 @@ type MemStore struct {
 	playground map[string]schemas.PlaygroundRow
 	agents     map[string]schemas.AgentRow
 	alerts     map[string]schemas.Alert
+	findings   map[string]schemas.PostureFindingRow
 	// Fail, when set, is consulted before every write with the operation
 	// name ("events", "windows", "baselines", "playground"); a non-nil
 	// error fails that write.

@@ -159,7 +159,8 @@ func TestCheckAction(t *testing.T) {
 			t.Errorf("%q: want an error", a)
 		}
 	}
-	if !LooksLikeAction("s4:GetObject") || LooksLikeAction("k8s:get pods") || LooksLikeAction("tools/call:search") || LooksLikeAction("actions.*") {
+	if !LooksLikeAction("s4:GetObject") || !LooksLikeAction("S3:getobject") || LooksLikeAction("k8s:get pods") ||
+		LooksLikeAction("tools/call:search") || LooksLikeAction("actions.*") || LooksLikeAction("crm:read") {
 		t.Error("LooksLikeAction")
 	}
 }

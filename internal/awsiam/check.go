@@ -160,29 +160,31 @@ func CheckAction(pattern string) error {
 	return nil
 }
 
-// LooksLikeAction reports whether s is shaped like an IAM action
-// ("prefix:Name" with a lower-case prefix and a name of letters, digits
-// and wildcards that starts with a capital or a wildcard), as opposed to
-// the actions of other systems ("k8s:get pods", "tools/call:search").
+// LooksLikeAction reports whether s is shaped like an IAM action: a
+// service prefix, a colon and a name of letters, digits and wildcards that
+// starts with a capital or a wildcard ("s3:GetObject", "ec2:Describe*"),
+// or any such name after a known AWS prefix, since IAM ignores case
+// ("S3:getobject"). The actions of other systems ("k8s:get pods",
+// "tools/call:search", "crm:read") are not.
 func LooksLikeAction(s string) bool {
 	prefix, name, ok := strings.Cut(s, ":")
 	if !ok || prefix == "" || name == "" {
 		return false
 	}
 	for _, c := range prefix {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '*' || c == '?') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '*' || c == '?') {
 			return false
 		}
-	}
-	if c := name[0]; !(c >= 'A' && c <= 'Z' || c == '*' || c == '?') {
-		return false
 	}
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '*' || c == '?') {
 			return false
 		}
 	}
-	return true
+	if c := name[0]; c >= 'A' && c <= 'Z' || c == '*' || c == '?' {
+		return true
+	}
+	return KnownPrefix(prefix)
 }
 
 func contains(list []string, v string) bool {

@@ -87,9 +87,9 @@ type Playground struct {
 type CredentialPolicy struct {
 	AllowedTypes []string `yaml:"allowed_types" json:"allowed_types,omitempty"`
 	MaxAge       Duration `yaml:"max_age" json:"max_age,omitempty"`
-	// RotateEvery is how often long-lived keys must be rotated: a key
-	// in use for longer (since issued, or since agentwatch first saw
-	// it) is overdue.
+	// RotateEvery is how often long-lived keys must be rotated: a key in
+	// use for longer (since issued, or since agentwatch first saw it) is
+	// overdue: credential.not_rotated when it acts, and a posture finding.
 	RotateEvery Duration `yaml:"rotate_every" json:"rotate_every,omitempty"`
 }
 

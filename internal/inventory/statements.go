@@ -281,3 +281,36 @@ func (p *Playground) allRules() uint64 {
 // HasStatements reports whether the playground pairs actions with
 // resources in statements.
 func (p *Playground) HasStatements() bool { return len(p.Statements) > 0 }
+
+// compiledPatterns caches MatchAction's and MatchResource's patterns.
+var compiledPatterns sync.Map // "a"+pattern → actionMatcher, "r"+pattern → resourceMatcher
+
+// MatchAction reports whether one declared action pattern matches action
+// the way a playground matches it: IAM-shaped patterns as IAM does
+// (ignoring case, also against the IAM action of a CloudTrail event name),
+// others as globs.
+func MatchAction(pattern, action string) bool {
+	v, ok := compiledPatterns.Load("a" + pattern)
+	if !ok {
+		v, _ = compiledPatterns.LoadOrStore("a"+pattern, compileActionPattern(pattern))
+	}
+	m := v.(actionMatcher)
+	lower := strings.ToLower(action)
+	return m.match(action, lower, strings.ToLower(awsiam.IAMAction(action)))
+}
+
+// MatchResource reports whether one declared resource pattern matches
+// resource the way a playground matches it: ARN patterns as IAM does,
+// others as globs.
+func MatchResource(pattern, resource string) bool {
+	v, ok := compiledPatterns.Load("r" + pattern)
+	if !ok {
+		m, err := compileResourcePattern(pattern)
+		if err != nil {
+			return false
+		}
+		v, _ = compiledPatterns.LoadOrStore("r"+pattern, m)
+	}
+	m := v.(resourceMatcher)
+	return m.match(resource)
+}

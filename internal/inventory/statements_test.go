@@ -269,3 +269,26 @@ func TestErrorsNamePatternsThatCannotMatch(t *testing.T) {
 		t.Fatalf("non-AWS playground: %v", err)
 	}
 }
+
+func TestMatchOnePattern(t *testing.T) {
+	for _, c := range []struct {
+		pattern, v string
+		action     bool
+		want       bool
+	}{
+		{"arn:aws:s3:::b/docs/*", "arn:aws:s3:::b/docs/x/y.pdf", false, true},
+		{"tickets/*", "tickets/1/notes", false, false},
+		{"s3:ListBucket", "s3:ListObjectsV2", true, true},
+		{"S3:get*", "s3:GetObject", true, true},
+		{"tools/call:get_*", "tools/call:get_ticket", true, true},
+		{"arn:aws:s3", "arn:aws:s3:::b", false, false}, // cannot compile: matches nothing
+	} {
+		got := MatchResource(c.pattern, c.v)
+		if c.action {
+			got = MatchAction(c.pattern, c.v)
+		}
+		if got != c.want {
+			t.Errorf("%q vs %q = %v", c.pattern, c.v, got)
+		}
+	}
+}

@@ -33,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 		{"Playground", testPlayground},
 		{"Agents", testAgents},
 		{"Alerts", testAlerts},
+		{"PostureFindings", testPostureFindings},
+		{"UnusedPermissionsView", testUnusedPermissionsView},
 		{"QueryIsReadOnly", testQueryReadOnly},
 		{"DropPartitionsBefore", testDrop},
 	}
