@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -371,7 +372,7 @@ func (r *ImportResult) YAML(agentID, source string) ([]byte, error) {
 		root = &yaml.Node{Kind: yaml.MappingNode}
 		add(root, "playground", body)
 	}
-	root.HeadComment = head.String()
+	root.HeadComment = commentSafe(head.String())
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -379,6 +380,20 @@ func (r *ImportResult) YAML(agentID, source string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// commentSafe escapes what YAML does not allow in a comment (control
+// characters a policy's strings may carry), keeping line breaks.
+func commentSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && (unicode.IsControl(r) || r == '\uFEFF' || r == '\uFFFE' || r == '\uFFFF') {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // jsonError says where in the document JSON decoding failed.
