@@ -48,7 +48,7 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 		case v&okAction == 0:
 			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(declaredActions(pg), ", ")+"]"
 			brokeAction = true
-		case ev.Resource != "":
+		case ev.Resource != "" && pg.ConstrainsResources():
 			// The action is declared; is it declared on this resource?
 			// Statements allow an action only on their own resources.
 			mask := pg.ActionRules(ev.Action)

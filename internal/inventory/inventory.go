@@ -81,6 +81,9 @@ type Playground struct {
 
 	hours []calRange
 	c     *compiledPlayground
+	// limited caches c.resources beside c: the detector asks per event,
+	// and one cache line is cheaper than two.
+	limited bool
 }
 
 // CredentialPolicy restricts the credentials the agent may use.
@@ -322,6 +325,7 @@ func (a *Agent) validate() error {
 		a.Playground.hours = append(a.Playground.hours, r)
 	}
 	a.Playground.c = a.Playground.compile()
+	a.Playground.limited = a.Playground.c.resources
 	if a.Created != nil && a.Expires != nil && a.Expires.Before(*a.Created) {
 		return fmt.Errorf("key expires: is before created")
 	}

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,15 +93,25 @@ type rule struct {
 // compiledPlayground is what a playground's lists compile to, once.
 type compiledPlayground struct {
 	rules    []rule
+	// resources: some rule names resources (otherwise every resource is
+	// allowed wherever the action is).
+	resources bool
 	networks []netPrefix
 	clients  map[string]bool
-	// masks caches ActionRules by action: agents repeat their actions,
-	// and the detector asks for every event. Bounded by maxMasks.
-	masks  sync.Map
-	nmasks atomic.Int32
+	// masks caches ActionRules by action, direct mapped: an agent repeats
+	// its actions, the detector asks for every event, and a map lookup
+	// per event cost more than the rest of the declared checks.
+	masks [maskSlots]atomic.Pointer[maskSlot]
 }
 
-const maxMasks = 1 << 12
+const maskSlots = 256
+
+type maskSlot struct {
+	action string
+	mask   uint64
+}
+
+var maskSeed = maphash.MakeSeed()
 
 // compile builds the matchers; patterns that do not compile (validate
 // reports them) are left out.
@@ -117,6 +128,7 @@ func (p *Playground) compile() *compiledPlayground {
 		for _, res := range resources {
 			if m, err := compileResourcePattern(res); err == nil {
 				r.resources = append(r.resources, m)
+				c.resources = c.resources || !m.all
 			}
 		}
 		c.rules = append(c.rules, r)
@@ -170,14 +182,12 @@ func (p *Playground) ActionRules(action string) uint64 {
 	if len(c.rules) == 0 {
 		return AnyRule
 	}
-	if m, ok := c.masks.Load(action); ok {
-		return m.(uint64)
+	slot := &c.masks[maphash.String(maskSeed, action)&(maskSlots-1)]
+	if e := slot.Load(); e != nil && e.action == action {
+		return e.mask
 	}
 	mask := c.actionRules(action)
-	if c.nmasks.Load() < maxMasks {
-		c.nmasks.Add(1)
-		c.masks.Store(action, mask)
-	}
+	slot.Store(&maskSlot{action: strings.Clone(action), mask: mask})
 	return mask
 }
 
@@ -276,6 +286,15 @@ func (p *Playground) allRules() uint64 {
 		return AnyRule
 	}
 	return 1<<uint(n) - 1
+}
+
+// ConstrainsResources reports whether any rule limits resources: when
+// none does, an allowed action is allowed on every resource.
+func (p *Playground) ConstrainsResources() bool {
+	if p.c != nil {
+		return p.limited
+	}
+	return p.compile().resources
 }
 
 // HasStatements reports whether the playground pairs actions with
