@@ -92,12 +92,12 @@ type rule struct {
 
 // compiledPlayground is what a playground's lists compile to, once.
 type compiledPlayground struct {
-	rules    []rule
+	rules []rule
 	// resources: some rule names resources (otherwise every resource is
 	// allowed wherever the action is).
 	resources bool
-	networks []netPrefix
-	clients  map[string]bool
+	networks  []netPrefix
+	clients   map[string]bool
 	// masks caches ActionRules by action, direct mapped: an agent repeats
 	// its actions, the detector asks for every event, and a map lookup
 	// per event cost more than the rest of the declared checks.
