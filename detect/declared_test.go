@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +88,11 @@ func TestStatementsJudgeActionAndResourceTogether(t *testing.T) {
 	if want := "outside the declared playground: s3:GetObject is allowed only on [arn:aws:s3:::acme-lake/docs/*] (ReadDocs)"; as[0].Reason != want {
 		t.Fatalf("reason = %q, want %q", as[0].Reason, want)
 	}
-	// An action of no statement.
+	// An action of no statement: the same incident (the declared
+	// playground crossed again) grows, and says why.
 	as = e.Process(awsEv(at, "aws:s3", "s3:PutObject", "arn:aws:s3:::acme-lake/docs/x"))
-	if len(as) != 1 || as[0].Subject != "action:s3:PutObject" || !strings.Contains(as[0].Reason, "ec2:Describe*, s3:GetObject, s3:ListBucket, glue:GetTable") {
+	if len(as) != 1 || !strings.Contains(as[0].Reason, "action not in [ec2:Describe*, s3:GetObject, s3:ListBucket, glue:GetTable]") ||
+		!slices.Contains(as[0].SubjectExamples, "action:s3:PutObject") {
 		t.Fatalf("alerts = %+v", as)
 	}
 }
@@ -179,5 +182,41 @@ func TestCredentialRotation(t *testing.T) {
 		if d == DCredNotRotated+"/firing" {
 			t.Fatal("a session without an issue date was judged on rotation")
 		}
+	}
+}
+
+// The playground check's suggestion for a playground with statements: an
+// action allowed only on other resources, recurring, becomes a statement
+// of its own; what the playground declares besides (networks, clients,
+// delegators: none, rotate_every) is kept in the YAML to paste.
+func TestSuggestionWithStatements(t *testing.T) {
+	inv, err := inventory.Parse("agents.yaml", []byte(iamAgents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := inv.Get("reporter")
+	x := newCrossings()
+	at := t0.Add(9 * time.Hour)
+	for h := 0; h < 3; h++ {
+		ev := awsEv(at.Add(time.Duration(h)*time.Hour), "aws:s3", "s3:GetObject", fmt.Sprintf("arn:aws:s3:::acme-lake/exports/2026/0%d/part-1.csv", h+1))
+		x.record(ag, DPlaygroundDeclared, ev)
+	}
+	x.record(ag, DPlaygroundDeclared, awsEv(at, "aws:s3", "s3:GetObject", "arn:aws:s3:::acme-lake/tmp/x"))
+	s, ok := suggest(ag, x)
+	if !ok || len(s.Added) != 1 || len(s.Skipped) != 1 {
+		t.Fatalf("suggestion = %+v", s)
+	}
+	out := RenderSuggestions([]Suggestion{s})
+	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
+	if err != nil {
+		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
+	}
+	p := &parsed.Get("reporter").Playground
+	if !p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/exports/2026/07/part-9.csv") || p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/tmp/x") {
+		t.Fatalf("widened playground:\n%s", out)
+	}
+	if len(p.Statements) != 5 || !p.ActsForNobody() || len(p.Networks) != 1 || p.Clients[0] != "boto3" || p.CredentialPolicy.RotateEvery == 0 ||
+		!p.AllowsActionOn("ec2:DescribeInstances", "") {
+		t.Fatalf("the rest of the playground was lost:\n%s", out)
 	}
 }

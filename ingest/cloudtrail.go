@@ -158,13 +158,17 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 		p.ev.Resource, p.ev.ResourceType = res[0].own(p.in)
 	}
 	var newSession sessionInfo
-	if reqParams != nil && (svc == "sts" || rule == nil) {
-		newSession = cloudTrailParams(reqParams, p, svc, rule == nil)
+	if reqParams != nil {
+		p.request = reqParams // for attribution rules on request_parameters
+		if svc == "sts" || rule == nil {
+			newSession = cloudTrailParams(reqParams, p, svc, rule == nil)
+		}
 	}
 	if svc == "sts" && respEl != nil && p.ev.Outcome == schemas.OutcomeSuccess {
 		// The tags describe the session being created, not the caller:
 		// remember them for the calls that session will make.
-		sessions.put(str(objPath(respEl, "credentials", "accessKeyId")), newSession)
+		p.issuedKey = str(objPath(respEl, "credentials", "accessKeyId"))
+		sessions.put(p.issuedKey, newSession)
 	}
 	if info, ok := sessions.get(p.ev.CredentialID); ok {
 		for k, v := range info.tags {

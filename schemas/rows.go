@@ -89,6 +89,10 @@ type AgentRow struct {
 	Status           string     `json:"status"`
 	CreatedAt        *time.Time `json:"created_at,omitempty"`
 	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	// Lifecycle dates: when the status changed (nil: not dated).
+	SuspendedAt      *time.Time `json:"suspended_at,omitempty"`
+	ResumedAt        *time.Time `json:"resumed_at,omitempty"`
+	DecommissionedAt *time.Time `json:"decommissioned_at,omitempty"`
 	Declared         string     `json:"declared"` // the declared playground and policies as JSON
 	UpdatedAt        time.Time  `json:"updated_at"`
 }

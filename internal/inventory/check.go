@@ -12,15 +12,8 @@ import (
 	"github.com/agentwatch/agentwatch/internal/awsiam"
 )
 
-// keyError is a problem with one key of an agent entry
-// ("playground.statements[1].resources[0]"); Parse turns the key into the
-// line of the file it is on.
-type keyError struct {
-	key, msg string
-}
-
-func (e *keyError) Error() string { return "key " + e.key + ": " + e.msg }
-
+// keyErr is a keyError (lifecycle.go) for a key of the playground
+// ("playground.statements[1].resources[0]").
 func keyErr(key, format string, args ...any) error {
 	return &keyError{key: key, msg: fmt.Sprintf(format, args...)}
 }
