@@ -2,6 +2,7 @@ package awsfleet
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -129,32 +130,111 @@ type yamlAgent struct {
 }
 
 type yamlPlayground struct {
-	Systems     []string `yaml:"systems,omitempty"`
-	Actions     []string `yaml:"actions,omitempty"`
-	Resources   []string `yaml:"resources,omitempty"`
-	Hours       []string `yaml:"hours,omitempty"`
+	Systems     []string        `yaml:"systems,omitempty"`
+	Actions     []string        `yaml:"actions,omitempty"`
+	Resources   []string        `yaml:"resources,omitempty"`
+	Statements  []yamlStatement `yaml:"statements,omitempty"`
+	Hours       []string        `yaml:"hours,omitempty"`
+	Delegators  any             `yaml:"delegators,omitempty"`
+	Networks    []string        `yaml:"networks,omitempty"`
 	Credentials struct {
 		AllowedTypes []string `yaml:"allowed_types,omitempty"`
 		MaxAge       string   `yaml:"max_age,omitempty"`
 	} `yaml:"credentials"`
 }
 
+type yamlStatement struct {
+	Sid       string   `yaml:"sid,omitempty"`
+	Actions   []string `yaml:"actions,flow"`
+	Resources []string `yaml:"resources,flow"`
+}
+
+// InventoryAgentsImported is the inventory regenerated from the same
+// policies with inventory.ImportIAM (agentwatch inventory import-iam):
+// each statement's actions with its own resources, ARNs matched as IAM
+// matches them. Beside the playground the owners write what IAM cannot
+// say: hours (with the month-end day where one is needed), credentials,
+// and that the agents act for nobody. The notes are import-iam's, per
+// agent: what a policy says that a playground cannot.
+func (f *Fleet) InventoryAgentsImported() ([]inventory.Agent, map[string][]string, error) {
+	out := f.InventoryAgents()
+	notes := map[string][]string{}
+	for i := range out {
+		s := &agents[i]
+		doc, err := json.Marshal(s.Policy)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode policy of %s: %w", s.ID, err)
+		}
+		res, err := inventory.ImportIAM(doc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import the policy of %s: %w", s.ID, err)
+		}
+		p := res.Playground
+		p.Hours = s.Hours
+		if len(s.CalendarHours) > 0 {
+			p.Hours = s.CalendarHours
+		}
+		p.Delegators = inventory.DelegatorList{inventory.DelegatorsNone}
+		p.CredentialPolicy = out[i].Playground.CredentialPolicy
+		out[i].Playground = p
+		notes[s.ID] = res.Notes
+	}
+	return out, notes, nil
+}
+
 // InventoryYAML is agents.yaml as a new user writes it, one comment per
 // agent naming the IAM policy it was copied from.
 func (f *Fleet) InventoryYAML() ([]byte, error) {
+	return inventoryYAML(f.InventoryAgents(), nil, `# Inventory of the generated AWS fleet, written the way a new user writes it:
+# owners and contacts from the teams, systems/actions/resources copied from each
+# agent's IAM policy (iam/<role>.json) into one list each, hours and credential
+# policy from the owners, and the principals known not to be agents.
+# agents.import-iam.yaml is the same fleet with playgrounds made by
+#   agentwatch inventory import-iam iam/<role>.json
+`, "Systems, actions and resources copied from")
+}
+
+// InventoryImportedYAML is agents.import-iam.yaml: InventoryAgentsImported.
+func (f *Fleet) InventoryImportedYAML() ([]byte, error) {
+	ags, notes, err := f.InventoryAgentsImported()
+	if err != nil {
+		return nil, err
+	}
+	return inventoryYAML(ags, notes, `# Inventory of the generated AWS fleet with playgrounds made from each agent's
+# IAM policy by "agentwatch inventory import-iam iam/<role>.json" (statements,
+# ARNs matched as IAM matches them), the owners' hours (calendar form),
+# credentials and "delegators: none", and the principals known not to be
+# agents. Evaluate with: agentwatch eval --fleet-dir . --inventory agents.import-iam.yaml
+`, "Playground imported from")
+}
+
+func inventoryYAML(ags []inventory.Agent, notes map[string][]string, head, from string) ([]byte, error) {
 	var items []*yaml.Node
-	for i, a := range f.InventoryAgents() {
+	for i, a := range ags {
 		p := a.Playground
 		y := yamlAgent{ID: a.ID, DisplayName: a.DisplayName, Kind: a.Kind, Owner: a.Owner, Contact: a.Contact, Purpose: a.Purpose,
 			Status: a.Status, Created: a.Created.UTC().Format(time.RFC3339), Instances: a.Instances, Labels: a.Labels,
-			Playground: yamlPlayground{Systems: p.Systems, Actions: p.Actions, Resources: p.Resources, Hours: p.Hours}}
+			Playground: yamlPlayground{Systems: p.Systems, Actions: p.Actions, Resources: p.Resources, Hours: p.Hours, Networks: p.Networks}}
+		switch {
+		case len(p.Delegators) == 1 && p.Delegators[0] == inventory.DelegatorsNone:
+			y.Playground.Delegators = inventory.DelegatorsNone
+		case len(p.Delegators) > 0:
+			y.Playground.Delegators = []string(p.Delegators)
+		}
+		for _, st := range p.Statements {
+			y.Playground.Statements = append(y.Playground.Statements, yamlStatement{Sid: st.Sid, Actions: st.Actions, Resources: st.Resources})
+		}
 		y.Playground.Credentials.AllowedTypes = p.CredentialPolicy.AllowedTypes
 		y.Playground.Credentials.MaxAge = fmtDur(time.Duration(p.CredentialPolicy.MaxAge))
 		var n yaml.Node
 		if err := n.Encode(y); err != nil {
 			return nil, fmt.Errorf("encode inventory: %w", err)
 		}
-		n.HeadComment = fmt.Sprintf("%s\nSystems, actions and resources copied from iam/%s.json (role %s).", agents[i].Note, agents[i].Role, agents[i].Role)
+		c := fmt.Sprintf("%s\n%s iam/%s.json (role %s).", agents[i].Note, from, agents[i].Role, agents[i].Role)
+		for _, note := range notes[a.ID] {
+			c += "\nimport-iam: " + note
+		}
+		n.HeadComment = c
 		items = append(items, &n)
 	}
 	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: items}
@@ -176,14 +256,7 @@ func (f *Fleet) InventoryYAML() ([]byte, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "agents"}, seq,
 		{Kind: yaml.ScalarNode, Value: "principals", HeadComment: "Identities that act in the account but are not agents: no identity.unattributed for them\n(the nodes only for what nodes do)."}, &ps}}
 	var buf bytes.Buffer
-	buf.WriteString(`# Inventory of the generated AWS fleet, written the way a new user writes it today:
-# owners and contacts from the teams, systems/actions/resources copied from each
-# agent's IAM policy (iam/<role>.json), hours and credential policy from the
-# owners. It uses today's playground syntax (one resource list per agent; "*"
-# stays within a "/" segment), and lists the principals known not to be agents.
-# After the IAM-style playgrounds land, regenerate the playgrounds with:
-#   agentwatch inventory import-iam iam/<role>.json
-`)
+	buf.WriteString(head)
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(root); err != nil {

@@ -76,6 +76,24 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 			t.Errorf("%s: the inventory does not say which policy it came from", s.ID)
 		}
 	}
+	imported, err := f.InventoryImportedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv2, err := inventory.Parse("agents.import-iam.yaml", imported)
+	if err != nil {
+		t.Fatalf("the imported inventory does not load: %v\n%s", err, imported)
+	}
+	for _, s := range agents {
+		p := inv2.Get(s.ID).Playground
+		if len(p.Statements) != len(s.Policy.Statement) || len(p.Actions) != 0 || !p.ActsForNobody() {
+			t.Errorf("%s: imported playground has %d statements (policy %d), %d loose actions, delegators %v", s.ID, len(p.Statements),
+				len(s.Policy.Statement), len(p.Actions), p.Delegators)
+		}
+	}
+	if h := inv2.Get("finops-reporter").Playground.Hours; !slices.Contains(h, "1st 04:00-05:00") {
+		t.Errorf("finops-reporter's imported hours %v lack the month-end day", h)
+	}
 	cfg := ingest.DefaultConfig()
 	cfg.Attribution = AttributionRules()
 	if err := cfg.Validate(); err != nil {

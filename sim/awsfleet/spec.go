@@ -41,9 +41,13 @@ type Agent struct {
 	Policy Policy
 	// Hours, MaxAge and Instances are what the owner declares beside the
 	// policy when onboarding (agents.yaml, today's syntax).
-	Hours     []string
-	MaxAge    time.Duration
-	Instances int
+	Hours []string
+	// CalendarHours, when set, is how the owner writes Hours once the
+	// calendar form exists ("1st 04:00-05:00"); the imported inventory
+	// uses it.
+	CalendarHours []string
+	MaxAge        time.Duration
+	Instances     int
 	// Note is written above the agent's inventory entry.
 	Note string
 

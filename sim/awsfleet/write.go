@@ -20,9 +20,12 @@ const (
 	ManifestFile  = "fleet.json"
 	LabelsFile    = "labels.jsonl"
 	InventoryFile = "agents.yaml"
-	RunConfigFile = "agentwatch.yaml"
-	PolicyDir     = "iam"
-	ReadmeFile    = "README.md"
+	// ImportedInventoryFile is the inventory with playgrounds made by
+	// import-iam from the same policies.
+	ImportedInventoryFile = "agents.import-iam.yaml"
+	RunConfigFile         = "agentwatch.yaml"
+	PolicyDir             = "iam"
+	ReadmeFile            = "README.md"
 )
 
 // Manifest describes a written fleet: how it was generated and what it
@@ -216,6 +219,10 @@ func (w *Writer) Close(st Stats) error {
 	if err != nil {
 		return err
 	}
+	imported, err := w.f.InventoryImportedYAML()
+	if err != nil {
+		return err
+	}
 	run, err := RunConfigYAML()
 	if err != nil {
 		return err
@@ -227,7 +234,7 @@ func (w *Writer) Close(st Stats) error {
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	for name, data := range map[string][]byte{InventoryFile: inv, RunConfigFile: run, ManifestFile: append(man, '\n'), ReadmeFile: w.readme(m)} {
+	for name, data := range map[string][]byte{InventoryFile: inv, ImportedInventoryFile: imported, RunConfigFile: run, ManifestFile: append(man, '\n'), ReadmeFile: w.readme(m)} {
 		if err := os.WriteFile(filepath.Join(w.dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write fleet: %w", err)
 		}
@@ -245,11 +252,12 @@ func (w *Writer) readme(m Manifest) []byte {
 	b.WriteString(`- AWSLogs/: the trail's objects as CloudTrail delivers them to S3 (gzipped {"Records":[...]}).
 - labels.jsonl: one line per attack or drift record, keyed by eventID; every other record is ordinary benign traffic.
 - iam/: each agent role's identity policy, as its owner wrote it in IAM.
-- agents.yaml: the inventory a new user writes today from those policies.
+- agents.yaml: the inventory a new user writes from those policies, copying them into one list each.
+- agents.import-iam.yaml: the same with playgrounds made by ` + "`agentwatch inventory import-iam`" + ` (statements).
 - agentwatch.yaml: attribution rules and a file-collector configuration for ` + "`agentwatch run`" + `.
 - fleet.json: how it was generated; the agents, attacks and drift.
 
-Evaluate it: ` + "`agentwatch eval --fleet-dir .`" + ` (in process, delivery order), or end to end:
+Evaluate it: ` + "`agentwatch eval --fleet-dir .`" + ` (in process, delivery order; add ` + "`--inventory agents.import-iam.yaml`" + ` for the imported playgrounds), or end to end:
 ` + "`agentwatch run --config agentwatch.yaml`" + `, then ` + "`agentwatch eval --fleet-dir . --stored-alerts`" + `.
 
 ## Attacks
