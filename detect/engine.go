@@ -26,6 +26,8 @@ type Engine struct {
 	// verdicts caches declared-playground checks (see verdict).
 	verdicts map[verdictKey]uint8
 	supp     *suppressions
+	// accepted maps dedup keys people accepted to when that ends.
+	accepted map[string]time.Time
 	log      *slog.Logger
 	clock    func() time.Time
 	metrics  *metrics
@@ -177,7 +179,7 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 		f := &fs[i]
 		c := e.metrics.detector(f.detector)
 		c.findings.Inc()
-		if e.supp.match(agentID, f.detector, f.subject, ev.Time) {
+		if e.supp.match(agentID, f.detector, f.subject, ev.Time) || e.isAccepted(agentID, f.detector, f.subject, ev.Time) {
 			c.suppressed.Inc()
 			continue
 		}

@@ -39,6 +39,7 @@ type Config struct {
 	Detect   detect.Config  `koanf:"detect"`
 	Alerts   alerts.Config  `koanf:"alerts"`
 	Pipeline PipelineConfig `koanf:"pipeline"`
+	Console  ConsoleConfig  `koanf:"console"`
 }
 
 // LogConfig sets the slog handler.
@@ -101,9 +102,10 @@ func DefaultConfig() Config {
 			ClickHouse:    clickhouse.DefaultConfig(),
 			RetentionDays: 30,
 		},
-		Ingest: ingest.DefaultConfig(),
-		Detect: detect.DefaultConfig(),
-		Alerts: alerts.DefaultConfig(),
+		Ingest:  ingest.DefaultConfig(),
+		Detect:  detect.DefaultConfig(),
+		Alerts:  alerts.DefaultConfig(),
+		Console: DefaultConsoleConfig(),
 		Pipeline: PipelineConfig{
 			BatchSize:         5000,
 			BatchWait:         10 * time.Millisecond,
@@ -223,6 +225,7 @@ func (c *Config) Validate() error {
 		{"ingest", c.Ingest.Validate()},
 		{"detect", c.Detect.Validate()},
 		{"alerts", c.Alerts.Validate()},
+		{"console", c.Console.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, prefixErr(v.key, v.err))

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,13 @@ type DemoOptions struct {
 	// BatchSize overrides pipeline.batch_size (0 = the default); tests use
 	// it to show the output does not depend on how stages batch.
 	BatchSize int
+	// Serve, when set, runs once the fleet's events are processed and the
+	// summary printed, with the pipeline still running (the console of
+	// `demo --serve`), until it returns.
+	Serve func(ctx context.Context, a *App) error
+	// CollectorListen starts the HTTP collector there ("" = none), so a
+	// served demo can take more events.
+	CollectorListen string
 }
 
 // DemoResult counts what the demo pushed through.
@@ -51,7 +59,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = opt.DataDir
-	cfg.HTTP.Listen = ""
+	cfg.HTTP.Listen = opt.CollectorListen
 	cfg.HTTP.MetricsListen = ""
 	// One partition per topic keeps the order of events, and so the alerts
 	// printed, the same from run to run.
@@ -169,11 +177,23 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		case <-tick.C:
 		}
 	}
+	res.Alerts = alertsSeen.Load()
+	if opt.Serve != nil {
+		fmt.Fprintln(opt.Out)
+		mu.Lock()
+		err := scorer.WriteSummary(opt.Out)
+		mu.Unlock()
+		if err != nil {
+			return res, err
+		}
+		err = opt.Serve(ctx, a)
+		stop()
+		return res, errors.Join(err, <-runErr)
+	}
 	stop()
 	if err := <-runErr; err != nil {
 		return res, err
 	}
-	res.Alerts = alertsSeen.Load()
 	fmt.Fprintln(opt.Out)
 	mu.Lock()
 	defer mu.Unlock()
