@@ -27,9 +27,9 @@ type habit struct {
 }
 
 type instanceRow struct {
-	Instance                       string
+	Instance                        string
 	Events, Credentials, Delegators int64
-	LastSeen                       time.Time
+	LastSeen                        time.Time
 }
 
 type credentialRow struct {
@@ -44,23 +44,23 @@ type chartView struct {
 }
 
 type agentView struct {
-	ID         string
-	Agent      *inventory.Agent
-	Unknown    bool // not in the inventory
-	Baseline   *schemas.BaselineRow
-	Declared   []habit
-	Learned    []habit
-	Accepted   []schemas.ActionRow
-	Suggest    []string
+	ID          string
+	Agent       *inventory.Agent
+	Unknown     bool // not in the inventory
+	Baseline    *schemas.BaselineRow
+	Declared    []habit
+	Learned     []habit
+	Accepted    []schemas.ActionRow
+	Suggest     []string
 	Instances   []instanceRow
 	Credentials []credentialRow
 	Delegators  int
-	Charts     []chartView
-	Heat       template.HTML
-	From, To   time.Time
-	Incidents  []schemas.Alert
-	Events     []schemas.AgentEvent
-	Actions    []schemas.ActionRow
+	Charts      []chartView
+	Heat        template.HTML
+	From, To    time.Time
+	Incidents   []schemas.Alert
+	Events      []schemas.AgentEvent
+	Actions     []schemas.ActionRow
 }
 
 // chartFeatures are the features charted, in order.
