@@ -57,6 +57,7 @@ type agentView struct {
 	Delegators  int
 	Charts      []chartView
 	Heat        template.HTML
+	HeatTitle   string
 	From, To    time.Time
 	Incidents   []schemas.Alert
 	Events      []schemas.AgentEvent
@@ -138,7 +139,11 @@ func (s *Server) agent(r *http.Request, _ principal) (string, string, any, error
 		v.Charts = append(v.Charts, chartView{Title: f.title, SVG: featureChart(ser)})
 	}
 	if v.Baseline != nil && len(v.Baseline.Seasonal) > 0 {
-		v.Heat = heatmap(v.Baseline.Seasonal, "expected events per hour of the week, learned")
+		v.HeatTitle = "Hour-of-week seasonality: expected events per hour"
+		if len(v.Baseline.Seasonal) == 24 {
+			v.HeatTitle = "Hour-of-day seasonality: expected events per hour"
+		}
+		v.Heat = heatmap(v.Baseline.Seasonal, v.HeatTitle)
 	}
 	since := timeArg(dialect(st), v.To.Add(-7*24*time.Hour))
 	inst, err := query(ctx, st, "agent_instances", id, since)
