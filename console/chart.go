@@ -76,13 +76,18 @@ type series struct {
 	From, To       time.Time
 	Markers        []marker
 	Unit           func(float64) string
+	// Wide draws a flatter chart, for a page with one chart across.
+	Wide bool
 }
 
 // featureChart draws observed values per window (line), the seasonal
 // expectation (dashed), the learned p95 to p99 band and median, and the
 // agent's incidents as marks on the time axis, each a link.
 func featureChart(s series) template.HTML {
-	const w, h = 760.0, 170.0
+	w, h := 760.0, 170.0
+	if s.Wide {
+		w = 1200
+	}
 	const left, right, top, bottom = 52.0, 8.0, 10.0, 22.0
 	span := s.To.Sub(s.From).Seconds()
 	if span <= 0 {

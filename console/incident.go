@@ -78,7 +78,7 @@ func (s *Server) incident(r *http.Request, p principal) (string, string, any, er
 	if err != nil {
 		return "", "", nil, err
 	}
-	ser := series{Title: "Events", From: from, To: to, Markers: []marker{{T: a.FirstSeen, Severity: string(a.Severity), Label: "this incident: " + a.Summary, Href: "#summary"}}}
+	ser := series{Title: "Events", Wide: true, From: from, To: to, Markers: []marker{{T: a.FirstSeen, Severity: string(a.Severity), Label: "this incident: " + a.Summary, Href: "#summary"}}}
 	for i := range bases {
 		if bases[i].Feature == "events" {
 			b := &bases[i]
