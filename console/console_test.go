@@ -15,8 +15,10 @@ import (
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
-func TestPages(t *testing.T) {
-	f := newFixture(t)
+func TestPages(t *testing.T)           { testPages(t, newFixture(t)) }
+func TestPagesClickHouse(t *testing.T) { testPages(t, newClickHouseFixture(t)) }
+
+func testPages(t *testing.T, f *fixture) {
 	ts := f.server(t, pipeline.ConsoleConfig{})
 	cases := []struct {
 		name, path string
@@ -84,9 +86,13 @@ func TestPagesSendSecurityHeaders(t *testing.T) {
 	}
 }
 
-func TestAcceptFromIncidentPage(t *testing.T) {
+func TestAcceptFromIncidentPage(t *testing.T) { testAccept(t, newFixture(t)) }
+func TestAcceptFromIncidentPageClickHouse(t *testing.T) {
+	testAccept(t, newClickHouseFixture(t))
+}
+
+func testAccept(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	f := newFixture(t)
 	ts := f.server(t, pipeline.ConsoleConfig{})
 	_, page := get(t, ts, "/incidents/inc-export-1")
 	tok := csrfOf(t, page)

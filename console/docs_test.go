@@ -11,10 +11,11 @@ import (
 
 // docOrder and docDescriptions are how the console's queries appear in
 // docs/queries.sql.
-var docOrder = []string{"fleet_hourly", "fleet_baselines", "latest_event_time", "agent_instances", "agent_credentials"}
+var docOrder = []string{"fleet_windows", "fleet_recent", "fleet_baselines", "latest_event_time", "agent_instances", "agent_credentials"}
 
 var docDescriptions = map[string]string{
-	"fleet_hourly":      "Events per agent and hour over a day (the fleet page's sparklines; replace the two times with yours).",
+	"fleet_windows":     "Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).",
+	"fleet_recent":      "Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.",
 	"fleet_baselines":   "Each agent's learned hourly event band and maturity (the fleet page's usual band).",
 	"latest_event_time": "The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).",
 	"agent_instances":   "The instances one agent ran since a time, with how many credentials and delegators each used.",
@@ -31,7 +32,8 @@ var (
 // console's placeholders.
 func docExampleArgs(d string) map[string][]any {
 	return map[string][]any{
-		"fleet_hourly":      {timeArg(d, docFrom), timeArg(d, docTo)},
+		"fleet_windows":     {timeArg(d, docFrom), timeArg(d, docTo.Add(-2*time.Hour))},
+		"fleet_recent":      {timeArg(d, docTo.Add(-2*time.Hour)), timeArg(d, docTo)},
 		"agent_instances":   {"support-bot", timeArg(d, docWeek)},
 		"agent_credentials": {"support-bot", timeArg(d, docWeek)},
 	}

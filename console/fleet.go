@@ -94,23 +94,47 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 		x := get(ag.ID)
 		x.Name, x.Owner, x.Kind, x.Status, x.Declared = ag.DisplayName, ag.Owner, ag.Kind, ag.Status, true
 	}
-	hourly, err := query(ctx, st, "fleet_hourly", timeArg(d, start), timeArg(d, end))
+	// Closed windows give the hours of the day (the baseline worker
+	// counted them already); the last two hours, whose windows may still
+	// be open, come from the events themselves. A full day of events would
+	// be a large scan on SQLite (48,000 rows at 1,000 agents).
+	win := s.deps.Window
+	cut := end.Truncate(win).Add(-win)
+	wins, err := query(ctx, st, "fleet_windows", timeArg(d, start), timeArg(d, cut))
 	if err != nil {
 		return "", "", nil, err
 	}
-	for _, row := range hourly.Rows {
+	for _, row := range wins.Rows {
 		x := get(asString(row[0]))
-		h := int(asTime(row[1]).Sub(start) / time.Hour)
+		ws := asTime(row[1])
 		n := asInt(row[2])
-		if h >= 0 && h < len(x.Hourly) {
+		if h := int(ws.Sub(start) / time.Hour); h >= 0 && h < len(x.Hourly) {
 			x.Hourly[h] += float64(n)
 		}
 		x.Events += n
 		x.Busiest = max(x.Busiest, n)
-		if t := asTime(row[3]); t.After(x.LastSeen) {
+		if t := ws.Add(win); n > 0 && t.After(x.LastSeen) {
 			x.LastSeen = t
 		}
-		if asInt(row[4]) == 1 {
+	}
+	recent, err := query(ctx, st, "fleet_recent", timeArg(d, cut), timeArg(d, end))
+	if err != nil {
+		return "", "", nil, err
+	}
+	for _, row := range recent.Rows {
+		x := get(asString(row[0]))
+		n := asInt(row[1])
+		x.Events += n
+		if t := asTime(row[2]); t.After(x.LastSeen) || x.LastSeen.After(end) {
+			x.LastSeen = t
+		}
+		if h := int(asTime(row[2]).Sub(start) / time.Hour); h >= 0 && h < len(x.Hourly) {
+			// Shown in the hour of the latest event: the two open hours
+			// are not split, which a sparkline of a day can afford.
+			x.Hourly[h] += float64(n)
+			x.Busiest = max(x.Busiest, int64(x.Hourly[h]))
+		}
+		if asInt(row[3]) == 1 {
 			x.Unattributed = true
 		}
 	}
@@ -135,11 +159,11 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 	if err != nil {
 		return "", "", nil, err
 	}
-	recent, err := st.LoadAlerts(ctx, store.AlertFilter{Status: schemas.StatusResolved, Since: end.Add(-7 * 24 * time.Hour)})
+	closed, err := st.LoadAlerts(ctx, store.AlertFilter{Status: schemas.StatusResolved, Since: end.Add(-7 * 24 * time.Hour)})
 	if err != nil {
 		return "", "", nil, err
 	}
-	for _, a := range recent {
+	for _, a := range closed {
 		x := get(a.Identity.AgentID)
 		x.Recent++
 		if rk := a.Severity.Rank(); rk >= 0 {
@@ -203,7 +227,7 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 			kinds[x.Kind] = true
 		}
 	}
-	v.Recent = len(recent)
+	v.Recent = len(closed)
 	v.Owners, v.Kinds, v.Statuses = sortedKeys(owners), sortedKeys(kinds), sortedKeys(statuses)
 	list := make([]fleetRow, 0, len(rows))
 	for _, x := range rows {

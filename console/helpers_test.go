@@ -7,15 +7,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/agentwatch/agentwatch/baseline"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/internal/store/clickhouse"
 	"github.com/agentwatch/agentwatch/internal/store/sqlite"
 	"github.com/agentwatch/agentwatch/pipeline"
 	"github.com/agentwatch/agentwatch/schemas"
@@ -54,13 +58,47 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "agentwatch.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "agentwatch.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return seedFixture(t, st, dir)
+}
+
+// newClickHouseFixture is newFixture on a fresh database of the server
+// named by AGENTWATCH_TEST_CLICKHOUSE, or skips.
+func newClickHouseFixture(t *testing.T) *fixture {
+	t.Helper()
+	addr := os.Getenv("AGENTWATCH_TEST_CLICKHOUSE")
+	if addr == "" {
+		t.Skip("AGENTWATCH_TEST_CLICKHOUSE is not set (native address, e.g. 127.0.0.1:9000)")
+	}
+	cfg := clickhouse.DefaultConfig()
+	cfg.Addr = []string{addr}
+	cfg.Database = fmt.Sprintf("aw_console_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	cfg.FlushInterval = 20 * time.Millisecond
+	st, err := clickhouse.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Close()
+		conn, err := ch.Open(&ch.Options{Addr: cfg.Addr, Auth: ch.Auth{Database: "default", Username: cfg.Username}})
+		if err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database)
+			conn.Close()
+		}
+	})
+	return seedFixture(t, st, t.TempDir())
+}
+
+// seedFixture fills st through the real baseline worker and adds two
+// incidents.
+func seedFixture(t *testing.T, st store.Store, dir string) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	inv, err := inventory.Parse("agents.yaml", []byte(testInventory))
 	if err != nil {
 		t.Fatal(err)

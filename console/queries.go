@@ -14,19 +14,28 @@ import (
 // the ? placeholders; a test holds the two equal, so what the console
 // shows is what a person gets from `agentwatch sql`.
 var consoleQueries = map[string]map[string]string{
-	"fleet_hourly": {
-		store.DialectSQLite: `SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
-       max(time) AS last_seen, max(unattributed) AS unattributed
+	"fleet_windows": {
+		store.DialectSQLite: `SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= ? AND window_start < ?
+ORDER BY agent_id, window_start`,
+		store.DialectClickHouse: `SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= toDateTime(?) AND window_start < toDateTime(?)
+ORDER BY agent_id, window_start, updated_at DESC
+LIMIT 1 BY agent_id, window_start`,
+	},
+	"fleet_recent": {
+		store.DialectSQLite: `SELECT agent_id, count(*) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= ? AND time < ?
-GROUP BY agent_id, hour
-ORDER BY agent_id, hour`,
-		store.DialectClickHouse: `SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
-       max(time) AS last_seen, max(unattributed) AS unattributed
+GROUP BY agent_id
+ORDER BY agent_id`,
+		store.DialectClickHouse: `SELECT agent_id, uniqExact(event_id) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= toDateTime(?) AND time < toDateTime(?)
-GROUP BY agent_id, hour
-ORDER BY agent_id, hour`,
+GROUP BY agent_id
+ORDER BY agent_id`,
 	},
 	"fleet_baselines": {
 		store.DialectSQLite: `SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality

@@ -187,7 +187,8 @@ ORDER BY events DESC;
 -- to what the console runs, with the example values below in place of
 -- its parameters. In the ClickHouse variants a time is given as seconds
 -- since 1970 (UTC): 1773619200 is 2026-03-16 00:00:00, 1773705600 is
--- 2026-03-17 00:00:00, 1773014400 is 2026-03-09 00:00:00.
+-- 2026-03-17 00:00:00, 1773698400 is 2026-03-16 22:00:00, 1773014400 is
+-- 2026-03-09 00:00:00.
 
 -- name: search_events
 -- Events of one agent on behalf of one principal in a time range, newest first, with the full identity chain of each (the Search page and `agentwatch trail`; drop or add conditions on agent_instance, credential_id, action, resource).
@@ -220,25 +221,40 @@ WHERE agent_id = 'support-bot'
 ORDER BY time DESC, time_nanos DESC, event_id
 LIMIT 100;
 
--- name: fleet_hourly
--- Events per agent and hour over a day (the fleet page's sparklines; replace the two times with yours).
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
 -- dialect: clickhouse
-SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
-       max(time) AS last_seen, max(unattributed) AS unattributed
-FROM events
-WHERE time >= toDateTime(1773619200) AND time < toDateTime(1773705600)
-GROUP BY agent_id, hour
-ORDER BY agent_id, hour;
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= toDateTime(1773619200) AND window_start < toDateTime(1773698400)
+ORDER BY agent_id, window_start, updated_at DESC
+LIMIT 1 BY agent_id, window_start;
 
--- name: fleet_hourly
--- Events per agent and hour over a day (the fleet page's sparklines; replace the two times with yours).
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
 -- dialect: sqlite
-SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
-       max(time) AS last_seen, max(unattributed) AS unattributed
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= '2026-03-16 00:00:00' AND window_start < '2026-03-16 22:00:00'
+ORDER BY agent_id, window_start;
+
+-- name: fleet_recent
+-- Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.
+-- dialect: clickhouse
+SELECT agent_id, uniqExact(event_id) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
-WHERE time >= '2026-03-16 00:00:00' AND time < '2026-03-17 00:00:00'
-GROUP BY agent_id, hour
-ORDER BY agent_id, hour;
+WHERE time >= toDateTime(1773698400) AND time < toDateTime(1773705600)
+GROUP BY agent_id
+ORDER BY agent_id;
+
+-- name: fleet_recent
+-- Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.
+-- dialect: sqlite
+SELECT agent_id, count(*) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
+FROM events
+WHERE time >= '2026-03-16 22:00:00' AND time < '2026-03-17 00:00:00'
+GROUP BY agent_id
+ORDER BY agent_id;
 
 -- name: fleet_baselines
 -- Each agent's learned hourly event band and maturity (the fleet page's usual band).
