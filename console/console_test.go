@@ -29,8 +29,8 @@ func testPages(t *testing.T, f *fixture) {
 		{"fleet lists agents riskiest first, unnamed identities on top", "/", 200,
 			[]string{"Needs a name or an owner", "identity with no name", "arn:aws:iam::1:user/ghost", `<span class="badge warn">no owner</span>`,
 				`href="/agents/support-bot"`, "team-support", "mature", `class="spark"`, "1 high"}, nil},
-		{"fleet filter by owner", "/?owner=team-support", 200, []string{`href="/agents/support-bot"`, "1 shown"}, []string{`<th scope="row"><a href="/agents/orphan-bot"`}},
-		{"fleet filter by kind", "/?kind=batch", 200, []string{`<th scope="row"><a href="/agents/orphan-bot"`}, []string{`<th scope="row"><a href="/agents/support-bot"`}},
+		{"fleet filter by owner", "/?owner=team-support", 200, []string{`href="/agents/support-bot"`, "1 shown"}, []string{`<th scope="row" class="nowrap"><a href="/agents/orphan-bot"`}},
+		{"fleet filter by kind", "/?kind=batch", 200, []string{`<th scope="row" class="nowrap"><a href="/agents/orphan-bot"`}, []string{`<th scope="row" class="nowrap"><a href="/agents/support-bot"`}},
 		{"agent page", "/agents/support-bot", 200,
 			[]string{"Support assistant", "support@example.com", "Declared in the inventory", "Learned from its events",
 				"tickets.*", "never used", // kb.search is declared but never used

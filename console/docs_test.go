@@ -15,7 +15,7 @@ var docOrder = []string{"fleet_windows", "fleet_recent", "fleet_baselines", "lat
 
 var docDescriptions = map[string]string{
 	"fleet_windows":     "Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).",
-	"fleet_recent":      "Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.",
+	"fleet_recent":      "Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.",
 	"fleet_baselines":   "Each agent's learned hourly event band and maturity (the fleet page's usual band).",
 	"latest_event_time": "The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).",
 	"agent_instances":   "The instances one agent ran since a time, with how many credentials and delegators each used.",

@@ -123,18 +123,16 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 	}
 	for _, row := range recent.Rows {
 		x := get(asString(row[0]))
-		n := asInt(row[1])
+		n := asInt(row[2])
 		x.Events += n
-		if t := asTime(row[2]); t.After(x.LastSeen) || x.LastSeen.After(end) {
-			x.LastSeen = t
-		}
-		if h := int(asTime(row[2]).Sub(start) / time.Hour); h >= 0 && h < len(x.Hourly) {
-			// Shown in the hour of the latest event: the two open hours
-			// are not split, which a sparkline of a day can afford.
+		if h := int(asTime(row[1]).Sub(start) / time.Hour); h >= 0 && h < len(x.Hourly) {
 			x.Hourly[h] += float64(n)
 			x.Busiest = max(x.Busiest, int64(x.Hourly[h]))
 		}
-		if asInt(row[3]) == 1 {
+		if t := asTime(row[3]); t.After(x.LastSeen) {
+			x.LastSeen = t
+		}
+		if asInt(row[4]) == 1 {
 			x.Unattributed = true
 		}
 	}

@@ -26,16 +26,18 @@ ORDER BY agent_id, window_start, updated_at DESC
 LIMIT 1 BY agent_id, window_start`,
 	},
 	"fleet_recent": {
-		store.DialectSQLite: `SELECT agent_id, count(*) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
+		store.DialectSQLite: `SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= ? AND time < ?
-GROUP BY agent_id
-ORDER BY agent_id`,
-		store.DialectClickHouse: `SELECT agent_id, uniqExact(event_id) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour`,
+		store.DialectClickHouse: `SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= toDateTime(?) AND time < toDateTime(?)
-GROUP BY agent_id
-ORDER BY agent_id`,
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour`,
 	},
 	"fleet_baselines": {
 		store.DialectSQLite: `SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality

@@ -239,22 +239,24 @@ WHERE window_start >= '2026-03-16 00:00:00' AND window_start < '2026-03-16 22:00
 ORDER BY agent_id, window_start;
 
 -- name: fleet_recent
--- Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
 -- dialect: clickhouse
-SELECT agent_id, uniqExact(event_id) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
+SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= toDateTime(1773698400) AND time < toDateTime(1773705600)
-GROUP BY agent_id
-ORDER BY agent_id;
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
 
 -- name: fleet_recent
--- Events per agent in the last hours, whose windows may still be open, with the latest time and whether it was unattributed.
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
 -- dialect: sqlite
-SELECT agent_id, count(*) AS events, max(time) AS last_seen, max(unattributed) AS unattributed
+SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
 FROM events
 WHERE time >= '2026-03-16 22:00:00' AND time < '2026-03-17 00:00:00'
-GROUP BY agent_id
-ORDER BY agent_id;
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
 
 -- name: fleet_baselines
 -- Each agent's learned hourly event band and maturity (the fleet page's usual band).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 	"github.com/agentwatch/agentwatch/sim"
 )
@@ -186,9 +187,17 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		if err != nil {
 			return res, err
 		}
-		err = opt.Serve(ctx, a)
+		// Restart, as after any stop of `agentwatch run` on the same data
+		// directory: the baseline stage persists every agent's state and
+		// closes quiet agents' windows on the way down (its periodic flush
+		// runs only while events arrive), so the pages show every agent's
+		// whole day; the new process resumes from the store.
 		stop()
-		return res, errors.Join(err, <-runErr)
+		if err := <-runErr; err != nil {
+			return res, err
+		}
+		a.Close()
+		return res, serveDemo(ctx, cfg, fleet.Inventory(), opt)
 	}
 	stop()
 	if err := <-runErr; err != nil {
@@ -198,4 +207,39 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	return res, scorer.WriteSummary(opt.Out)
+}
+
+// serveDemo runs the demo's pipeline anew on its data directory and calls
+// opt.Serve with it until Serve returns.
+func serveDemo(ctx context.Context, cfg Config, inv *inventory.Inventory, opt DemoOptions) error {
+	a, err := Open(ctx, cfg, Options{Log: opt.Log, Inventory: inv})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	disp, err := alerts.NewDispatcher(cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(opt.Log), alerts.WithConsole(io.Discard))
+	if err != nil {
+		return err
+	}
+	defer disp.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.RunStages(runCtx, AllStages, Hooks{Dispatcher: disp}) }()
+	// Serve once the collector listens, so its address can be shown.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for cfg.HTTP.Listen != "" && a.CollectorAddr() == "" {
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("demo: pipeline stopped early: %w", err)
+		case <-ctx.Done():
+			stop()
+			return errors.Join(ctx.Err(), <-runErr)
+		case <-tick.C:
+		}
+	}
+	err = opt.Serve(ctx, a)
+	stop()
+	return errors.Join(err, <-runErr)
 }
