@@ -1,7 +1,6 @@
 -- Actions people take on incidents from the console or the CLI: accept,
 -- silence, resolve; who, when and why. Rows are never updated; a
 -- redelivered insert is collapsed by id (queries take LIMIT 1 BY id).
--- (Console's migration: 003 once the incidents migration 002 lands.)
 CREATE TABLE IF NOT EXISTS actions (
     id         String,
     time       DateTime,

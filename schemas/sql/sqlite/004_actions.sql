@@ -1,7 +1,6 @@
 -- Actions people take on incidents from the console or the CLI: accept,
 -- silence, resolve; who, when and why. One row per action id; a
--- redelivered insert is ignored. (Console's migration: 004 once the
--- incidents migration 003 lands.)
+-- redelivered insert is ignored.
 CREATE TABLE IF NOT EXISTS actions (
     id         TEXT NOT NULL PRIMARY KEY,
     time       TEXT NOT NULL,
