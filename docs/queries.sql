@@ -349,3 +349,35 @@ SELECT time, actor, action, alert_id, detector, subject, reason, expires_at, mat
 FROM actions
 WHERE agent_id = 'support-bot'
 ORDER BY time DESC;
+
+-- name: posture_findings_open
+-- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
+-- dialect: clickhouse
+SELECT severity, type, agent_id, owner, summary, fix, first_seen, last_seen
+FROM posture_findings
+WHERE status = 'open'
+ORDER BY severity_rank DESC, type, agent_id, id;
+
+-- name: posture_findings_open
+-- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
+-- dialect: sqlite
+SELECT severity, type, agent_id, owner, summary, fix, first_seen, last_seen
+FROM posture_findings
+WHERE status = 'open'
+ORDER BY severity_rank DESC, type, agent_id, id;
+
+-- name: agent_unused_permissions
+-- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- dialect: clickhouse
+SELECT agent_id, kind, pattern
+FROM agent_unused_permissions
+WHERE status = 'active'
+ORDER BY agent_id, kind, pattern;
+
+-- name: agent_unused_permissions
+-- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- dialect: sqlite
+SELECT agent_id, kind, pattern
+FROM agent_unused_permissions
+WHERE status = 'active'
+ORDER BY agent_id, kind, pattern;

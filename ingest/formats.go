@@ -22,12 +22,13 @@ const (
 	FormatMCP        = "mcp"
 	FormatCanonical  = "canonical"
 	FormatAzure      = "azure"
+	FormatVault      = "vault"
 	// FormatUnknown marks dead letters whose format could not be told.
 	FormatUnknown = "unknown"
 )
 
 // Formats lists the formats a caller may force.
-var Formats = []string{FormatCloudTrail, FormatOkta, FormatK8s, FormatGCP, FormatMCP, FormatCanonical, FormatAzure}
+var Formats = []string{FormatCloudTrail, FormatOkta, FormatK8s, FormatGCP, FormatMCP, FormatCanonical, FormatAzure, FormatVault}
 
 func knownFormat(f string) bool {
 	for _, x := range Formats {

@@ -305,6 +305,8 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		err = parseMCP(obj, p, rec.Time)
 	case FormatAzure:
 		err = parseAzure(obj, p)
+	case FormatVault:
+		err = parseVault(obj, p, n.cfg.OnBehalfOfTags)
 	case FormatCanonical:
 		err = parseCanonical(obj, p)
 	}

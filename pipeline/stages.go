@@ -17,6 +17,7 @@ import (
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/posture"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -395,6 +396,9 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	if err != nil {
 		return err
 	}
+	if err := a.startPosture(start); err != nil {
+		return err
+	}
 	start("alerts", func(ctx context.Context) error {
 		defer l.fetcher.Close()
 		// The dispatcher outlives the consume loop so the batch drained at
@@ -412,6 +416,29 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 			err = errors.Join(err, d.Close())
 		}
 		return err
+	})
+	return nil
+}
+
+// startPosture runs the posture evaluations and scheduled digests beside
+// the alerts stage (which owns the outbox the digests are remembered in).
+func (a *App) startPosture(start func(string, func(context.Context) error)) error {
+	pc := a.Cfg.Posture
+	if pc.EvaluateEvery <= 0 && !pc.Digest.Enabled {
+		return nil
+	}
+	m, err := posture.NewMetrics(a.Reg)
+	if err != nil {
+		return fmt.Errorf("posture: %w", err)
+	}
+	r, err := posture.NewRunner(pc, a.Store, a.Inventory, posture.RunnerOptions{Alerts: a.Cfg.Alerts,
+		DormantAfter: a.Cfg.Detect.DormantAfter, Metrics: m, Log: a.Log})
+	if err != nil {
+		return err
+	}
+	start("posture", func(ctx context.Context) error {
+		defer r.Close()
+		return r.Run(ctx)
 	})
 	return nil
 }

@@ -26,6 +26,7 @@ type MemStore struct {
 	agents     map[string]schemas.AgentRow
 	alerts     map[string]schemas.Alert
 	actions    []schemas.ActionRow
+	findings   map[string]schemas.PostureFindingRow
 	// Fail, when set, is consulted before every write with the operation
 	// name ("events", "windows", "baselines", "playground"); a non-nil
 	// error fails that write.

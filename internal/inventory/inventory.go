@@ -74,6 +74,9 @@ type Playground struct {
 type CredentialPolicy struct {
 	AllowedTypes []string `yaml:"allowed_types" json:"allowed_types,omitempty"`
 	MaxAge       Duration `yaml:"max_age" json:"max_age,omitempty"`
+	// RotateEvery is how often a long-lived key must be replaced: the same
+	// key id in use for longer is a posture finding.
+	RotateEvery Duration `yaml:"rotate_every" json:"rotate_every,omitempty"`
 }
 
 // Duration is a time.Duration that reads "90d", "12h", "30m" in YAML.

@@ -103,6 +103,11 @@ func (m *instrumented) UpsertAgents(ctx context.Context, rows []schemas.AgentRow
 	return m.observe("agents", len(rows), start, m.Store.UpsertAgents(ctx, rows))
 }
 
+func (m *instrumented) UpsertPostureFindings(ctx context.Context, rows []schemas.PostureFindingRow) error {
+	start := time.Now()
+	return m.observe("posture_findings", len(rows), start, m.Store.UpsertPostureFindings(ctx, rows))
+}
+
 func (m *instrumented) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error {
 	start := time.Now()
 	return m.observe("alerts", len(alerts), start, m.Store.UpsertAlerts(ctx, alerts))

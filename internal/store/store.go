@@ -29,6 +29,9 @@ type Store interface {
 	InsertPlayground(ctx context.Context, rows []schemas.PlaygroundRow) error
 	UpsertAgents(ctx context.Context, rows []schemas.AgentRow) error
 	UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error
+	// UpsertPostureFindings stores posture finding states; for one id the
+	// highest version wins.
+	UpsertPostureFindings(ctx context.Context, rows []schemas.PostureFindingRow) error
 
 	// LoadBaselines returns the latest version of each feature of each
 	// agent in agentIDs (all agents when agentIDs is empty).
@@ -54,6 +57,9 @@ type Store interface {
 	InsertActions(ctx context.Context, rows []schemas.ActionRow) error
 	// LoadActions returns the recorded actions matching f, newest first.
 	LoadActions(ctx context.Context, f ActionFilter) ([]schemas.ActionRow, error)
+	// LoadPostureFindings returns the current state of every posture
+	// finding, ordered by id.
+	LoadPostureFindings(ctx context.Context) ([]schemas.PostureFindingRow, error)
 
 	// Query runs one read-only SQL statement and returns all rows.
 	Query(ctx context.Context, query string, args ...any) (*Result, error)

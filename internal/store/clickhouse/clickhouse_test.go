@@ -124,8 +124,17 @@ func TestMetricsAndMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(res.Rows); got != "[[1 init]]" {
-		t.Errorf("schema_migrations = %s, want [[1 init]]", got)
+	// Every embedded migration is recorded once, whatever their number.
+	migs, err := store.LoadMigrations(schemas.SQL, "sql/clickhouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]any
+	for _, m := range migs {
+		want = append(want, []any{uint32(m.Version), m.Name})
+	}
+	if got := fmt.Sprint(res.Rows); got != fmt.Sprint(want) {
+		t.Errorf("schema_migrations = %s, want %v", got, want)
 	}
 }
 

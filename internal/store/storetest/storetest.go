@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 		{"AlertByID", testAlertByID},
 		{"SearchEvents", testSearch},
 		{"Actions", testActions},
+		{"PostureFindings", testPostureFindings},
+		{"UnusedPermissionsView", testUnusedPermissionsView},
 		{"QueryIsReadOnly", testQueryReadOnly},
 		{"DropPartitionsBefore", testDrop},
 	}
