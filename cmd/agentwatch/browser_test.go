@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -260,6 +261,25 @@ func TestBrowserConsole(t *testing.T) {
 	// The agent page lists the action with who did it and why.
 	step("agent actions", chromedp.Navigate(s.console+"/agents/support-bot"), chromedp.WaitVisible(chromedp.CSS("#act-h")))
 	mustShow("agent after accept", text("main"), "customer export approved for the migration, SEC-42", "accepted")
+
+	// Dark mode follows the system's setting (prefers-color-scheme).
+	for _, c := range []struct{ scheme, bg string }{{"light", "rgb(246, 247, 249)"}, {"dark", "rgb(13, 17, 23)"}} {
+		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: c.scheme}}})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		step("fleet in "+c.scheme, chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.console+"/"), chromedp.WaitVisible(chromedp.CSS("table.fleet")))
+		ctx, cancel = context.WithTimeout(bctx, 30*time.Second)
+		bg, err := chromedp.Run(ctx, chromedp.Evaluate[string]("getComputedStyle(document.body).backgroundColor"))
+		cancel()
+		if err != nil || bg != c.bg {
+			t.Errorf("%s mode: body background %q (%v), want %q", c.scheme, bg, err, c.bg)
+		}
+	}
+	shot("fleet-dark")
 }
 
 func countNodes(t *testing.T, bctx context.Context, sel string) int {
