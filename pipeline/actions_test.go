@@ -51,26 +51,18 @@ func startActions(t *testing.T, cfg Config) *actionsFixture {
 }
 
 // send ships one support-bot event doing action at the next second, then
-// a probe from a new unattributed principal, and waits for the probe's
-// alert: the events topic and the alerts topic have one partition here,
-// so once the probe's alert is heard, everything the event raised has
-// been heard too.
+// a probe, an event of the same agent with an action it has never had,
+// and waits for the probe's incident. The agent's events share a key, so
+// one partition of every topic carries them in order: once the probe's
+// incident is heard, whatever the event raised has been heard too.
 func (f *actionsFixture) send(action string) {
 	f.t.Helper()
 	f.next++
 	f.clock = f.clock.Add(time.Second)
-	ev := supportEvent(900000+f.next, f.clock, action, "mcp:zendesk")
-	probe := schemas.AgentEvent{EventID: fmt.Sprintf("probe-%d", f.next), Time: f.clock.Add(time.Millisecond), Source: "test",
-		AgentID: fmt.Sprintf("ghost-%d", f.next), Action: "tickets.read", System: "mcp:zendesk", Outcome: schemas.OutcomeSuccess, Unattributed: true}
+	ev := supportEvent(900000+2*f.next, f.clock, action, "mcp:zendesk")
+	probe := supportEvent(900001+2*f.next, f.clock.Add(time.Millisecond), fmt.Sprintf("probe.%d", f.next), "mcp:zendesk")
 	f.shipEvents([]schemas.AgentEvent{ev, probe})
-	waitFor(f.t, 60*time.Second, "the probe's alert", func() bool {
-		for _, a := range f.heard() {
-			if a.Identity.AgentID == probe.AgentID {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(f.t, 60*time.Second, "the probe's incident", func() bool { return len(f.about(probe.Action)) > 0 })
 }
 
 func (f *actionsFixture) heard() []schemas.Alert {
