@@ -15,27 +15,7 @@ import (
 // playground, so the learned first-time detectors can fold into it.
 func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseline.Obs, out []finding) ([]finding, bool) {
 	pg := &ag.Playground
-	switch {
-	case ag.Status == inventory.StatusDecommissioned && e.cfg.enabled(DDecommissioned):
-		out = append(out, finding{detector: DDecommissioned, score: 95, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("decommissioned agent %s performed %s on %s", ag.ID, ev.Action, resOrSystem(ev)),
-			reason:  "the inventory marks this agent decommissioned: it should not act at all"})
-	case ag.Status == inventory.StatusSuspended && e.cfg.enabled(DSuspended):
-		out = append(out, finding{detector: DSuspended, score: 85, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("suspended agent %s performed %s on %s", ag.ID, ev.Action, resOrSystem(ev)),
-			reason:  "the inventory marks this agent suspended"})
-	}
-	if ag.Expired(ev.Time) && e.cfg.enabled(DExpired) {
-		out = append(out, finding{detector: DExpired, score: 80, boundary: schemas.BoundaryDeclared,
-			summary:  fmt.Sprintf("agent %s acted after its expiry (%s)", ag.ID, ag.Expires.UTC().Format(time.DateOnly)),
-			reason:   "the inventory entry expired on " + ag.Expires.UTC().Format(time.RFC3339),
-			evidence: []schemas.Evidence{{Feature: "expires", Observed: ev.Time.UTC().Format(time.RFC3339), Baseline: ag.Expires.UTC().Format(time.RFC3339)}}})
-	}
-	if ag.Owner == "" && ag.Status == inventory.StatusActive && e.cfg.enabled(DOwnerless) {
-		out = append(out, finding{detector: DOwnerless, score: 40, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("agent %s is active but has no owner", ag.ID),
-			reason:  "no owner in the inventory: nobody would answer an alert about it"})
-	}
+	out = e.lifecycle(ag, ev, out)
 
 	brokeAction := false
 	if e.cfg.enabled(DPlaygroundDeclared) {
@@ -143,14 +123,10 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 
 // unattributed reports activity by a principal no rule maps to an agent.
 func (e *Engine) unattributed(ev *schemas.AgentEvent) []schemas.Alert {
-	if !e.cfg.enabled(DUnattributed) {
+	if !e.cfg.enabled(DUnattributed) || e.knownPrincipal(ev) {
 		return nil
 	}
-	key := schemas.DedupKeyFor(ev.AgentID, DUnattributed, ev.AgentID)
-	n := 1
-	if st := e.alerts[key]; st != nil {
-		n = st.alert.Count + 1
-	}
+	n := e.openCount(ev.AgentID, DUnattributed, ev.AgentID, ev) + 1
 	f := finding{detector: DUnattributed, subject: ev.AgentID, score: 50, boundary: schemas.BoundaryDeclared,
 		summary:  fmt.Sprintf("principal %s acted %d times (latest %s on %s) and maps to no agent", ev.AgentID, n, ev.Action, ev.System),
 		reason:   "no attribution rule maps this principal to an agent: an identity with no name and no owner",

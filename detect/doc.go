@@ -31,9 +31,21 @@
 //	                              one volume alert per agent and window, most specific first
 //	  delegation.fanout           distinct delegators per window, same test
 //
-// An alert is keyed by (agent, detector, subject). Process returns it when
-// new, when its severity rises, at repeat counts 2, 5, 10, 20, 50, 100...,
-// and Advance returns it when resolved (no repeat for ResolveAfter).
-// Finding that violates a declared boundary and is also new to the learned
-// playground is one alert with boundary "both".
+// An alert is one incident (alerts.go, incident.go): findings are grouped
+// by detect.incidents.group_by (agent and detector by default), and every
+// further finding under the same key while the incident is open adds to its
+// count, its distinct resources, actions and subjects (the first few kept
+// as examples) and its last-seen time. Process returns the incident when it
+// opens, when its severity rises (a graver finding joins, or it spreads to
+// 10, 100, 1,000 distinct values; the evidence says which), at count and
+// distinct-count milestones (1, 2, 5, 10, 20, 50...) and when an example
+// is added; it resolves once quiet for detect.incidents.quiet_period, and
+// the next crossing opens a new incident (a new id, the same dedup key).
+// A finding that violates a declared boundary and is also new to the
+// learned playground has boundary "both".
+//
+// check.go and suggest.go are `playground check` and the dry-run report:
+// a Checker observes an engine (replaying stored events, or live) and
+// reports the incidents per agent and detector with the widening of each
+// declared playground that would have kept it quiet.
 package detect

@@ -162,24 +162,70 @@ WHERE agent_id = 'support-bot'
 ORDER BY feature;
 
 -- name: unattributed_principals
--- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent and that the inventory does not list as infrastructure or human: identities with no name.
 -- dialect: clickhouse
 SELECT agent_id AS principal, uniqExact(event_id) AS events, uniqExact(action) AS actions,
        uniqExact(src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
 FROM events
-WHERE unattributed = 1 AND time >= now() - INTERVAL 7 DAY
+WHERE unattributed = 1 AND principal_kind = '' AND time >= now() - INTERVAL 7 DAY
 GROUP BY agent_id
 ORDER BY events DESC;
 
 -- name: unattributed_principals
--- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent and that the inventory does not list as infrastructure or human: identities with no name.
 -- dialect: sqlite
 SELECT agent_id AS principal, count(DISTINCT event_id) AS events, count(DISTINCT action) AS actions,
        count(DISTINCT src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
 FROM events
-WHERE unattributed = 1 AND time >= datetime('now', '-7 days')
+WHERE unattributed = 1 AND principal_kind = '' AND time >= datetime('now', '-7 days')
 GROUP BY agent_id
 ORDER BY events DESC;
+
+-- name: known_principals
+-- Principals the inventory lists as infrastructure or human, seen in the last 7 days: what they did and for how many agents (role assumptions attributed to the agent they made credentials for).
+-- dialect: clickhouse
+SELECT principal, any(principal_kind) AS kind, uniqExact(event_id) AS events, uniqExact(action) AS actions,
+       uniqExactIf(agent_id, unattributed = 0) AS agents_served, min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE principal_kind != '' AND time >= now() - INTERVAL 7 DAY
+GROUP BY principal
+ORDER BY events DESC, principal;
+
+-- name: known_principals
+-- Principals the inventory lists as infrastructure or human, seen in the last 7 days: what they did and for how many agents (role assumptions attributed to the agent they made credentials for).
+-- dialect: sqlite
+SELECT principal, max(principal_kind) AS kind, count(DISTINCT event_id) AS events, count(DISTINCT action) AS actions,
+       count(DISTINCT CASE WHEN unattributed = 0 THEN agent_id END) AS agents_served,
+       min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE principal_kind != '' AND time >= datetime('now', '-7 days')
+GROUP BY principal
+ORDER BY events DESC, principal;
+
+-- name: acted_after_decommissioned
+-- Agents that acted at or after the decommissioned_at date of their current inventory entry: how often, first and last time.
+-- dialect: clickhouse
+SELECT agent_id, decommissioned_at, uniqExact(event_id) AS events_after, min(time) AS first_after, max(time) AS last_after
+FROM events
+ALL INNER JOIN (
+    SELECT agent_id, argMax(decommissioned_at, updated_at) AS decommissioned_at
+    FROM agents
+    GROUP BY agent_id
+) AS gone USING agent_id
+WHERE decommissioned_at IS NOT NULL AND time >= decommissioned_at
+GROUP BY agent_id, decommissioned_at
+ORDER BY events_after DESC, agent_id;
+
+-- name: acted_after_decommissioned
+-- Agents that acted at or after the decommissioned_at date of their current inventory entry: how often, first and last time.
+-- dialect: sqlite
+SELECT e.agent_id, a.decommissioned_at, count(DISTINCT e.event_id) AS events_after, min(e.time) AS first_after,
+       max(e.time) AS last_after
+FROM events AS e
+JOIN agents AS a ON a.agent_id = e.agent_id
+WHERE a.decommissioned_at IS NOT NULL AND e.time >= a.decommissioned_at
+GROUP BY e.agent_id, a.decommissioned_at
+ORDER BY events_after DESC, e.agent_id;
 
 -- ---------------------------------------------------------------------
 -- The console's queries (package console) and the event search behind
@@ -196,7 +242,7 @@ ORDER BY events DESC;
 SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
     credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
     action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
-    records, attributes, unattributed
+    records, attributes, unattributed, principal_kind
 FROM events
 WHERE agent_id = 'support-bot'
   AND on_behalf_of = 'customer:cus_04711'
@@ -212,7 +258,7 @@ LIMIT 100;
 SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
     credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
     action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
-    records, attributes, unattributed
+    records, attributes, unattributed, principal_kind
 FROM events
 WHERE agent_id = 'support-bot'
   AND on_behalf_of = 'customer:cus_04711'

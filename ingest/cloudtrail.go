@@ -104,11 +104,13 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 	var newSession sessionInfo
 	if len(reqParams) > 0 && reqParams[0] == '{' {
 		newSession = cloudTrailParams(reqParams, p, svc)
+		p.request = reqParams // for attribution rules on request_parameters
 	}
 	if svc == "sts" && respEl != nil && p.ev.Outcome == schemas.OutcomeSuccess {
 		// The tags describe the session being created, not the caller:
 		// remember them for the calls that session will make.
-		sessions.put(str(objPath(respEl, "credentials", "accessKeyId")), newSession)
+		p.issuedKey = str(objPath(respEl, "credentials", "accessKeyId"))
+		sessions.put(p.issuedKey, newSession)
 	}
 	if info, ok := sessions.get(p.ev.CredentialID); ok {
 		for k, v := range info.tags {

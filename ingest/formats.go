@@ -51,6 +51,12 @@ type parsed struct {
 	ev          schemas.AgentEvent
 	sessionName string            // role session name or equivalent
 	tags        map[string]string // session tags, user extras, labels
+	// request is the record's request parameters as a raw JSON object
+	// (CloudTrail requestParameters), read only by rules that ask.
+	request []byte
+	// issuedKey is the access key id of a credential the record created
+	// (an STS AssumeRole* response), "" otherwise.
+	issuedKey string
 }
 
 // eachTop walks the record's top-level members, from the detection pass

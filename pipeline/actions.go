@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,7 +171,15 @@ func (x *Actions) Accept(ctx context.Context, r ActionRequest) (schemas.ActionRo
 		return schemas.ActionRow{}, fmt.Errorf("accept: %w", err)
 	}
 	row := x.row(schemas.ActionAccept, al, r)
-	row.Detail = DeclaredSuggestion(al)
+	row.Subjects = IncidentSubjects(al)
+	var notes []string
+	if s := DeclaredSuggestion(al); s != "" {
+		notes = append(notes, s)
+	}
+	if al.DistinctSubjects > len(row.Subjects) {
+		notes = append(notes, fmt.Sprintf("the incident had %d distinct subjects and kept %d as examples: the others still raise", al.DistinctSubjects, len(row.Subjects)))
+	}
+	row.Detail = strings.Join(notes, "; ")
 	if err := x.st.InsertActions(ctx, []schemas.ActionRow{row}); err != nil {
 		return row, fmt.Errorf("accept: record: %w", err)
 	}
@@ -269,6 +278,19 @@ func (x *Actions) Silence(ctx context.Context, r ActionRequest) (schemas.ActionR
 	return row, nil
 }
 
+// IncidentSubjects lists what crossed the boundary in an incident: its
+// first subject and the examples it kept, each once, in order. An accept
+// covers each of them.
+func IncidentSubjects(al schemas.Alert) []string {
+	out := []string{al.Subject}
+	for _, s := range al.SubjectExamples {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // DeclaredSuggestion is the inventory change that would make an accepted
 // declared-boundary habit permanent, as agents.yaml lines; "" when the
 // incident did not cross the declared playground.
@@ -276,28 +298,34 @@ func DeclaredSuggestion(al schemas.Alert) string {
 	if al.Boundary == schemas.BoundaryLearned {
 		return ""
 	}
-	key, value := "", ""
-	switch {
-	case al.Detector == detect.DPlaygroundDeclared:
-		kind, v, _ := strings.Cut(al.Subject, ":")
-		value = v
-		switch kind {
-		case "system":
-			key = "playground.systems"
-		case "action":
-			key = "playground.actions"
-		case "resource":
-			key = "playground.resources"
+	var adds []string
+	for _, subject := range IncidentSubjects(al) {
+		key, value := "", ""
+		switch al.Detector {
+		case detect.DPlaygroundDeclared:
+			kind, v, _ := strings.Cut(subject, ":")
+			value = v
+			switch kind {
+			case "system":
+				key = "playground.systems"
+			case "action":
+				key = "playground.actions"
+			case "resource":
+				key = "playground.resources"
+			}
+		case detect.DDelegNotAllowed:
+			key, value = "playground.delegators", subject
+		case detect.DCredDisallowedType:
+			key, value = "playground.credentials.allowed_types", subject
 		}
-	case al.Detector == detect.DDelegNotAllowed:
-		key, value = "playground.delegators", al.Subject
-	case al.Detector == detect.DCredDisallowedType:
-		key, value = "playground.credentials.allowed_types", al.Subject
+		if key != "" && value != "" {
+			adds = append(adds, fmt.Sprintf("%q to %s", value, key))
+		}
 	}
-	if key == "" || value == "" {
+	if len(adds) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("agents.yaml, agent %s: add %q to %s", al.Identity.AgentID, value, key)
+	return fmt.Sprintf("agents.yaml, agent %s: add %s", al.Identity.AgentID, strings.Join(adds, ", "))
 }
 
 func newActionID() string {
@@ -353,11 +381,17 @@ func LoadDetectorActions(ctx context.Context, st store.Store) ([]detect.Accepted
 	closed := map[string]bool{}
 	acc := make([]detect.Accepted, 0, len(rows))
 	for _, r := range rows {
-		a := detect.Accepted{AgentID: r.AgentID, Detector: r.Detector, Subject: r.Subject}
-		if r.ExpiresAt != nil {
-			a.Until = *r.ExpiresAt
+		subjects := r.Subjects
+		if len(subjects) == 0 {
+			subjects = []string{r.Subject}
 		}
-		acc = append(acc, a)
+		for _, s := range subjects {
+			a := detect.Accepted{AgentID: r.AgentID, Detector: r.Detector, Subject: s}
+			if r.ExpiresAt != nil {
+				a.Until = *r.ExpiresAt
+			}
+			acc = append(acc, a)
+		}
 		closed[r.AlertID] = true
 	}
 	for _, r := range resolved {

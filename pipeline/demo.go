@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/agentwatch/agentwatch/alerts"
@@ -41,7 +40,11 @@ type DemoOptions struct {
 // DemoResult counts what the demo pushed through.
 type DemoResult struct {
 	Events int64
-	Alerts int64
+	// Incidents counts alert ids (each incident once); Updates the alert
+	// messages that changed one after it opened (growth, severity,
+	// resolution), which sinks show by editing what they sent.
+	Incidents int64
+	Updates   int64
 }
 
 // demoStart is a fixed Monday so that the same seed always yields the same
@@ -86,16 +89,20 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	scorer := sim.NewScorer(fleet.Incidents())
 	var mu sync.Mutex
 	seen := map[string]schemas.Severity{}
-	var alertsSeen atomic.Int64
+	ids := map[string]bool{}
+	var updates int64
 	hooks := Hooks{
 		OnAlert: func(al schemas.Alert) {
-			alertsSeen.Add(1)
 			mu.Lock()
 			defer mu.Unlock()
+			if ids[al.ID] {
+				updates++
+			}
+			ids[al.ID] = true
 			scorer.Observe(al, al.FirstSeen)
-			// One line when an alert fires and one when its severity
-			// rises; repeats and resolutions update it silently, as the
-			// Slack message would be updated in place.
+			// One line when an incident opens and one when its severity
+			// rises; its growth and resolution update it silently, as the
+			// Slack message is edited in place.
 			prev, ok := seen[al.ID]
 			if al.Status == schemas.StatusFiring && (!ok || al.Severity.Rank() > prev.Rank()) {
 				fmt.Fprintln(opt.Out, al.Line())
@@ -178,10 +185,10 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		case <-tick.C:
 		}
 	}
-	res.Alerts = alertsSeen.Load()
 	if opt.Serve != nil {
 		fmt.Fprintln(opt.Out)
 		mu.Lock()
+		res.Incidents, res.Updates = int64(len(ids)), updates
 		err := scorer.WriteSummary(opt.Out)
 		mu.Unlock()
 		if err != nil {
@@ -206,6 +213,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	fmt.Fprintln(opt.Out)
 	mu.Lock()
 	defer mu.Unlock()
+	res.Incidents, res.Updates = int64(len(ids)), updates
 	return res, scorer.WriteSummary(opt.Out)
 }
 

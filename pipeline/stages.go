@@ -41,6 +41,9 @@ type Hooks struct {
 	// Dispatcher, if set, receives the alerts instead of one built from
 	// the configuration (tests use it to capture deliveries).
 	Dispatcher *alerts.Dispatcher
+	// DetectObserver, if set, hears the detect stage's findings and
+	// alerts (the dry-run report of `run --dry-run`).
+	DetectObserver detect.Observer
 }
 
 // RunStages runs the named stages until ctx ends, then drains them. The
@@ -157,7 +160,7 @@ func (a *App) runLoop(l *loop) func(context.Context) error {
 }
 
 func (a *App) startIngest(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg)
+	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg, ingest.WithPrincipals(a.Inventory.Principals()))
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -255,7 +258,11 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 }
 
 func (a *App) startDetect(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log))
+	opts := []detect.Option{detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log)}
+	if hooks.DetectObserver != nil {
+		opts = append(opts, detect.WithObserver(hooks.DetectObserver))
+	}
+	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, opts...)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}

@@ -40,6 +40,11 @@ agents:
     owner: team-a
     contact: {slack_channel: "#a"}
     status: decommissioned
+  - id: retired-on-time
+    owner: team-a
+    contact: {slack_channel: "#a"}
+    status: decommissioned
+    decommissioned_at: 2026-11-29T12:00:00Z
   - id: sleepy
     owner: team-a
     contact: {slack_channel: "#a"}
@@ -54,6 +59,10 @@ agents:
     owner: team-c
     contact: {slack_channel: "#c"}
     created: 2026-01-01T00:00:00Z
+principals:
+  - match: "arn:aws:sts::1:assumed-role/eks-node-role/*"
+    kind: infrastructure
+    actions: ["sts:AssumeRole"]
 `
 
 func ev(id, agent string, at time.Time, mut func(*schemas.AgentEvent)) schemas.AgentEvent {
@@ -127,6 +136,21 @@ func TestChecks(t *testing.T) {
 	evs = append(evs, ev("vl", "unknown", day(1), func(e *schemas.AgentEvent) {
 		e.Source, e.Principal, e.Unattributed, e.Outcome, e.System = "vault", "", true, schemas.OutcomeUnknown, "vault:approle"
 	}))
+	// retired-on-time acted only before its decommissioned_at.
+	decommissioned := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	evs = append(evs, ev("rot-1", "retired-on-time", decommissioned.Add(-time.Hour), nil))
+	// Known principals are no unknown principals: the nodes assuming
+	// roles (listed in the inventory) and a person marked at ingest; an
+	// unknown user is reported.
+	for i, n := range []string{"i-1", "i-2"} {
+		evs = append(evs, ev(fmt.Sprintf("node-%d", i), "arn:aws:sts::1:assumed-role/eks-node-role/"+n, day(1), func(e *schemas.AgentEvent) {
+			e.Principal, e.Unattributed, e.Action, e.System = e.AgentID, true, "sts:AssumeRole", "aws:sts"
+		}))
+	}
+	evs = append(evs, ev("human", "arn:aws:iam::1:user/alice", day(1), func(e *schemas.AgentEvent) {
+		e.Principal, e.Unattributed, e.PrincipalKind = e.AgentID, true, schemas.PrincipalHuman
+	}))
+	evs = append(evs, ev("mallory", "arn:aws:iam::1:user/mallory", day(1), func(e *schemas.AgentEvent) { e.Principal, e.Unattributed = e.AgentID, true }))
 	failed := []alerts.Notification{
 		{Receiver: "slack", Target: "#c", LastError: "channel_not_found", UpdatedAt: day(1), Alert: schemas.Alert{Identity: schemas.Identity{AgentID: "helper", Owner: "team-c"}}},
 		{Receiver: "slack", Target: "#c", LastError: "channel_not_found", UpdatedAt: day(2), Alert: schemas.Alert{Identity: schemas.Identity{AgentID: "vaulted"}}},
@@ -155,6 +179,7 @@ func TestChecks(t *testing.T) {
 		{THumanDelegation, "helper", "", schemas.SeverityMedium, "on behalf of 1 people"},
 		{TStaticSource, "helper", "", schemas.SeverityLow, "static credentials"},
 		{TUnusedPermissions, "ok-agent", "", schemas.SeverityMedium, "1 declared permissions"},
+		{TUnknownPrincipal, "arn:aws:iam::1:user/mallory", "arn:aws:iam::1:user/mallory", schemas.SeverityMedium, "maps to no agent"},
 	}
 	for _, c := range cases {
 		t.Run(c.typ, func(t *testing.T) {
@@ -169,13 +194,16 @@ func TestChecks(t *testing.T) {
 	}
 	// What must not be reported.
 	for _, c := range []struct{ typ, agent, subject string }{
-		{TStaticSource, "vaulted", ""},         // takes leases from Vault
-		{TUnknownPrincipal, "unknown", "*"},    // a Vault login request
+		{TStaticSource, "vaulted", ""},      // takes leases from Vault
+		{TUnknownPrincipal, "unknown", "*"}, // a Vault login request
+		{TUnknownPrincipal, "arn:aws:sts::1:assumed-role/eks-node-role/*", "arn:aws:sts::1:assumed-role/eks-node-role/*"}, // listed infrastructure
+		{TUnknownPrincipal, "arn:aws:iam::1:user/alice", "arn:aws:iam::1:user/alice"},                                     // marked human at ingest
 		{TDormant, "ok-agent", ""},             // active yesterday
 		{TSessionTooOld, "helper", ""},         // no max_age
 		{TUnusedPermissions, "no-contact", ""}, // declares nothing
 		{TLongLivedKey, "ok-agent", "ASIAOK"},  // a session
 		{TDecommissionedUsed, "expired-agent", ""},
+		{TDecommissionedUsed, "retired-on-time", ""}, // acted before decommissioned_at only
 	} {
 		if f := find(r, c.typ, c.agent, c.subject); f != nil {
 			t.Errorf("unexpected %s: %s", c.typ, f.Summary)

@@ -83,16 +83,20 @@ type agentUse struct {
 	id           string
 	unattributed bool
 	events       int64
-	denied       int64
-	first, last  time.Time
-	principals   *set
-	systems      *set
-	actions      *set // "system action"
-	resources    *set // generalised resource globs, for the suggested playground
-	networks     *set
-	instances    *set
-	delegators   *set
-	sources      *set
+	// known counts the unattributed events of principals known not to be
+	// agents (principal_kind, or the inventory's principals list): a
+	// principal all of whose events are known is no unknown principal.
+	known       int64
+	denied      int64
+	first, last time.Time
+	principals  *set
+	systems     *set
+	actions     *set // "system action"
+	resources   *set // generalised resource globs, for the suggested playground
+	networks    *set
+	instances   *set
+	delegators  *set
+	sources     *set
 	// declared entries of an inventory agent that an event matched
 	usedSys, usedAct, usedRes []bool
 	// undeclared delegators (not matching the declared delegators)
@@ -174,6 +178,18 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		cache[k] = m
 		return m
 	}
+	entries := map[string]*inventory.Principal{} // principal -> its principals entry (nil: none)
+	known := func(ev *schemas.AgentEvent) bool {
+		if ev.PrincipalKind != "" {
+			return true
+		}
+		p, ok := entries[ev.Principal]
+		if !ok {
+			p = inv.Principal(ev.Principal)
+			entries[ev.Principal] = p
+		}
+		return p != nil && p.Covers(ev.Action)
+	}
 	err := r.ScanEvents(ctx, nil, from, to, func(ev schemas.AgentEvent) error {
 		if ev.Unattributed && ev.Principal == "" && ev.Source == "vault" && ev.Outcome == schemas.OutcomeUnknown {
 			// A Vault login's request entry: no token yet, so no identity;
@@ -192,6 +208,9 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 			u.agents[id] = a
 		}
 		a.events++
+		if ev.Unattributed && known(&ev) {
+			a.known++
+		}
 		if ev.Outcome == schemas.OutcomeDenied {
 			a.denied++
 		}

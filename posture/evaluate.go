@@ -165,6 +165,9 @@ func (c *checks) owners(failed []alerts.Notification) {
 		if !a.unattributed && c.inv.Get(a.id) != nil {
 			continue
 		}
+		if a.unattributed && a.known == a.events {
+			continue // declared under principals: (or by a kind rule) as infrastructure or human
+		}
 		static := false
 		for id := range c.u.creds {
 			x := c.u.creds[id]
@@ -288,7 +291,8 @@ func (c *checks) lifecycle() {
 				evidence("expires", ag.Expires.UTC().Format(time.RFC3339), "in the future"),
 				evidence("status", ag.Status, "decommissioned after expiry")))
 		}
-		if ag.Status == inventory.StatusDecommissioned && use != nil {
+		// Events before decommissioned_at were the agent's normal work.
+		if ag.Status == inventory.StatusDecommissioned && use != nil && (ag.DecommissionedAt == nil || !use.last.Before(*ag.DecommissionedAt)) {
 			creds := c.agentCreds(ag.ID)
 			c.add(newFinding(TDecommissionedUsed, schemas.SeverityCritical, ag.ID, ag.Owner, "",
 				fmt.Sprintf("decommissioned agent %s still acts: %d events, last %s, with credentials %s", ag.ID, use.events, use.last.Format(time.RFC3339), orNone(strings.Join(creds, ", "))),

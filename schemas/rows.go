@@ -89,6 +89,10 @@ type AgentRow struct {
 	Status           string     `json:"status"`
 	CreatedAt        *time.Time `json:"created_at,omitempty"`
 	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	// Lifecycle dates: when the status changed (nil: not dated).
+	SuspendedAt      *time.Time `json:"suspended_at,omitempty"`
+	ResumedAt        *time.Time `json:"resumed_at,omitempty"`
+	DecommissionedAt *time.Time `json:"decommissioned_at,omitempty"`
 	Declared         string     `json:"declared"` // the declared playground and policies as JSON
 	UpdatedAt        time.Time  `json:"updated_at"`
 }
@@ -103,8 +107,9 @@ const (
 )
 
 // ActionRow is one action on one incident (table actions). Detector and
-// Subject identify the behaviour an accept covers: the same agent,
-// detector and subject never raise again until ExpiresAt.
+// Subjects identify the behaviour an accept covers: the same agent,
+// detector and any of the subjects raise nothing until ExpiresAt. Subject
+// is the incident's first subject; Subjects every one the incident kept.
 type ActionRow struct {
 	ID        string     `json:"id"`
 	Time      time.Time  `json:"time"`
@@ -114,6 +119,7 @@ type ActionRow struct {
 	AgentID   string     `json:"agent_id"`
 	Detector  string     `json:"detector"`
 	Subject   string     `json:"subject"`
+	Subjects  []string   `json:"subjects,omitempty"`
 	DedupKey  string     `json:"dedup_key"`
 	Boundary  string     `json:"boundary"`
 	Reason    string     `json:"reason"`

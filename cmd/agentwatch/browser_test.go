@@ -206,8 +206,8 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	incident := findAlert(t, st, "action:tools/call:export_customers")
-	control := findAlert(t, st, "system:aws:s3")
+	incident := findAlert(t, st, "support-bot", "action:tools/call:export_customers")
+	control := findAlert(t, st, "legacy-report-bot", "resource:arn:aws:s3:::analytics-lake")
 	step("open the incident", chromedp.Click(chromedp.CSS(`a[href="/incidents/`+incident.ID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#accept")))
 	inc := text("main")
 	mustShow("incident", inc, "tools/call:export_customers", "Boundary:", "declared", "Evidence", "The events behind it",
@@ -218,12 +218,20 @@ func TestBrowserConsole(t *testing.T) {
 	step("accept", chromedp.Focus(chromedp.CSS("#acc-reason")), chromedp.KeyEvent("customer export approved for the migration, SEC-42"),
 		chromedp.Click(chromedp.CSS("#accept")), chromedp.WaitVisible(chromedp.CSS(".callout.ok")))
 	mustShow("incident after accept", text("main"), "Done: accept recorded", "customer export approved for the migration, SEC-42")
-	// The same event again, then an identical event of the incident not
-	// accepted (the control): the control opens a new incident, the
-	// accepted one raises nothing.
+	// Resolve another incident from its page: the control. Its behaviour
+	// coming back opens a new incident, which shows that an identical event
+	// does raise when nobody accepted it.
+	step("open the control", chromedp.Navigate(s.console+"/incidents/"+control.ID), chromedp.WaitVisible(chromedp.CSS("#resolve")))
+	step("resolve the control", chromedp.Focus(chromedp.CSS("#res-reason")), chromedp.KeyEvent("report job stopped for good"),
+		chromedp.Click(chromedp.CSS("#resolve")), chromedp.WaitVisible(chromedp.CSS(".callout.ok")))
+	mustShow("control after resolve", text("main"), "Done: resolve recorded", "report job stopped for good")
+
+	// The same event again, then an identical event of the resolved
+	// incident: the control opens a new incident, the accepted one raises
+	// nothing.
 	orig := eventOf(t, st, incident)
 	ctrl := eventOf(t, st, control)
-	latest := latestEvent(t, st)
+	latest := latestStored(t, st)
 	again, ctrlAgain := orig, ctrl
 	again.EventID, again.Time = "browser-test-accepted-1", latest.Add(time.Minute)
 	ctrlAgain.EventID, ctrlAgain.Time = "browser-test-control-1", latest.Add(time.Minute+time.Second)
@@ -234,7 +242,7 @@ func TestBrowserConsole(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the control event raised no new incident within 60s")
 		}
-		as, err := st.LoadAlerts(ctx, store.AlertFilter{AgentID: "support-bot", Since: ctrlAgain.Time})
+		as, err := st.LoadAlerts(ctx, store.AlertFilter{AgentID: control.Identity.AgentID, Since: ctrlAgain.Time})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,9 +300,9 @@ func countNodes(t *testing.T, bctx context.Context, sel string) int {
 	return n
 }
 
-func findAlert(t *testing.T, st store.Store, subject string) schemas.Alert {
+func findAlert(t *testing.T, st store.Store, agent, subject string) schemas.Alert {
 	t.Helper()
-	as, err := st.LoadAlerts(context.Background(), store.AlertFilter{AgentID: "support-bot"})
+	as, err := st.LoadAlerts(context.Background(), store.AlertFilter{AgentID: agent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +311,7 @@ func findAlert(t *testing.T, st store.Store, subject string) schemas.Alert {
 			return a
 		}
 	}
-	t.Fatalf("the demo raised no playground.declared incident on %s for support-bot", subject)
+	t.Fatalf("the demo raised no playground.declared incident on %s for %s", subject, agent)
 	return schemas.Alert{}
 }
 
@@ -316,7 +324,7 @@ func eventOf(t *testing.T, st store.Store, a schemas.Alert) schemas.AgentEvent {
 	return evs[0]
 }
 
-func latestEvent(t *testing.T, st store.Store) time.Time {
+func latestStored(t *testing.T, st store.Store) time.Time {
 	t.Helper()
 	evs, err := st.SearchEvents(context.Background(), store.EventSearch{Limit: 1})
 	if err != nil || len(evs) != 1 {

@@ -81,6 +81,6 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "demo: %d events, %d alerts in %s\n", res.Events, res.Alerts, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(env.stderr, "demo: %d events, %d incidents (%d updates) in %s\n", res.Events, res.Incidents, res.Updates, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -27,17 +27,22 @@ const (
 
 // Agent is one inventory entry.
 type Agent struct {
-	ID          string            `yaml:"id" json:"id"`
-	DisplayName string            `yaml:"display_name" json:"display_name,omitempty"`
-	Kind        string            `yaml:"kind" json:"kind,omitempty"` // peer group, e.g. "support-bot"
-	Owner       string            `yaml:"owner" json:"owner,omitempty"`
-	Contact     Contact           `yaml:"contact" json:"contact"`
-	Purpose     string            `yaml:"purpose" json:"purpose,omitempty"`
-	Status      string            `yaml:"status" json:"status"`
-	Created     *time.Time        `yaml:"created" json:"created,omitempty"`
-	Expires     *time.Time        `yaml:"expires" json:"expires,omitempty"`
-	Playground  Playground        `yaml:"playground" json:"playground"`
-	Labels      map[string]string `yaml:"labels" json:"labels,omitempty"`
+	ID          string     `yaml:"id" json:"id"`
+	DisplayName string     `yaml:"display_name" json:"display_name,omitempty"`
+	Kind        string     `yaml:"kind" json:"kind,omitempty"` // peer group, e.g. "support-bot"
+	Owner       string     `yaml:"owner" json:"owner,omitempty"`
+	Contact     Contact    `yaml:"contact" json:"contact"`
+	Purpose     string     `yaml:"purpose" json:"purpose,omitempty"`
+	Status      string     `yaml:"status" json:"status"`
+	Created     *time.Time `yaml:"created" json:"created,omitempty"`
+	Expires     *time.Time `yaml:"expires" json:"expires,omitempty"`
+	// SuspendedAt, ResumedAt and DecommissionedAt date the status changes
+	// (lifecycle.go): events are judged by the status at their time.
+	SuspendedAt      *time.Time        `yaml:"suspended_at" json:"suspended_at,omitempty"`
+	ResumedAt        *time.Time        `yaml:"resumed_at" json:"resumed_at,omitempty"`
+	DecommissionedAt *time.Time        `yaml:"decommissioned_at" json:"decommissioned_at,omitempty"`
+	Playground       Playground        `yaml:"playground" json:"playground"`
+	Labels           map[string]string `yaml:"labels" json:"labels,omitempty"`
 	// Instances is how many instances the agent normally runs (0 = unknown);
 	// more distinct instances on one credential is credential sharing.
 	Instances int `yaml:"instances" json:"instances,omitempty"`
@@ -112,18 +117,22 @@ func ParseDuration(s string) (time.Duration, error) {
 	return v, nil
 }
 
-// Inventory is the loaded set of agents, by id.
+// Inventory is the loaded set of agents, by id, and the known non-agent
+// principals (principals.go).
 type Inventory struct {
-	agents map[string]*Agent
-	ids    []string
+	agents     map[string]*Agent
+	ids        []string
+	principals []*Principal
 }
 
-// New builds an inventory from agents, validating each.
+// New builds an inventory from agents, validating each. Lifecycle dates
+// are not checked against the wall clock here (see checkLifecycle): code
+// that builds inventories, such as the simulator, keeps its own time.
 func New(agents []Agent) (*Inventory, error) {
 	inv := &Inventory{agents: map[string]*Agent{}}
 	for i := range agents {
 		a := agents[i]
-		if err := a.validate(); err != nil {
+		if err := a.validate(time.Time{}); err != nil {
 			return nil, fmt.Errorf("agent %q: %w", a.ID, err)
 		}
 		if _, dup := inv.agents[a.ID]; dup {
@@ -173,7 +182,8 @@ func (inv *Inventory) Len() int {
 }
 
 type file struct {
-	Agents []yaml.Node `yaml:"agents"`
+	Agents     []yaml.Node `yaml:"agents"`
+	Principals []yaml.Node `yaml:"principals"`
 }
 
 // Load reads an agents.yaml file. Every error names the file, the line and
@@ -189,6 +199,12 @@ func Load(filename string) (*Inventory, error) {
 
 // Parse reads inventory YAML; name is used in error messages.
 func Parse(name string, data []byte) (*Inventory, error) {
+	return ParseAt(name, data, time.Now())
+}
+
+// ParseAt is Parse with the clock that lifecycle dates must not be ahead
+// of (tests inject it).
+func ParseAt(name string, data []byte, now time.Time) (*Inventory, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -211,12 +227,21 @@ func Parse(name string, data []byte) (*Inventory, error) {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		a.Line = n.Line
-		if err := a.validate(); err != nil {
-			return nil, fmt.Errorf("%s:%d: agent %q: %w", name, n.Line, a.ID, err)
+		if err := a.validate(now); err != nil {
+			line := n.Line
+			var ke *keyError
+			if errors.As(err, &ke) {
+				line = keyLine(&n, ke.key)
+			}
+			return nil, fmt.Errorf("%s:%d: agent %q: %w", name, line, a.ID, err)
 		}
 		agents = append(agents, a)
 	}
-	inv := &Inventory{agents: map[string]*Agent{}}
+	principals, err := parsePrincipals(name, f.Principals)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{agents: map[string]*Agent{}, principals: principals}
 	for i := range agents {
 		a := agents[i]
 		if prev, dup := inv.agents[a.ID]; dup {
@@ -274,7 +299,7 @@ func fixLines(err error, offset int) error {
 	return &lineError{line: line + offset, msg: msg}
 }
 
-func (a *Agent) validate() error {
+func (a *Agent) validate(now time.Time) error {
 	if a.ID == "" {
 		return fmt.Errorf("key id: is required")
 	}
@@ -310,7 +335,7 @@ func (a *Agent) validate() error {
 	if a.Created != nil && a.Expires != nil && a.Expires.Before(*a.Created) {
 		return fmt.Errorf("key expires: is before created")
 	}
-	return nil
+	return a.checkLifecycle(now)
 }
 
 // Row converts the agent to its agents-table row.
@@ -320,6 +345,7 @@ func (a *Agent) Row(now time.Time) schemas.AgentRow {
 		AgentID: a.ID, DisplayName: a.DisplayName, Kind: a.Kind, Owner: a.Owner,
 		Contact: a.Contact.Email, SlackChannel: a.Contact.SlackChannel, PagerDutyService: a.Contact.PagerDutyService,
 		Purpose: a.Purpose, Status: a.Status, CreatedAt: a.Created, ExpiresAt: a.Expires,
+		SuspendedAt: a.SuspendedAt, ResumedAt: a.ResumedAt, DecommissionedAt: a.DecommissionedAt,
 		Declared: string(declared), UpdatedAt: now,
 	}
 }

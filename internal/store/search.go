@@ -11,7 +11,7 @@ import (
 const EventColumns = `event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
     credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
     action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
-    records, attributes, unattributed`
+    records, attributes, unattributed, principal_kind`
 
 // SearchSQL builds the statement behind SearchEvents for dialect
 // (DialectSQLite or DialectClickHouse), with ? placeholders and their

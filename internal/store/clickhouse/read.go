@@ -159,7 +159,7 @@ func scanEvent(rows driver.Rows) (schemas.AgentEvent, error) {
 		&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
 		&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
 		&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
-		&unattributed); err != nil {
+		&unattributed, &ev.PrincipalKind); err != nil {
 		return ev, err
 	}
 	ev.Time = ev.Time.UTC().Add(time.Duration(nanos))
@@ -181,7 +181,8 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	q := `SELECT id, dedup_key, detector, severity, score, boundary, agent_id, agent_instance, display_name,
 		agent_kind, owner, slack_channel, pagerduty_service, agent_status, on_behalf_of, principal,
 		credential_id, credential_type, credential_issued_at, unattributed, subject, summary, reason,
-		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run
+		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run, distinct_resources,
+		resource_examples, distinct_actions, action_examples, distinct_subjects, subject_examples
 		FROM (SELECT * FROM alerts ORDER BY id, version DESC LIMIT 1 BY id) WHERE 1 = 1`
 	var args []any
 	if f.ID != "" {
@@ -209,17 +210,24 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 		var a schemas.Alert
 		var sev, evidence, labels string
 		var score int32
-		var count int64
+		var count, dRes, dAct, dSub int64
 		var unattributed, dryRun uint8
 		id := &a.Identity
 		if err := rows.Scan(&a.ID, &a.DedupKey, &a.Detector, &sev, &score, &a.Boundary, &id.AgentID,
 			&id.AgentInstance, &id.DisplayName, &id.Kind, &id.Owner, &id.SlackChannel, &id.PagerDutyService,
 			&id.Status, &id.OnBehalfOf, &id.Principal, &id.CredentialID, &id.CredentialType, &id.CredentialIssued,
 			&unattributed, &a.Subject, &a.Summary, &a.Reason, &evidence, &a.FirstSeen, &a.LastSeen, &count,
-			&a.EventIDs, &a.Status, &labels, &dryRun); err != nil {
+			&a.EventIDs, &a.Status, &labels, &dryRun, &dRes, &a.ResourceExamples, &dAct, &a.ActionExamples,
+			&dSub, &a.SubjectExamples); err != nil {
 			return err
 		}
 		a.Severity, a.Score, a.Count = schemas.Severity(sev), int(score), int(count)
+		a.DistinctResources, a.DistinctActions, a.DistinctSubjects = int(dRes), int(dAct), int(dSub)
+		for _, ex := range []*[]string{&a.ResourceExamples, &a.ActionExamples, &a.SubjectExamples} {
+			if len(*ex) == 0 {
+				*ex = nil
+			}
+		}
 		id.Unattributed, a.DryRun = unattributed == 1, dryRun == 1
 		id.CredentialIssued = utcPtr(id.CredentialIssued)
 		a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()

@@ -11,8 +11,8 @@ import (
 )
 
 const insertActionSQL = `INSERT OR IGNORE INTO actions (id, time, actor, action, alert_id, agent_id, detector,
-	subject, dedup_key, boundary, reason, expires_at, matchers, detail)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	subject, subjects, dedup_key, boundary, reason, expires_at, matchers, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // InsertActions records actions; an id already stored is ignored.
 func (s *Store) InsertActions(ctx context.Context, rows []schemas.ActionRow) error {
@@ -22,14 +22,18 @@ func (s *Store) InsertActions(ctx context.Context, rows []schemas.ActionRow) err
 		if err != nil {
 			return nil, err
 		}
+		subjects, err := store.EncodeJSON(r.Subjects, "[]")
+		if err != nil {
+			return nil, err
+		}
 		return []any{r.ID, store.FormatTime(r.Time), r.Actor, r.Action, r.AlertID, r.AgentID, r.Detector,
-			r.Subject, r.DedupKey, r.Boundary, r.Reason, nullTime(r.ExpiresAt), matchers, r.Detail}, nil
+			r.Subject, subjects, r.DedupKey, r.Boundary, r.Reason, nullTime(r.ExpiresAt), matchers, r.Detail}, nil
 	})
 }
 
 // LoadActions returns the actions matching f, newest first.
 func (s *Store) LoadActions(ctx context.Context, f store.ActionFilter) ([]schemas.ActionRow, error) {
-	q := `SELECT id, time, actor, action, alert_id, agent_id, detector, subject, dedup_key, boundary,
+	q := `SELECT id, time, actor, action, alert_id, agent_id, detector, subject, subjects, dedup_key, boundary,
 		reason, expires_at, matchers, detail FROM actions WHERE 1 = 1`
 	var args []any
 	for _, c := range []struct{ col, v string }{{"agent_id", f.AgentID}, {"alert_id", f.AlertID}, {"action", f.Action}} {
@@ -49,10 +53,10 @@ func (s *Store) LoadActions(ctx context.Context, f store.ActionFilter) ([]schema
 	var out []schemas.ActionRow
 	err := s.each(ctx, "load actions", q, args, func(sc scanner) error {
 		var r schemas.ActionRow
-		var tm, matchers string
+		var tm, matchers, subjects string
 		var expires sql.NullString
 		if err := sc.Scan(&r.ID, &tm, &r.Actor, &r.Action, &r.AlertID, &r.AgentID, &r.Detector, &r.Subject,
-			&r.DedupKey, &r.Boundary, &r.Reason, &expires, &matchers, &r.Detail); err != nil {
+			&subjects, &r.DedupKey, &r.Boundary, &r.Reason, &expires, &matchers, &r.Detail); err != nil {
 			return err
 		}
 		var err error
@@ -64,6 +68,9 @@ func (s *Store) LoadActions(ctx context.Context, f store.ActionFilter) ([]schema
 		}
 		if err := store.DecodeJSON(matchers, &r.Matchers); err != nil {
 			return fmt.Errorf("matchers: %w", err)
+		}
+		if err := store.DecodeJSON(subjects, &r.Subjects); err != nil {
+			return fmt.Errorf("subjects: %w", err)
 		}
 		out = append(out, r)
 		return nil

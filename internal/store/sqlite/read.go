@@ -172,7 +172,7 @@ func scanEvent(sc scanner) (schemas.AgentEvent, error) {
 	if err := sc.Scan(&ev.EventID, &tm, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance, &ev.Principal,
 		&ev.CredentialID, &ev.CredentialType, &issued, &expires, &ev.OnBehalfOf, &chain, &ev.Action,
 		&ev.System, &ev.Resource, &ev.ResourceType, &ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent,
-		&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed); err != nil {
+		&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed, &ev.PrincipalKind); err != nil {
 		return ev, err
 	}
 	t, err := store.ParseTime(tm)
@@ -200,7 +200,9 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	q := `SELECT id, dedup_key, detector, severity, score, boundary, agent_id, agent_instance, display_name,
 		agent_kind, owner, slack_channel, pagerduty_service, agent_status, on_behalf_of, principal,
 		credential_id, credential_type, credential_issued_at, unattributed, subject, summary, reason,
-		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run FROM alerts WHERE 1 = 1`
+		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run, distinct_resources,
+		resource_examples, distinct_actions, action_examples, distinct_subjects, subject_examples
+		FROM alerts WHERE 1 = 1`
 	var args []any
 	if f.ID != "" {
 		q += ` AND id = ?`
@@ -226,14 +228,21 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	err := s.each(ctx, "load alerts", q, args, func(sc scanner) error {
 		var a schemas.Alert
 		var sev, evidence, first, last, ids, labels string
+		var examples [3]string
 		var issued sql.NullString
 		id := &a.Identity
 		if err := sc.Scan(&a.ID, &a.DedupKey, &a.Detector, &sev, &a.Score, &a.Boundary, &id.AgentID,
 			&id.AgentInstance, &id.DisplayName, &id.Kind, &id.Owner, &id.SlackChannel, &id.PagerDutyService,
 			&id.Status, &id.OnBehalfOf, &id.Principal, &id.CredentialID, &id.CredentialType, &issued,
 			&id.Unattributed, &a.Subject, &a.Summary, &a.Reason, &evidence, &first, &last, &a.Count, &ids,
-			&a.Status, &labels, &a.DryRun); err != nil {
+			&a.Status, &labels, &a.DryRun, &a.DistinctResources, &examples[0], &a.DistinctActions, &examples[1],
+			&a.DistinctSubjects, &examples[2]); err != nil {
 			return err
+		}
+		for i, dst := range []*[]string{&a.ResourceExamples, &a.ActionExamples, &a.SubjectExamples} {
+			if err := store.DecodeJSON(examples[i], dst); err != nil {
+				return fmt.Errorf("examples: %w", err)
+			}
 		}
 		a.Severity = schemas.Severity(sev)
 		var err error

@@ -142,7 +142,8 @@ func testMigrate(t *testing.T, s store.Store) {
 func testEventsRoundTrip(t *testing.T, s store.Store) {
 	full := Event("e1", "agent-a", base.Add(1500*time.Millisecond))
 	bare := schemas.AgentEvent{EventID: "e2", Time: base.Add(2 * time.Second), Source: "mcp", AgentID: "agent-a",
-		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true}
+		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true,
+		PrincipalKind: schemas.PrincipalInfrastructure}
 	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{bare, full}))
 	got := scanAll(t, s, "", base, base.Add(time.Hour))
 	want := []schemas.AgentEvent{full, bare}
@@ -315,6 +316,15 @@ func testAgents(t *testing.T, s store.Store) {
 	if len(res.Rows) != 1 || store.Text(res.Rows[0][0]) != "team-new" {
 		t.Errorf("current owner = %v, want team-new", res.Rows)
 	}
+	// Lifecycle dates are stored; an undated status leaves them NULL.
+	gone := row
+	gone.AgentID, gone.Status = "agent-gone", "decommissioned"
+	gone.SuspendedAt, gone.DecommissionedAt = ptr(base.Add(24*time.Hour)), ptr(base.Add(48*time.Hour))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{gone}))
+	n := queryInt(t, s, "SELECT count(*) FROM agents WHERE agent_id = 'agent-gone' AND decommissioned_at > suspended_at AND resumed_at IS NULL")
+	if n != 1 {
+		t.Errorf("agents with decommissioned_at after suspended_at and no resumed_at = %d, want 1", n)
+	}
 }
 
 func alert(id string, count int, last time.Time, status string) schemas.Alert {
@@ -326,7 +336,9 @@ func alert(id string, count int, last time.Time, status string) schemas.Alert {
 		Subject: "s3:DeleteObject", Summary: "first s3:DeleteObject", Reason: "never seen in 30 days",
 		Evidence:  []schemas.Evidence{{Feature: "action", Observed: "s3:DeleteObject", Baseline: "absent"}},
 		FirstSeen: base, LastSeen: last, Count: count, EventIDs: []string{"e1", "e2"}, Status: status,
-		Labels: map[string]string{"env": "prod"}}
+		Labels:            map[string]string{"env": "prod"},
+		DistinctResources: 2 + count, ResourceExamples: []string{"arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2"},
+		DistinctActions: 1, ActionExamples: []string{"s3:DeleteObject"}, DistinctSubjects: 1, SubjectExamples: []string{"s3:DeleteObject"}}
 }
 
 func testAlerts(t *testing.T, s store.Store) {
@@ -336,6 +348,9 @@ func testAlerts(t *testing.T, s store.Store) {
 	other := alert("al-2", 1, base.Add(2*time.Minute), schemas.StatusFiring)
 	other.Identity = schemas.Identity{AgentID: "agent-b"}
 	other.Evidence, other.EventIDs, other.Labels, other.DryRun = nil, nil, nil, true
+	// An alert stored before incidents had a scope reads back without one.
+	other.DistinctResources, other.ResourceExamples, other.DistinctActions, other.ActionExamples = 0, nil, 0, nil
+	other.DistinctSubjects, other.SubjectExamples = 0, nil
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{first, other}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{later}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{resolved}))
@@ -471,7 +486,7 @@ func testSearch(t *testing.T, s store.Store) {
 func testActions(t *testing.T, s store.Store) {
 	until := base.Add(30 * 24 * time.Hour)
 	accept := schemas.ActionRow{ID: "act-1", Time: base, Actor: "alice", Action: schemas.ActionAccept, AlertID: "al-1",
-		AgentID: "agent-a", Detector: "playground.first_action", Subject: "s3:DeleteObject", DedupKey: "agent-a|playground.first_action|s3:DeleteObject",
+		AgentID: "agent-a", Detector: "playground.first_action", Subject: "s3:DeleteObject", Subjects: []string{"s3:DeleteObject", "s3:DeleteBucket"}, DedupKey: "agent-a|playground.first_action",
 		Boundary: schemas.BoundaryLearned, Reason: "new cleanup job", ExpiresAt: &until}
 	silence := schemas.ActionRow{ID: "act-2", Time: base.Add(time.Minute), Actor: "bob", Action: schemas.ActionSilence, AlertID: "al-2",
 		AgentID: "agent-b", Reason: "maintenance", ExpiresAt: &until, Matchers: []string{"agent=agent-b", "detector=volume.spike"}, Detail: "silence 3"}

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS actions (
     agent_id   TEXT NOT NULL DEFAULT '',
     detector   TEXT NOT NULL DEFAULT '',
     subject    TEXT NOT NULL DEFAULT '',
+    subjects   TEXT NOT NULL DEFAULT '[]',
     dedup_key  TEXT NOT NULL DEFAULT '',
     boundary   TEXT NOT NULL DEFAULT '',
     reason     TEXT NOT NULL,

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS actions (
     agent_id   String,
     detector   String,
     subject    String,
+    subjects   Array(String),
     dedup_key  String,
     boundary   String,
     reason     String,
