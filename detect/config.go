@@ -93,6 +93,9 @@ const (
 	DUnusualHour        = "time.unusual_hour"
 	DCredShared         = "credential.shared"
 	DDormant            = "lifecycle.dormant"
+	DNetworkUndeclared  = "network.undeclared"
+	DClientUndeclared   = "client.undeclared"
+	DCredNotRotated     = "credential.not_rotated"
 )
 
 // Detectors lists every detector name.
@@ -101,6 +104,7 @@ var Detectors = []string{
 	DDecommissioned, DExpired, DSuspended, DOwnerless, DUnattributed,
 	DFirstAction, DFirstSystem, DNovelResource, DNewSource, DNewUserAgent, DFirstDelegator, DFanout,
 	DVolumeSpike, DVolumeResources, DVolumeFailures, DVolumeData, DUnusualHour, DCredShared, DDormant,
+	DNetworkUndeclared, DClientUndeclared, DCredNotRotated,
 }
 
 // Validate reports the first invalid key.

@@ -26,11 +26,22 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			what, subject, allowed = "system "+ev.System, "system:"+ev.System, "systems not in ["+strings.Join(pg.Systems, ", ")+"]"
 			brokeAction = true
 		case v&okAction == 0:
-			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(pg.Actions, ", ")+"]"
+			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(declaredActions(pg), ", ")+"]"
 			brokeAction = true
-		case !pg.AllowsResource(ev.Resource):
-			pat := e.tr.Str(o.Pattern)
-			what, subject, allowed = "resource "+ev.Resource, "resource:"+pat, "resource not in ["+strings.Join(pg.Resources, ", ")+"]"
+		case ev.Resource != "" && pg.ConstrainsResources():
+			// The action is declared; is it declared on this resource?
+			// Statements allow an action only on their own resources.
+			mask := pg.ActionRules(ev.Action)
+			if !pg.ResourceAllowed(mask, ev.Resource) {
+				pat := e.tr.Str(o.Pattern)
+				res, rules := pg.ResourcesFor(mask)
+				what, subject = "resource "+ev.Resource, "resource:"+pat
+				if pg.HasStatements() {
+					allowed = ev.Action + " is allowed only on [" + strings.Join(res, ", ") + "] (" + strings.Join(rules, ", ") + ")"
+				} else {
+					allowed = "resource not in [" + strings.Join(res, ", ") + "]"
+				}
+			}
 		}
 		if subject != "" {
 			score := 75
@@ -49,6 +60,7 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			out = append(out, f)
 		}
 	}
+	out = e.declaredSources(pg, ev, o, out)
 	if !pg.AllowsTime(ev.Time) && e.cfg.enabled(DOutsideHours) {
 		out = append(out, finding{detector: DOutsideHours, score: 50, boundary: schemas.BoundaryDeclared,
 			summary:  fmt.Sprintf("%s at %s UTC, outside its declared hours", verb(ev), ev.Time.UTC().Format("Mon 15:04")),
@@ -70,12 +82,16 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			evidence: []schemas.Evidence{{Feature: "credential_age", Observed: days(age), Baseline: "at most " + days(max)}}})
 	}
 	if ev.OnBehalfOf != "" && len(pg.Delegators) > 0 && e.verdict(ag, noSystem, o.Delegator, ev)&okDelegator == 0 && e.cfg.enabled(DDelegNotAllowed) {
+		reason, baseline := "delegator not in the allowed ["+strings.Join(pg.Delegators, ", ")+"]", strings.Join(pg.Delegators, ", ")
+		if pg.ActsForNobody() {
+			reason, baseline = "the inventory says it acts for nobody (delegators: none)", "nobody"
+		}
 		out = append(out, finding{detector: DDelegNotAllowed, subject: ev.OnBehalfOf, score: 75, boundary: schemas.BoundaryDeclared,
 			summary:  fmt.Sprintf("%s on behalf of %s, who may not delegate to it", verb(ev), ev.OnBehalfOf),
-			reason:   "delegator not in the allowed [" + strings.Join(pg.Delegators, ", ") + "]",
-			evidence: []schemas.Evidence{{Feature: "on_behalf_of", Observed: ev.OnBehalfOf, Baseline: strings.Join(pg.Delegators, ", ")}}})
+			reason:   reason,
+			evidence: []schemas.Evidence{{Feature: "on_behalf_of", Observed: ev.OnBehalfOf, Baseline: baseline}}})
 	}
-	return out, brokeAction
+	return e.declaredRotation(ag, ev, o, out), brokeAction
 }
 
 // Declared-playground verdicts, cached per (agent, system, action) and

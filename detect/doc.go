@@ -6,11 +6,16 @@
 // learns from it (baseline.Tracker). Detectors, by file:
 //
 //	declared.go (always on, boundary "declared")
-//	  playground.declared         system, action or resource outside the declared lists
-//	  time.outside_hours          outside the declared hours (UTC)
+//	  playground.declared         system, action or resource outside the declared lists; with
+//	                              statements, an action on a resource its statements leave out
+//	  time.outside_hours          outside the declared calendar hours (UTC)
 //	  credential.disallowed_type  credential type not allowed
 //	  credential.too_old          credential older than its maximum age
-//	  delegation.not_allowed      on behalf of someone not allowed
+//	  delegation.not_allowed      on behalf of someone not allowed (anyone, with delegators: none)
+//	declared_sources.go (always on, boundary "declared")
+//	  network.undeclared          from an address outside the declared networks
+//	  client.undeclared           with a client family not declared (boto3, aws-cli, terraform, ...)
+//	  credential.not_rotated      a key in use longer than credentials.rotate_every
 //	  lifecycle.decommissioned, lifecycle.suspended, lifecycle.expired, lifecycle.ownerless
 //	  identity.unattributed       a principal no attribution rule maps (one alert per principal)
 //	learned.go (after maturity, or from a mature peer group for a young agent; boundary "learned")

@@ -3,8 +3,9 @@ package detect
 // The suggestion generator: from what a replay saw crossing an agent's
 // declared playground, the smallest widening that covers what recurred,
 // as YAML an owner can paste. It works on the inventory's playground lists
-// (systems, actions, resources, hours, delegators, credentials) and is
-// kept apart from the engine so that it can follow the playground syntax.
+// (systems, actions, resources, statements, hours, delegators, credentials;
+// networks and clients are kept as declared) and is kept apart from the
+// engine so that it can follow the playground syntax.
 
 import (
 	"cmp"
@@ -112,6 +113,9 @@ func (c *crossing) merge(o *crossing) {
 // crossings is everything an agent did outside its declared playground.
 type crossings struct {
 	systems, actions, resources, delegators, credTypes map[string]*crossing
+	// stmtResources: in a playground with statements, an action allowed
+	// only on other resources, by "action\x00resource glob".
+	stmtResources map[string]*crossing
 	// hours: by hour of day, the dates and weekdays it was crossed on.
 	hours  map[int]*hourCrossing
 	maxAge time.Duration
@@ -126,7 +130,8 @@ type hourCrossing struct {
 
 func newCrossings() *crossings {
 	return &crossings{systems: map[string]*crossing{}, actions: map[string]*crossing{}, resources: map[string]*crossing{},
-		delegators: map[string]*crossing{}, credTypes: map[string]*crossing{}, hours: map[int]*hourCrossing{}}
+		delegators: map[string]*crossing{}, credTypes: map[string]*crossing{}, hours: map[int]*hourCrossing{},
+		stmtResources: map[string]*crossing{}}
 }
 
 func addTo(m map[string]*crossing, key string, t time.Time, raw string) {
@@ -156,7 +161,14 @@ func (x *crossings) record(ag *inventory.Agent, detector string, ev *schemas.Age
 		if !pg.AllowsAction(ev.Action) {
 			addTo(x.actions, ev.Action, t, "")
 		}
-		if !pg.AllowsResource(ev.Resource) {
+		switch {
+		case pg.HasStatements():
+			// Statements allow an action on their own resources: the
+			// widening is a statement pairing the two.
+			if m := pg.ActionRules(ev.Action); m != 0 && !pg.ResourceAllowed(m, ev.Resource) {
+				addTo(x.stmtResources, ev.Action+"\x00"+resourceGlob(ev.Resource), t, ev.Resource)
+			}
+		case !pg.AllowsResource(ev.Resource):
 			addTo(x.resources, resourceGlob(ev.Resource), t, ev.Resource)
 		}
 	case DOutsideHours:
@@ -239,7 +251,17 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 	add("systems", &pg.Systems, x.systems)
 	add("actions", &pg.Actions, x.actions)
 	add("resources", &pg.Resources, collapseResources(x.resources))
-	add("delegators", &pg.Delegators, x.delegators)
+	// "delegators: none" widened is a list of the recurring delegators.
+	delegators := []string(pg.Delegators)
+	if pg.ActsForNobody() {
+		delegators = nil
+	}
+	before := len(s.Added)
+	add("delegators", &delegators, x.delegators)
+	if len(s.Added) > before {
+		pg.Delegators = delegators
+	}
+	suggestStatements(pg, x, &s)
 	add("credentials.allowed_types", &pg.CredentialPolicy.AllowedTypes, x.credTypes)
 	for _, r := range hourRanges(x.hours, true) {
 		pg.Hours = append(slices.Clone(pg.Hours), r.text)
@@ -286,6 +308,32 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 		}
 	}
 	return s, true
+}
+
+// suggestStatements adds, for a playground with statements, one statement
+// per action that recurred on resources its statements leave out.
+func suggestStatements(pg *inventory.Playground, x *crossings, s *Suggestion) {
+	byAction := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(x.stmtResources)) {
+		c := x.stmtResources[k]
+		action, glob, _ := strings.Cut(k, "\x00")
+		if !c.recurring() {
+			s.Skipped = append(s.Skipped, Change{"statements", action + " on " + glob, c.why()})
+			continue
+		}
+		byAction[action] = append(byAction[action], glob)
+		s.Added = append(s.Added, Change{"statements", action + " on " + glob, c.why()})
+	}
+	for _, action := range slices.Sorted(maps.Keys(byAction)) {
+		pg.Statements = append(slices.Clone(pg.Statements), inventory.Statement{
+			Sid: "Suggested" + strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+					return r
+				}
+				return -1
+			}, action),
+			Actions: []string{action}, Resources: byAction[action]})
+	}
 }
 
 // hourRange is a suggested "DAYS HH:MM-HH:MM" entry.
@@ -391,10 +439,34 @@ func RenderSuggestions(sugs []Suggestion) string {
 		list("      ", "systems", "systems", pg.Systems)
 		list("      ", "actions", "actions", pg.Actions)
 		list("      ", "resources", "resources", pg.Resources)
+		if len(pg.Statements) > 0 {
+			b.WriteString("      statements:\n")
+			for _, st := range pg.Statements {
+				b.WriteString("        -")
+				if st.Sid != "" {
+					fmt.Fprintf(&b, " sid: %s\n         ", scalar(st.Sid))
+				}
+				fmt.Fprintf(&b, " actions: %s\n          resources: %s", flowList(st.Actions), flowList(st.Resources))
+				for _, a := range st.Actions {
+					for _, r := range st.Resources {
+						if why, ok := added["statements\x00"+a+" on "+r]; ok {
+							fmt.Fprintf(&b, "  # added: %s", why)
+						}
+					}
+				}
+				b.WriteString("\n")
+			}
+		}
 		list("      ", "hours", "hours", pg.Hours)
-		list("      ", "delegators", "delegators", pg.Delegators)
+		if pg.ActsForNobody() {
+			b.WriteString("      delegators: none\n")
+		} else {
+			list("      ", "delegators", "delegators", pg.Delegators)
+		}
+		list("      ", "networks", "networks", pg.Networks)
+		list("      ", "clients", "clients", pg.Clients)
 		cp := &pg.CredentialPolicy
-		if len(cp.AllowedTypes) > 0 || cp.MaxAge > 0 {
+		if len(cp.AllowedTypes) > 0 || cp.MaxAge > 0 || cp.RotateEvery > 0 {
 			b.WriteString("      credentials:\n")
 			list("        ", "credentials.allowed_types", "allowed_types", cp.AllowedTypes)
 			if cp.MaxAge > 0 {
@@ -405,6 +477,9 @@ func RenderSuggestions(sugs []Suggestion) string {
 				}
 				b.WriteString("\n")
 			}
+			if cp.RotateEvery > 0 {
+				fmt.Fprintf(&b, "        rotate_every: %s\n", fmtDuration(time.Duration(cp.RotateEvery)))
+			}
 		}
 		if len(s.Skipped) > 0 {
 			b.WriteString("      # not added, seen in one hour (hours: on one day) only; expected, or an attack?\n")
@@ -414,6 +489,15 @@ func RenderSuggestions(sugs []Suggestion) string {
 		}
 	}
 	return b.String()
+}
+
+// flowList renders a list as a YAML flow sequence of scalars.
+func flowList(vals []string) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = scalar(v)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // scalar renders s as a YAML scalar, quoted when YAML needs it.

@@ -39,6 +39,7 @@ type Normalizer struct {
 	known    *principalSet // the inventory's principals list
 	m        *normMetrics
 	sessions *sessionCache
+	athena   *athenaCache
 	intern   *interner
 	attrMaps *attrMaps
 	// now stamps records that arrive without a receive time (Explain).
@@ -81,7 +82,7 @@ func NewNormalizer(cfg Config, reg prometheus.Registerer, opts ...Option) (*Norm
 	if cfg.MaxRecordBytes <= 0 {
 		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
 	}
-	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), intern: newInterner(), attrMaps: newAttrMaps(), now: time.Now}
+	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), athena: newAthenaCache(100000), intern: newInterner(), attrMaps: newAttrMaps(), now: time.Now}
 	for _, o := range opts {
 		o(n)
 	}
@@ -306,7 +307,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 	var err error
 	switch format {
 	case FormatCloudTrail:
-		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags, n.sessions)
+		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags, n.sessions, n.athena)
 	case FormatK8s:
 		if k := str(objGet(obj, "kind")); k == "AdmissionReview" {
 			err = errors.New("admission.k8s.io AdmissionReview is a webhook request, not an audit event")

@@ -168,7 +168,16 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		}
 		var m []int
 		for i, g := range globs {
-			if inventory.Glob(g, v) {
+			// Actions and resources match as the declared playground
+			// matches them (ARNs as IAM does).
+			match := inventory.Glob
+			switch kind {
+			case "a":
+				match = inventory.MatchAction
+			case "r":
+				match = inventory.MatchResource
+			}
+			if match(g, v) {
 				m = append(m, i)
 			}
 		}

@@ -203,7 +203,7 @@ func policyDiff(ag *inventory.Agent, use *agentUse, unusedActions []string) stri
 		case strings.ContainsAny(a, "*?"):
 			var used []string
 			for _, u := range usedAWS[svc] {
-				if inventory.Glob(a, u) {
+				if inventory.MatchAction(a, u) {
 					used = append(used, u)
 				}
 			}

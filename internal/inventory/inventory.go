@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -59,28 +58,46 @@ type Contact struct {
 }
 
 // Playground is what the owner declares the agent may do. An empty list
-// means "not declared": it constrains nothing.
+// means "not declared": it constrains nothing. The syntax is documented in
+// docs/inventory.md.
 type Playground struct {
 	Systems []string `yaml:"systems" json:"systems,omitempty"`
-	// Actions are globs ("s3:Get*", "tickets.read").
+	// Actions are action patterns ("s3:Get*" matches as IAM does,
+	// "tickets.read" as a glob); with Resources they form one statement.
 	Actions []string `yaml:"actions" json:"actions,omitempty"`
-	// Resources are globs; "*" does not cross "/", "**" does.
+	// Resources are ARN patterns (matched as IAM matches Resource values:
+	// "*" crosses "/") or globs ("*" does not cross "/", "**" does).
 	Resources []string `yaml:"resources" json:"resources,omitempty"`
-	// Hours are UTC ranges like "Mon-Fri 08:00-18:00" or "* 00:00-24:00".
+	// Statements pair actions with the resources they apply to, as IAM
+	// policy statements do.
+	Statements []Statement `yaml:"statements" json:"statements,omitempty"`
+	// Hours are UTC calendar ranges: "Mon-Fri 08:00-18:00",
+	// "* 00:00-24:00", "1st 04:00-05:00" (see calendar.go).
 	Hours []string `yaml:"hours" json:"hours,omitempty"`
-	// Delegators are globs of principals the agent may act on behalf of.
-	Delegators       []string         `yaml:"delegators" json:"delegators,omitempty"`
+	// Delegators are globs of principals the agent may act on behalf of,
+	// or "none": it acts for nobody.
+	Delegators DelegatorList `yaml:"delegators" json:"delegators,omitempty"`
+	// Networks are the CIDRs (or addresses) the agent calls from.
+	Networks []string `yaml:"networks" json:"networks,omitempty"`
+	// Clients are the client families it calls with (boto3, aws-cli,
+	// aws-sdk-go, terraform, ...; see ClientFamily).
+	Clients          []string         `yaml:"clients" json:"clients,omitempty"`
 	CredentialPolicy CredentialPolicy `yaml:"credentials" json:"credentials"`
 
-	hours []hourRange
+	hours []calRange
+	c     *compiledPlayground
+	// limited caches c.resources beside c: the detector asks per event,
+	// and one cache line is cheaper than two.
+	limited bool
 }
 
 // CredentialPolicy restricts the credentials the agent may use.
 type CredentialPolicy struct {
 	AllowedTypes []string `yaml:"allowed_types" json:"allowed_types,omitempty"`
 	MaxAge       Duration `yaml:"max_age" json:"max_age,omitempty"`
-	// RotateEvery is how often a long-lived key must be replaced: the same
-	// key id in use for longer is a posture finding.
+	// RotateEvery is how often long-lived keys must be rotated: a key in
+	// use for longer (since issued, or since agentwatch first saw it) is
+	// overdue: credential.not_rotated when it acts, and a posture finding.
 	RotateEvery Duration `yaml:"rotate_every" json:"rotate_every,omitempty"`
 }
 
@@ -231,7 +248,9 @@ func ParseAt(name string, data []byte, now time.Time) (*Inventory, error) {
 			line := n.Line
 			var ke *keyError
 			if errors.As(err, &ke) {
-				line = keyLine(&n, ke.key)
+				// lineOf also follows list indexes
+				// ("playground.statements[1].resources[0]").
+				line = lineOf(&n, ke.key)
 			}
 			return nil, fmt.Errorf("%s:%d: agent %q: %w", name, line, a.ID, err)
 		}
@@ -319,19 +338,16 @@ func (a *Agent) validate(now time.Time) error {
 			return fmt.Errorf("key playground.credentials.allowed_types: %q is not one of %s", t, strings.Join(schemas.CredentialTypes, ", "))
 		}
 	}
-	for _, g := range append(append(append([]string{}, a.Playground.Actions...), a.Playground.Resources...), a.Playground.Delegators...) {
-		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-			return fmt.Errorf("key playground: bad glob %q: %v", g, err)
-		}
+	if err := a.Playground.check(); err != nil {
+		return err
 	}
 	a.Playground.hours = nil
 	for _, h := range a.Playground.Hours {
-		r, err := parseHourRange(h)
-		if err != nil {
-			return fmt.Errorf("key playground.hours: %w", err)
-		}
+		r, _ := parseHourRange(h) // check parsed them
 		a.Playground.hours = append(a.Playground.hours, r)
 	}
+	a.Playground.c = a.Playground.compile()
+	a.Playground.limited = a.Playground.c.resources
 	if a.Created != nil && a.Expires != nil && a.Expires.Before(*a.Created) {
 		return fmt.Errorf("key expires: is before created")
 	}
