@@ -29,9 +29,11 @@ type Engine struct {
 	// (see knownPrincipal).
 	principals map[string]*inventory.Principal
 	supp       *suppressions
-	log        *slog.Logger
-	clock      func() time.Time
-	metrics    *metrics
+	// accepted maps dedup keys people accepted to when that ends.
+	accepted map[string]time.Time
+	log      *slog.Logger
+	clock    func() time.Time
+	metrics  *metrics
 
 	now        time.Time // latest event or Advance time
 	nextWindow int64     // unix seconds: when the clock next crosses a window
@@ -225,7 +227,7 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 		f := &fs[i]
 		c := e.metrics.detector(f.detector)
 		c.findings.Inc()
-		if e.supp.match(agentID, f.detector, f.subject, ev.Time) {
+		if e.supp.match(agentID, f.detector, f.subject, ev.Time) || e.isAccepted(agentID, f.detector, f.subject, ev.Time) {
 			c.suppressed.Inc()
 			continue
 		}

@@ -227,6 +227,175 @@ WHERE a.decommissioned_at IS NOT NULL AND e.time >= a.decommissioned_at
 GROUP BY e.agent_id, a.decommissioned_at
 ORDER BY events_after DESC, e.agent_id;
 
+-- ---------------------------------------------------------------------
+-- The console's queries (package console) and the event search behind
+-- its Search page and `agentwatch trail`. A test holds these texts equal
+-- to what the console runs, with the example values below in place of
+-- its parameters. In the ClickHouse variants a time is given as seconds
+-- since 1970 (UTC): 1773619200 is 2026-03-16 00:00:00, 1773705600 is
+-- 2026-03-17 00:00:00, 1773698400 is 2026-03-16 22:00:00, 1773014400 is
+-- 2026-03-09 00:00:00.
+
+-- name: search_events
+-- Events of one agent on behalf of one principal in a time range, newest first, with the full identity chain of each (the Search page and `agentwatch trail`; drop or add conditions on agent_instance, credential_id, action, resource).
+-- dialect: clickhouse
+SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
+    credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
+    action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
+    records, attributes, unattributed, principal_kind
+FROM events
+WHERE agent_id = 'support-bot'
+  AND on_behalf_of = 'customer:cus_04711'
+  AND time >= toDateTime(1773619200)
+  AND time < toDateTime(1773705600)
+ORDER BY time DESC, time_nanos DESC, event_id
+LIMIT 1 BY event_id
+LIMIT 100;
+
+-- name: search_events
+-- Events of one agent on behalf of one principal in a time range, newest first, with the full identity chain of each (the Search page and `agentwatch trail`; drop or add conditions on agent_instance, credential_id, action, resource).
+-- dialect: sqlite
+SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
+    credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
+    action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
+    records, attributes, unattributed, principal_kind
+FROM events
+WHERE agent_id = 'support-bot'
+  AND on_behalf_of = 'customer:cus_04711'
+  AND time >= '2026-03-16 00:00:00'
+  AND time < '2026-03-17 00:00:00'
+ORDER BY time DESC, time_nanos DESC, event_id
+LIMIT 100;
+
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
+-- dialect: clickhouse
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= toDateTime(1773619200) AND window_start < toDateTime(1773698400)
+ORDER BY agent_id, window_start, updated_at DESC
+LIMIT 1 BY agent_id, window_start;
+
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
+-- dialect: sqlite
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= '2026-03-16 00:00:00' AND window_start < '2026-03-16 22:00:00'
+ORDER BY agent_id, window_start;
+
+-- name: fleet_recent
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
+-- dialect: clickhouse
+SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
+FROM events
+WHERE time >= toDateTime(1773698400) AND time < toDateTime(1773705600)
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
+
+-- name: fleet_recent
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
+-- dialect: sqlite
+SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
+FROM events
+WHERE time >= '2026-03-16 22:00:00' AND time < '2026-03-17 00:00:00'
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
+
+-- name: fleet_baselines
+-- Each agent's learned hourly event band and maturity (the fleet page's usual band).
+-- dialect: clickhouse
+SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality
+FROM agent_baselines
+WHERE feature = 'events'
+ORDER BY agent_id, version DESC
+LIMIT 1 BY agent_id;
+
+-- name: fleet_baselines
+-- Each agent's learned hourly event band and maturity (the fleet page's usual band).
+-- dialect: sqlite
+SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality
+FROM agent_baselines
+WHERE feature = 'events'
+ORDER BY agent_id;
+
+-- name: latest_event_time
+-- The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).
+-- dialect: clickhouse
+SELECT max(time) AS latest FROM events;
+
+-- name: latest_event_time
+-- The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).
+-- dialect: sqlite
+SELECT max(time) AS latest FROM events;
+
+-- name: agent_instances
+-- The instances one agent ran since a time, with how many credentials and delegators each used.
+-- dialect: clickhouse
+SELECT agent_instance, uniqExact(event_id) AS events, uniqExact(credential_id) AS credentials,
+       uniqExact(on_behalf_of) AS delegators, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= toDateTime(1773014400)
+GROUP BY agent_instance
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_instances
+-- The instances one agent ran since a time, with how many credentials and delegators each used.
+-- dialect: sqlite
+SELECT agent_instance, count(*) AS events, count(DISTINCT credential_id) AS credentials,
+       count(DISTINCT on_behalf_of) AS delegators, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= '2026-03-09 00:00:00'
+GROUP BY agent_instance
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_credentials
+-- The credentials one agent used since a time, with their type, issue time and instances.
+-- dialect: clickhouse
+SELECT credential_id, credential_type, min(credential_issued_at) AS issued, uniqExact(event_id) AS events,
+       uniqExact(agent_instance) AS instances, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= toDateTime(1773014400)
+GROUP BY credential_id, credential_type
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_credentials
+-- The credentials one agent used since a time, with their type, issue time and instances.
+-- dialect: sqlite
+SELECT credential_id, credential_type, min(credential_issued_at) AS issued, count(*) AS events,
+       count(DISTINCT agent_instance) AS instances, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= '2026-03-09 00:00:00'
+GROUP BY credential_id, credential_type
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: incident_actions
+-- Who accepted, silenced or resolved which incident of one agent, when, why and until when (the actions table; the agent page shows it).
+-- dialect: clickhouse
+SELECT time, actor, action, alert_id, detector, subject, reason, expires_at, matchers, detail
+FROM (
+    SELECT *
+    FROM actions
+    WHERE agent_id = 'support-bot'
+    ORDER BY id
+    LIMIT 1 BY id
+)
+ORDER BY time DESC;
+
+-- name: incident_actions
+-- Who accepted, silenced or resolved which incident of one agent, when, why and until when (the actions table; the agent page shows it).
+-- dialect: sqlite
+SELECT time, actor, action, alert_id, detector, subject, reason, expires_at, matchers, detail
+FROM actions
+WHERE agent_id = 'support-bot'
+ORDER BY time DESC;
+
 -- name: posture_findings_open
 -- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
 -- dialect: clickhouse

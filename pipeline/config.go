@@ -41,6 +41,7 @@ type Config struct {
 	Alerts   alerts.Config  `koanf:"alerts"`
 	Posture  posture.Config `koanf:"posture"`
 	Pipeline PipelineConfig `koanf:"pipeline"`
+	Console  ConsoleConfig  `koanf:"console"`
 }
 
 // LogConfig sets the slog handler.
@@ -106,6 +107,7 @@ func DefaultConfig() Config {
 		Ingest:  ingest.DefaultConfig(),
 		Detect:  detect.DefaultConfig(),
 		Alerts:  alerts.DefaultConfig(),
+		Console: DefaultConsoleConfig(),
 		Posture: posture.DefaultConfig(),
 		Pipeline: PipelineConfig{
 			BatchSize:         5000,
@@ -226,6 +228,7 @@ func (c *Config) Validate() error {
 		{"ingest", c.Ingest.Validate()},
 		{"detect", c.Detect.Validate()},
 		{"alerts", c.Alerts.Validate()},
+		{"console", c.Console.Validate()},
 		{"posture", c.Posture.Validate()},
 	} {
 		if v.err != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 	"github.com/agentwatch/agentwatch/sim"
 )
@@ -26,6 +28,13 @@ type DemoOptions struct {
 	// BatchSize overrides pipeline.batch_size (0 = the default); tests use
 	// it to show the output does not depend on how stages batch.
 	BatchSize int
+	// Serve, when set, runs once the fleet's events are processed and the
+	// summary printed, with the pipeline still running (the console of
+	// `demo --serve`), until it returns.
+	Serve func(ctx context.Context, a *App) error
+	// CollectorListen starts the HTTP collector there ("" = none), so a
+	// served demo can take more events.
+	CollectorListen string
 }
 
 // DemoResult counts what the demo pushed through.
@@ -54,7 +63,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = opt.DataDir
-	cfg.HTTP.Listen = ""
+	cfg.HTTP.Listen = opt.CollectorListen
 	cfg.HTTP.MetricsListen = ""
 	// One partition per topic keeps the order of events, and so the alerts
 	// printed, the same from run to run.
@@ -176,6 +185,27 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		case <-tick.C:
 		}
 	}
+	if opt.Serve != nil {
+		fmt.Fprintln(opt.Out)
+		mu.Lock()
+		res.Incidents, res.Updates = int64(len(ids)), updates
+		err := scorer.WriteSummary(opt.Out)
+		mu.Unlock()
+		if err != nil {
+			return res, err
+		}
+		// Restart, as after any stop of `agentwatch run` on the same data
+		// directory: the baseline stage persists every agent's state and
+		// closes quiet agents' windows on the way down (its periodic flush
+		// runs only while events arrive), so the pages show every agent's
+		// whole day; the new process resumes from the store.
+		stop()
+		if err := <-runErr; err != nil {
+			return res, err
+		}
+		a.Close()
+		return res, serveDemo(ctx, cfg, fleet.Inventory(), opt)
+	}
 	stop()
 	if err := <-runErr; err != nil {
 		return res, err
@@ -185,4 +215,39 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	defer mu.Unlock()
 	res.Incidents, res.Updates = int64(len(ids)), updates
 	return res, scorer.WriteSummary(opt.Out)
+}
+
+// serveDemo runs the demo's pipeline anew on its data directory and calls
+// opt.Serve with it until Serve returns.
+func serveDemo(ctx context.Context, cfg Config, inv *inventory.Inventory, opt DemoOptions) error {
+	a, err := Open(ctx, cfg, Options{Log: opt.Log, Inventory: inv})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	disp, err := alerts.NewDispatcher(cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(opt.Log), alerts.WithConsole(io.Discard))
+	if err != nil {
+		return err
+	}
+	defer disp.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.RunStages(runCtx, AllStages, Hooks{Dispatcher: disp}) }()
+	// Serve once the collector listens, so its address can be shown.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for cfg.HTTP.Listen != "" && a.CollectorAddr() == "" {
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("demo: pipeline stopped early: %w", err)
+		case <-ctx.Done():
+			stop()
+			return errors.Join(ctx.Err(), <-runErr)
+		case <-tick.C:
+		}
+	}
+	err = opt.Serve(ctx, a)
+	stop()
+	return errors.Join(err, <-runErr)
 }

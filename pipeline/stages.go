@@ -180,6 +180,7 @@ func (a *App) startIngest(ctx context.Context, start func(string, func(context.C
 		if err != nil {
 			return fmt.Errorf("http collector: listen %s: %w", a.Cfg.HTTP.Listen, err)
 		}
+		a.collectorAddr.Store(srv.Addr())
 		start("http collector", func(ctx context.Context) error {
 			<-ctx.Done()
 			c, done := context.WithTimeout(context.Background(), a.Cfg.Pipeline.DrainTimeout)
@@ -268,6 +269,8 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 	if err := eng.Restore(ctx, a.Store, nil); err != nil {
 		return fmt.Errorf("detect: restore state: %w", err)
 	}
+	// Accepted behaviours and closed incidents come from the actions table.
+	acts := &actionSync{st: a.Store, changed: &a.actionsGen, seen: -1, now: time.Now}
 	// Processing changes the engine's state, so a batch is processed once
 	// and only its publish is retried.
 	var doneFirst *bus.Message
@@ -276,6 +279,9 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 	var dec schemas.Decoder
 	l, err := a.newLoop(StageDetect, a.Cfg.Pipeline.Groups.Detect, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		if doneFirst == nil || doneFirst.Partition != msgs[0].Partition || doneFirst.Offset != msgs[0].Offset {
+			if err := acts.maybeApply(ctx, eng); err != nil {
+				return fmt.Errorf("detect: %w", err)
+			}
 			pending = a.detectBatch(eng, &dec, msgs)
 			first := msgs[0]
 			doneFirst = &first
@@ -351,7 +357,8 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	d := hooks.Dispatcher
 	if d == nil {
 		var err error
-		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(a.console))
+		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(a.console),
+			alerts.WithConsoleURL(a.Cfg.Console.ExternalURL))
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}

@@ -28,6 +28,9 @@ type Delivery struct {
 	Now time.Time
 	// Test marks `agentwatch alerts test`: a synthetic alert.
 	Test bool
+	// ConsoleURL is the incident's page in the agentwatch console
+	// (console.external_url); empty when no console URL is configured.
+	ConsoleURL string
 }
 
 // State is what a receiver remembers between deliveries of one key.

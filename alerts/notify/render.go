@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -82,6 +83,15 @@ func InvestigateQuery(agentID string) string {
 	esc := strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(agentID)
 	return "SELECT time, action, system, resource, outcome FROM events WHERE agent_id = '" + esc +
 		"' AND time >= now() - INTERVAL 1 DAY ORDER BY time DESC LIMIT 50"
+}
+
+// IncidentURL is the console page of incident id under the console's
+// external URL base; "" when base is "".
+func IncidentURL(base, id string) string {
+	if base == "" || id == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + "/incidents/" + url.PathEscape(id)
 }
 
 // Title is the one-line headline: "HIGH · support-bot: summary", followed

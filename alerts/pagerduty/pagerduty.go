@@ -56,6 +56,13 @@ type Event struct {
 	DedupKey    string   `json:"dedup_key,omitempty"`
 	Client      string   `json:"client,omitempty"`
 	Payload     *Payload `json:"payload,omitempty"`
+	Links       []Link   `json:"links,omitempty"`
+}
+
+// Link is a link shown on the PagerDuty incident.
+type Link struct {
+	Href string `json:"href"`
+	Text string `json:"text,omitempty"`
 }
 
 // Payload is the trigger's payload object.
@@ -123,6 +130,10 @@ func Build(d notify.Delivery, routingKey string) Event {
 		Group:         a.Identity.Owner,
 		Class:         a.Detector,
 		CustomDetails: details(d, a),
+	}
+	if d.ConsoleURL != "" {
+		ev.Links = []Link{{Href: d.ConsoleURL, Text: "agentwatch console: incident " + a.ID}}
+		ev.Payload.CustomDetails["console"] = d.ConsoleURL
 	}
 	fitSize(&ev)
 	return ev

@@ -107,6 +107,9 @@ func Blocks(d notify.Delivery, change string) []Block {
 
 	query := "*Investigate*\n```" + esc(notify.InvestigateQuery(a.Identity.AgentID)) + "```"
 	blocks = append(blocks, Block{Type: "section", Text: mrkdwn(query, MaxSectionText)})
+	if d.ConsoleURL != "" {
+		blocks = append(blocks, Block{Type: "section", Text: mrkdwn("<"+esc(d.ConsoleURL)+"|Open the incident in the agentwatch console>", MaxSectionText)})
+	}
 
 	if change != "" {
 		blocks = append(blocks, Block{Type: "context", Elements: []*Text{mrkdwn("Updated: "+change, MaxFieldText)}})

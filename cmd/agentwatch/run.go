@@ -52,6 +52,15 @@ func runStages(ctx context.Context, env *cliEnv, name string, args []string, sta
 		return err
 	}
 	defer a.Close()
+	var consoleDone <-chan error
+	if name == "run" && cfg.Console.Listen != "" {
+		cctx, stopConsole := context.WithCancel(ctx)
+		defer stopConsole()
+		if _, consoleDone, err = startConsole(cctx, cfg.Console, appConsoleDeps(a, a.Log), env.stdout); err != nil {
+			return err
+		}
+		defer func() { stopConsole(); <-consoleDone }()
+	}
 	var hooks pipeline.Hooks
 	var report *dryRunReporter
 	if detects && cfg.Detect.DryRun {

@@ -116,41 +116,62 @@ func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time
 const maxScanAgents = 1000
 
 func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
-	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
-		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain, action,
-		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
-		unattributed, principal_kind FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
+	q := `SELECT ` + store.EventColumns + ` FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
 	cond, ids := agentFilter(" AND ", agentIDs)
 	q += cond
 	args = append(args, ids...)
 	q += ` ORDER BY time, time_nanos, event_id LIMIT 1 BY event_id`
 	return s.each(ctx, "scan events", q, args, func(rows driver.Rows) error {
-		var ev schemas.AgentEvent
-		var nanos uint32
-		var unattributed uint8
-		var attrs string
-		if err := rows.Scan(&ev.EventID, &ev.Time, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance,
-			&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
-			&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
-			&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
-			&unattributed, &ev.PrincipalKind); err != nil {
+		ev, err := scanEvent(rows)
+		if err != nil {
 			return err
 		}
-		ev.Time = ev.Time.UTC().Add(time.Duration(nanos))
 		if ev.Time.Before(from) || !ev.Time.Before(to) {
 			return nil
 		}
-		ev.CredentialIssuedAt, ev.CredentialExpiresAt = utcPtr(ev.CredentialIssuedAt), utcPtr(ev.CredentialExpiresAt)
-		ev.Unattributed = unattributed == 1
-		if len(ev.DelegationChain) == 0 {
-			ev.DelegationChain = nil
-		}
-		if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
-			return fmt.Errorf("attributes: %w", err)
-		}
 		return fn(ev)
 	})
+}
+
+// SearchEvents returns the distinct events matching q, newest first.
+func (s *Store) SearchEvents(ctx context.Context, q store.EventSearch) ([]schemas.AgentEvent, error) {
+	query, args := store.SearchSQL(store.DialectClickHouse, q)
+	var out []schemas.AgentEvent
+	err := s.each(ctx, "search events", query, args, func(rows driver.Rows) error {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
+
+// scanEvent decodes one row of store.EventColumns.
+func scanEvent(rows driver.Rows) (schemas.AgentEvent, error) {
+	var ev schemas.AgentEvent
+	var nanos uint32
+	var unattributed uint8
+	var attrs string
+	if err := rows.Scan(&ev.EventID, &ev.Time, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance,
+		&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
+		&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
+		&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
+		&unattributed, &ev.PrincipalKind); err != nil {
+		return ev, err
+	}
+	ev.Time = ev.Time.UTC().Add(time.Duration(nanos))
+	ev.CredentialIssuedAt, ev.CredentialExpiresAt = utcPtr(ev.CredentialIssuedAt), utcPtr(ev.CredentialExpiresAt)
+	ev.Unattributed = unattributed == 1
+	if len(ev.DelegationChain) == 0 {
+		ev.DelegationChain = nil
+	}
+	if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
+		return ev, fmt.Errorf("attributes: %w", err)
+	}
+	return ev, nil
 }
 
 // LoadAlerts returns the current state of each alert matching f, most
@@ -164,6 +185,10 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 		resource_examples, distinct_actions, action_examples, distinct_subjects, subject_examples
 		FROM (SELECT * FROM alerts ORDER BY id, version DESC LIMIT 1 BY id) WHERE 1 = 1`
 	var args []any
+	if f.ID != "" {
+		q += ` AND id = ?`
+		args = append(args, f.ID)
+	}
 	if f.AgentID != "" {
 		q += ` AND agent_id = ?`
 		args = append(args, f.AgentID)

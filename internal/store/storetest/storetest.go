@@ -33,6 +33,9 @@ func Run(t *testing.T, open Opener) {
 		{"Playground", testPlayground},
 		{"Agents", testAgents},
 		{"Alerts", testAlerts},
+		{"AlertByID", testAlertByID},
+		{"SearchEvents", testSearch},
+		{"Actions", testActions},
 		{"PostureFindings", testPostureFindings},
 		{"UnusedPermissionsView", testUnusedPermissionsView},
 		{"QueryIsReadOnly", testQueryReadOnly},
@@ -426,5 +429,98 @@ func testDrop(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(again) != 0 {
 		t.Errorf("second DropPartitionsBefore = %v, want nothing", again)
+	}
+}
+
+func testAlertByID(t *testing.T, s store.Store) {
+	a := schemas.Alert{ID: "al-x", DedupKey: "agent-a|d|s", Detector: "d", Severity: schemas.SeverityHigh, Score: 70,
+		Boundary: schemas.BoundaryLearned, Identity: schemas.Identity{AgentID: "agent-a"}, Summary: "x",
+		FirstSeen: base, LastSeen: base, Count: 1, Status: schemas.StatusFiring}
+	b := a
+	b.ID, b.DedupKey = "al-y", "agent-a|d|t"
+	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{a, b}))
+	got, err := s.LoadAlerts(ctx(t), store.AlertFilter{ID: "al-y"})
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "al-y" {
+		t.Errorf("LoadAlerts(ID al-y) = %+v, want only al-y", got)
+	}
+}
+
+func testSearch(t *testing.T, s store.Store) {
+	e1 := Event("s1", "agent-a", base)
+	e2 := Event("s2", "agent-a", base.Add(time.Minute))
+	e2.AgentInstance, e2.OnBehalfOf, e2.Action = "pod-2", "bob@example.com", "s3:PutObject"
+	e3 := Event("s3", "agent-b", base.Add(2*time.Minute))
+	e3.CredentialID, e3.Resource = "AKIAOTHER", "arn:aws:s3:::b/other"
+	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{e1, e2, e3}))
+	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{e3})) // redelivered
+	cases := []struct {
+		q    store.EventSearch
+		want []string
+	}{
+		{store.EventSearch{}, []string{"s3", "s2", "s1"}},
+		{store.EventSearch{AgentID: "agent-a"}, []string{"s2", "s1"}},
+		{store.EventSearch{Instance: "pod-2"}, []string{"s2"}},
+		{store.EventSearch{OnBehalfOf: "alice@example.com"}, []string{"s3", "s1"}},
+		{store.EventSearch{CredentialID: "AKIAOTHER"}, []string{"s3"}},
+		{store.EventSearch{Action: "s3:PutObject"}, []string{"s2"}},
+		{store.EventSearch{Resource: "arn:aws:s3:::b/other"}, []string{"s3"}},
+		{store.EventSearch{EventIDs: []string{"s1", "s3"}}, []string{"s3", "s1"}},
+		{store.EventSearch{From: base.Add(30 * time.Second), To: base.Add(2 * time.Minute)}, []string{"s2"}},
+		{store.EventSearch{Limit: 1}, []string{"s3"}},
+	}
+	for _, c := range cases {
+		got, err := s.SearchEvents(ctx(t), c.q)
+		must(t, err)
+		if g := ids(got); !reflect.DeepEqual(g, c.want) {
+			t.Errorf("SearchEvents(%+v) = %v, want %v", c.q, g, c.want)
+		}
+	}
+	got, err := s.SearchEvents(ctx(t), store.EventSearch{EventIDs: []string{"s2"}})
+	must(t, err)
+	if len(got) != 1 || !reflect.DeepEqual(got[0], e2) {
+		t.Errorf("SearchEvents round trip:\n got %+v\nwant %+v", got, e2)
+	}
+}
+
+func testActions(t *testing.T, s store.Store) {
+	until := base.Add(30 * 24 * time.Hour)
+	accept := schemas.ActionRow{ID: "act-1", Time: base, Actor: "alice", Action: schemas.ActionAccept, AlertID: "al-1",
+		AgentID: "agent-a", Detector: "playground.first_action", Subject: "s3:DeleteObject", Subjects: []string{"s3:DeleteObject", "s3:DeleteBucket"}, DedupKey: "agent-a|playground.first_action",
+		Boundary: schemas.BoundaryLearned, Reason: "new cleanup job", ExpiresAt: &until}
+	silence := schemas.ActionRow{ID: "act-2", Time: base.Add(time.Minute), Actor: "bob", Action: schemas.ActionSilence, AlertID: "al-2",
+		AgentID: "agent-b", Reason: "maintenance", ExpiresAt: &until, Matchers: []string{"agent=agent-b", "detector=volume.spike"}, Detail: "silence 3"}
+	resolve := schemas.ActionRow{ID: "act-3", Time: base.Add(2 * time.Minute), Actor: "alice", Action: schemas.ActionResolve, AlertID: "al-1",
+		AgentID: "agent-a", Reason: "fixed"}
+	must(t, s.InsertActions(ctx(t), []schemas.ActionRow{accept, silence}))
+	must(t, s.InsertActions(ctx(t), []schemas.ActionRow{resolve, accept})) // accept redelivered
+	all, err := s.LoadActions(ctx(t), store.ActionFilter{})
+	must(t, err)
+	if want := []schemas.ActionRow{resolve, silence, accept}; !reflect.DeepEqual(all, want) {
+		t.Errorf("LoadActions(all):\n got %+v\nwant %+v", all, want)
+	}
+	cases := []struct {
+		f    store.ActionFilter
+		want []string
+	}{
+		{store.ActionFilter{AgentID: "agent-a"}, []string{"act-3", "act-1"}},
+		{store.ActionFilter{AlertID: "al-2"}, []string{"act-2"}},
+		{store.ActionFilter{Action: schemas.ActionAccept}, []string{"act-1"}},
+		{store.ActionFilter{Since: base.Add(time.Minute)}, []string{"act-3", "act-2"}},
+		{store.ActionFilter{Limit: 1}, []string{"act-3"}},
+	}
+	for _, c := range cases {
+		got, err := s.LoadActions(ctx(t), c.f)
+		must(t, err)
+		var g []string
+		for _, r := range got {
+			g = append(g, r.ID)
+		}
+		if !reflect.DeepEqual(g, c.want) {
+			t.Errorf("LoadActions(%+v) = %v, want %v", c.f, g, c.want)
+		}
+	}
+	if n := queryInt(t, s, "SELECT count(DISTINCT id) FROM actions WHERE action = 'accept'"); n != 1 {
+		t.Errorf("actions queryable by SQL: %d accept rows, want 1", n)
 	}
 }
