@@ -3,6 +3,7 @@ package detect
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +70,15 @@ func (e *Engine) raise(f *finding, agentID string, id schemas.Identity, ev *sche
 		return cloneAlert(&st.alert), true
 	}
 	a := &st.alert
+	// An event this alert already counted is a redelivery: a stage
+	// replaying its log from the last committed offset after a crash, or
+	// a shipper sending again what it was not sure had arrived. Counting
+	// it again would change the alert and notify its owner a second time.
+	// (Only the first MaxAlertEventIDs event ids are kept, so this holds
+	// for alerts of up to that many events.)
+	if slices.Contains(a.EventIDs, ev.EventID) {
+		return schemas.Alert{}, false
+	}
 	a.Count++
 	if t := ev.Time.UTC(); t.After(a.LastSeen) {
 		a.LastSeen = t

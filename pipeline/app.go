@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,9 +43,6 @@ type App struct {
 	// eventsOut and alertsOut count what the stages published, so callers
 	// (the demo, tests) can wait until downstream stages caught up.
 	eventsOut atomic.Int64
-	// gateBacklog: busSink waits for the baseline and detect stages (set
-	// by RunStages).
-	gateBacklog bool
 	alertsOut   atomic.Int64
 	committed   [4]atomic.Int64 // per stage of AllStages, messages committed
 
@@ -123,13 +122,23 @@ func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
 func (a *App) openBus(ctx context.Context) error {
 	bc := a.Cfg.Bus
 	if a.Cfg.Mode == "embedded" {
-		emb, err := bus.StartEmbedded(ctx, bc.Embedded, a.Log)
+		emb, err := bus.StartEmbedded(ctx, bc.Embedded, a.Reg, a.Log)
 		if err != nil {
 			return fmt.Errorf("start embedded broker: %w", err)
 		}
 		a.embedded = emb
 		a.closers = append(a.closers, func() error { emb.Close(); return nil })
 		bc.Brokers = emb.Addrs()
+		if err := emb.Prepare(ctx, a.flow(), bc.Partitions); err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		if err := emb.WaitMeasured(ctx); err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		a.logResume(emb)
+		a.Health.Add("embedded-log", func(context.Context) error {
+			return emb.WriteError(time.Now().Add(-healthWindow))
+		})
 	}
 	a.Brokers = bc.Brokers
 	a.Cfg.Bus = bc
@@ -254,6 +263,54 @@ func (a *App) Committed(stage string) int64 {
 		}
 	}
 	return 0
+}
+
+// logResume says what the stages will replay from the embedded log: after
+// a crash, everything acknowledged and not yet committed by every stage.
+func (a *App) logResume(emb *bus.Embedded) {
+	lags := emb.Lags()
+	var behind []any
+	var total int64
+	for _, g := range slices.Sorted(maps.Keys(lags)) {
+		behind = append(behind, slog.Int64(g, lags[g]))
+		total += lags[g]
+	}
+	attrs := []any{"log_dir", emb.Dir(), slog.Group("behind", behind...)}
+	switch {
+	case emb.Recovered():
+		a.Log.Warn("the embedded log was not closed by the last run (a crash, kill -9 or power loss); every acknowledged record is in it, and each stage resumes from its last committed offset", attrs...)
+	case total > 0:
+		a.Log.Info("each stage resumes from its last committed offset in the embedded log", attrs...)
+	}
+}
+
+// healthWindow is how long after a failed write of the embedded log the
+// readiness check reports it.
+const healthWindow = 10 * time.Second
+
+// flow tells the embedded broker which consumer groups read which topic
+// (retention deletes only what all of them committed; their lag is the
+// backlog), that outside shippers produce to the ingest topic (held while
+// the backlog is past its bound), and that no stage reads the dead-letter
+// topic (kept by size and age).
+func (a *App) flow() bus.Flow {
+	t, g := a.Cfg.Bus.Topics, a.Cfg.Pipeline.Groups
+	return bus.Flow{
+		Readers: map[string][]string{
+			t.Ingest: {g.Ingest},
+			t.Events: {g.Baseline, g.Detect},
+			t.Alerts: {g.Alerts},
+		},
+		Held: []string{t.Ingest},
+		Kept: []string{t.DLQ},
+	}
+}
+
+// downstreamGroups are the groups that read what collectors publish (the
+// events topic) and what follows from it (the alerts topic).
+func (a *App) downstreamGroups() []string {
+	g := a.Cfg.Pipeline.Groups
+	return []string{g.Baseline, g.Detect, g.Alerts}
 }
 
 // slowestCommitted is the fewest events any of the ingest, baseline and
