@@ -43,8 +43,8 @@ type App struct {
 	// eventsOut and alertsOut count what the stages published, so callers
 	// (the demo, tests) can wait until downstream stages caught up.
 	eventsOut atomic.Int64
-	alertsOut   atomic.Int64
-	committed   [4]atomic.Int64 // per stage of AllStages, messages committed
+	alertsOut atomic.Int64
+	committed [4]atomic.Int64 // per stage of AllStages, messages committed
 
 	console  io.Writer
 	embedded *bus.Embedded
