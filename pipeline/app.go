@@ -30,10 +30,13 @@ import (
 // metrics, the bus, the store and the inventory. Open builds it; Close
 // releases it in reverse order.
 type App struct {
-	Cfg       Config
-	Log       *slog.Logger
-	Reg       *prometheus.Registry
-	Metrics   *telemetry.Metrics
+	Cfg     Config
+	Log     *slog.Logger
+	Reg     *prometheus.Registry
+	Metrics *telemetry.Metrics
+	// held counts publishes that waited for the stages downstream
+	// (embedded mode's backlog bound), by stage.
+	held      *prometheus.CounterVec
 	Health    *telemetry.Health
 	Inventory *inventory.Inventory
 	Store     store.Store
@@ -90,6 +93,13 @@ func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
 		a.Reg = telemetry.NewRegistry()
 	}
 	a.Metrics = telemetry.NewMetrics(a.Reg)
+	a.held = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "agentwatch_stage_held_total",
+		Help: "Publishes by collectors and the ingest stage that waited because the stages downstream were more than bus.embedded.max_backlog records behind (embedded mode).",
+	}, []string{"stage"})
+	if err := a.Reg.Register(a.held); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			a.Close()

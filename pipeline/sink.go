@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/agentwatch/agentwatch/ingest"
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
@@ -33,6 +35,7 @@ type busSink struct {
 	// (a file replay, a burst of HTTP posts) would only grow the log.
 	backlog func() int64
 	bound   int64
+	held    prometheus.Counter
 	// writeErr, when set, says why the embedded log could not be written
 	// since the given time (a full disk).
 	writeErr func(since time.Time) error
@@ -50,6 +53,7 @@ func newBusSink(a *App, stage string, inflight int, wait time.Duration) *busSink
 		groups := a.downstreamGroups()
 		s.backlog = func() int64 { return emb.Backlog(groups...) }
 		s.bound = emb.MaxBacklog()
+		s.held = a.held.WithLabelValues(stage)
 		s.writeErr = emb.WriteError
 	}
 	return s
@@ -67,7 +71,10 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 		defer t.Stop()
 		timeout = t.C
 	}
-	for s.backlog != nil && s.backlog() > s.bound {
+	for waited := false; s.backlog != nil && s.backlog() > s.bound; waited = true {
+		if !waited && s.held != nil {
+			s.held.Inc()
+		}
 		select {
 		case <-time.After(backlogPoll):
 		case <-timeout:
