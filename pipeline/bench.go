@@ -197,9 +197,10 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 	if opt.Rate > 0 {
 		size = min(size, max(1, opt.Rate/100))
 	}
-	// A few publishers work in parallel, so that the load is not held to
-	// one acknowledged round trip at a time.
-	const publishers = 4
+	// Publishers work in parallel, so that the load is not held to one
+	// acknowledged round trip at a time: with the embedded log each answer
+	// waits for an fsync, and a real fleet has many senders at once.
+	const publishers = 16
 	work := make(chan []bus.Message, publishers)
 	pubErr := make(chan error, 1)
 	var pubs sync.WaitGroup
