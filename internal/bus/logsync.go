@@ -21,6 +21,12 @@ import (
 // such a round (see gatedConn), so at high rates one fsync covers the
 // requests of every connection and partition that arrived meanwhile.
 //
+// Only segment files are synced, not their index files: each index entry
+// carries its own checksum, and kfake reads a missing or damaged entry as
+// "leader epoch 0, not transactional", which is what every batch written
+// here is (one broker, no transactions of ours), so after a power loss
+// the records are whole without their index.
+//
 // It relies on kfake's layout of a data directory: one directory per
 // partition under partitions/, named url.PathEscape(topic)-partition,
 // holding BASE.dat (record batches) and BASE.idx (their index), where the
@@ -54,8 +60,8 @@ type syncRound struct {
 	err  error
 }
 
-// partFiles are one partition's open segment and index files, from the
-// active one's predecessors not yet synced since a roll to the active one.
+// partFiles are one partition's open segment files: the active one, and
+// its predecessors until synced after a roll.
 type partFiles struct {
 	dir   string
 	files map[string]*syncedFile // by file name
@@ -187,7 +193,7 @@ func (s *logSync) loop() {
 	}
 }
 
-// round fsyncs every file that grew since the last round, and the
+// round fsyncs every segment file that grew since the last round, and the
 // directories of files that appeared.
 func (s *logSync) round() error {
 	if err := s.discover(); err != nil {
@@ -313,7 +319,7 @@ func (s *logSync) discover() error {
 func (p *partFiles) refresh(segBytes int64) (bool, error) {
 	look := p.active < 0
 	for _, f := range p.files {
-		if f.base != p.active || !strings.HasSuffix(f.f.Name(), ".dat") {
+		if f.base != p.active {
 			continue
 		}
 		fi, err := f.f.Stat()
@@ -342,7 +348,7 @@ func (p *partFiles) refresh(segBytes int64) (bool, error) {
 	for _, e := range entries {
 		name := e.Name()
 		base, ok := segmentBase(name)
-		if !ok || base < p.active {
+		if !ok || base < p.active || !strings.HasSuffix(name, ".dat") {
 			continue
 		}
 		if _, open := p.files[name]; open {
@@ -384,13 +390,11 @@ func (p *partFiles) closeAll() {
 	}
 }
 
-// segmentBase parses BASE.dat and BASE.idx.
+// segmentBase parses BASE.dat.
 func segmentBase(name string) (int64, bool) {
 	stem, ok := strings.CutSuffix(name, ".dat")
 	if !ok {
-		if stem, ok = strings.CutSuffix(name, ".idx"); !ok {
-			return 0, false
-		}
+		return 0, false
 	}
 	base, err := strconv.ParseInt(stem, 10, 64)
 	return base, err == nil
