@@ -29,8 +29,7 @@ type BenchOptions struct {
 	ProbeEvery time.Duration
 	// MaxBacklog bounds how far publishing runs ahead of the slowest
 	// stage, in events (0 = no bound). Free-running, the load then goes
-	// in as fast as the pipeline takes it, and the embedded broker, which
-	// holds records in memory, is not flooded with more than it can keep.
+	// in as fast as the pipeline takes it rather than piling up a backlog.
 	MaxBacklog int64
 	Log        *slog.Logger
 	Out        io.Writer
