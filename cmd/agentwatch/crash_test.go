@@ -82,14 +82,18 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 16))
 	t.Logf("seed %d", seed)
 	const (
-		kills                 = 5
-		probeMax              = 5000
-		httpBatch             = 20                    // events per POST
-		httpEvery             = 20 * time.Millisecond // 1,000 events/s
-		fileBatch             = 25                    // lines per append
-		fileEvery             = 100 * time.Millisecond
-		burstPosts, burstSize = 8, 2500 // 20,000 events at once
+		kills      = 5
+		probeMax   = 5000
+		httpBatch  = 20 // events per POST
+		fileBatch  = 25 // lines per append
+		burstPosts = 8  // requests of a burst, sent at once
 	)
+	httpEvery := 20 * time.Millisecond // 1,000 events/s
+	fileEvery := 100 * time.Millisecond
+	burstSize := 2500 // events per burst request: 20,000 at once
+	if raceEnabled {
+		httpEvery, fileEvery, burstSize = 50*time.Millisecond, 200*time.Millisecond, 500
+	}
 	dir := t.TempDir()
 	data, logs := filepath.Join(dir, "data"), filepath.Join(dir, "logs")
 	if err := os.MkdirAll(logs, 0o750); err != nil {

@@ -236,7 +236,7 @@ func TestEmbeddedAcknowledgedSurvivesKill(t *testing.T) {
 			t.Fatalf("child did not start: %q %v", sc.Text(), sc.Err())
 		}
 		// Kill after a random number of acknowledged batches.
-		killAfter := 20 + rng.IntN(200)
+		killAfter := 10 + rng.IntN(60)
 		for n := 0; n < killAfter && sc.Scan(); n++ {
 			for _, id := range strings.Fields(sc.Text()) {
 				acked[id] = true
