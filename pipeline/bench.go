@@ -197,9 +197,15 @@ func RunBench(ctx context.Context, cfg Config, opt BenchOptions) (BenchResult, e
 		size = min(size, max(1, opt.Rate/100))
 	}
 	// Publishers work in parallel, so that the load is not held to one
-	// acknowledged round trip at a time: with the embedded log each answer
-	// waits for an fsync, and a real fleet has many senders at once.
-	const publishers = 16
+	// acknowledged round trip at a time. At a set rate the batches are
+	// small and many (a hundredth of a second each) and, with the embedded
+	// log, each answer waits for an fsync: there more overlap, as a fleet
+	// of senders would. Free-running batches are large, and more
+	// publishers only compete with the stages for the CPU.
+	publishers := 4
+	if opt.Rate > 0 {
+		publishers = 16
+	}
 	work := make(chan []bus.Message, publishers)
 	pubErr := make(chan error, 1)
 	var pubs sync.WaitGroup

@@ -187,7 +187,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, reg prometheus.Regis
 				return nil, fmt.Errorf("bus: embedded log: %w", err)
 			}
 		}
-		e.sync = newLogSync(cfg.Dir, embeddedSegmentBytes, func(d time.Duration, err error) {
+		e.sync = newLogSync(cfg.Dir, func(d time.Duration, err error) {
 			e.m.syncSeconds.Observe(d.Seconds())
 			if err != nil {
 				e.failed(err)

@@ -605,14 +605,22 @@ func TestEmbeddedLogIsLocked(t *testing.T) {
 // TestLogSyncFindsKfakeFiles guards the syncer's knowledge of kfake's
 // directory layout: after a produce answer, the partition's active
 // segment file is open in the syncer and synced to its full size, also
-// after kfake moved on to new segment files. If kfake changed its layout,
+// after kfake moved on to new segment files, whether at the broker's
+// segment size or at a topic's own. If kfake changed its layout,
 // acknowledged records would no longer be fsynced; this fails instead.
 func TestLogSyncFindsKfakeFiles(t *testing.T) {
 	defer func(s int64) { embeddedSegmentBytes = s }(embeddedSegmentBytes)
 	embeddedSegmentBytes = 4 << 10
 	e, cfg := startLog(t, t.TempDir(), nil, nil)
+	// A topic with a smaller segment size of its own, as an outside
+	// client may create one.
+	const own = "outside.small-segments"
+	if err := e.c.CreateTopic(own, 1, map[string]string{"segment.bytes": "1024"}); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 20 {
 		publish(t, cfg, keyed(cfg.Topics.Events, fmt.Sprintf("x%d", i), 20, 1)...)
+		publish(t, cfg, keyed(own, fmt.Sprintf("y%d", i), 5, 1)...)
 	}
 	// The answers were released by rounds; one more is in order before
 	// reading the syncer's state from here.
@@ -620,35 +628,32 @@ func TestLogSyncFindsKfakeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sync.close() // stops the loop, so its state may be read
-	p := e.sync.parts[partitionDirName(cfg.Topics.Events, 0)]
-	if p == nil {
-		t.Fatalf("the syncer does not know the partition directory of %s (kfake's layout changed?); it knows %v", cfg.Topics.Events, keys(e.sync.parts))
-	}
-	segs, _ := filepath.Glob(filepath.Join(p.dir, "*.dat"))
-	if len(segs) < 2 {
-		t.Fatalf("segment files %v; want several, the test writes past the segment size", segs)
-	}
-	var last string
-	var lastBase int64 = -1
-	for _, seg := range segs {
-		if b, _ := segmentBase(filepath.Base(seg)); b > lastBase {
-			last, lastBase = filepath.Base(seg), b
+	for _, topic := range []string{cfg.Topics.Events, own} {
+		p := e.sync.parts[partitionDirName(topic, 0)]
+		if p == nil || p.active == nil {
+			t.Fatalf("the syncer does not follow the partition directory of %s (kfake's layout changed?); it knows %v", topic, keys(e.sync.parts))
 		}
-	}
-	f := p.files[last]
-	if f == nil || p.active != lastBase {
-		t.Fatalf("the syncer's active segment is %d holding %v; kfake appends to %s", p.active, keys(p.files), last)
-	}
-	fi, err := os.Stat(filepath.Join(p.dir, last))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.synced != fi.Size() || fi.Size() == 0 {
-		t.Errorf("%s: synced %d bytes of %d", last, f.synced, fi.Size())
-	}
-	for name, f := range p.files {
-		if fi, err := os.Stat(filepath.Join(p.dir, name)); err == nil && f.synced != fi.Size() {
-			t.Errorf("%s: synced %d bytes of %d", name, f.synced, fi.Size())
+		segs, _ := filepath.Glob(filepath.Join(p.dir, "*.dat"))
+		if len(segs) < 2 {
+			t.Fatalf("%s: segment files %v; want several, the test writes past the segment size", topic, segs)
+		}
+		var lastBase int64 = -1
+		for _, seg := range segs {
+			if b, _ := segmentBase(filepath.Base(seg)); b > lastBase {
+				lastBase = b
+			}
+		}
+		if p.active.base != lastBase {
+			t.Errorf("%s: the syncer's active segment is %d; kfake appends to %d", topic, p.active.base, lastBase)
+		}
+		for _, f := range p.files() {
+			fi, err := os.Stat(f.f.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.synced != fi.Size() || fi.Size() == 0 {
+				t.Errorf("%s: synced %d bytes of %d", f.f.Name(), f.synced, fi.Size())
+			}
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package bus
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,28 +17,29 @@ import (
 
 // logSync makes what the embedded broker wrote to its log directory
 // durable, for many waiters at once (group commit). A waiter asks for a
-// round that starts after it asked; one round fsyncs every segment and
-// index file that grew since the previous round, and releases every
-// waiter that asked before it began. A produce request's answer waits for
-// such a round (see gatedConn), so at high rates one fsync covers the
-// requests of every connection and partition that arrived meanwhile.
+// round that starts after it asked; one round fsyncs every segment file
+// that grew since the previous round, and releases every waiter that
+// asked before it began. A produce request's answer waits for such a
+// round (see gatedConn), so at high rates one fsync covers the requests
+// of every connection and partition that arrived meanwhile.
+//
+// It relies on kfake's layout of a data directory: one directory per
+// partition under partitions/, named url.PathEscape(topic)-partition,
+// holding BASE.dat (record batches in the Kafka wire format, which kfake
+// documents as its stable segment format) and BASE.idx (an index of
+// them). Appends go to the segment with the highest BASE; when kfake
+// moves on, the new segment's BASE is the offset after the last batch of
+// the previous one, which a round reads from the batch headers, whatever
+// segment size the topic has. Retention deletes whole segments. The tests
+// in embedded_test.go fail if kfake changes this layout.
 //
 // Only segment files are synced, not their index files: each index entry
 // carries its own checksum, and kfake reads a missing or damaged entry as
 // "leader epoch 0, not transactional", which is what every batch written
 // here is (one broker, no transactions of ours), so after a power loss
 // the records are whole without their index.
-//
-// It relies on kfake's layout of a data directory: one directory per
-// partition under partitions/, named url.PathEscape(topic)-partition,
-// holding BASE.dat (record batches) and BASE.idx (their index), where the
-// file with the highest BASE is the one appended to. kfake moves on to a
-// new segment once the active one has reached log.segment.bytes, and
-// deletes whole segments that retention passed. The tests in
-// logsync_test.go fail if kfake changes this layout.
 type logSync struct {
-	dir      string // the broker's data directory
-	segBytes int64  // log.segment.bytes: at or past it, a roll may follow
+	dir string // the broker's data directory
 	// observe, if set, hears how long each round took and whether it failed.
 	observe func(d time.Duration, err error)
 
@@ -61,18 +64,21 @@ type syncRound struct {
 }
 
 // partFiles are one partition's open segment files: the active one, and
-// its predecessors until synced after a roll.
+// earlier ones until synced after kfake moved on from them.
 type partFiles struct {
-	dir   string
-	files map[string]*syncedFile // by file name
-	// active is the highest segment base seen.
-	active int64
+	dir    string
+	active *syncedFile
+	old    []*syncedFile
 }
 
 type syncedFile struct {
 	f      *os.File
 	base   int64
 	synced int64 // size at the last successful fsync
+	// parsed is how far the batch headers have been read; next is the
+	// offset after the last whole batch read (the next segment's BASE).
+	parsed int64
+	next   int64
 }
 
 // errSyncClosed answers waiters once the broker is closing.
@@ -83,9 +89,9 @@ var errSyncClosed = errors.New("bus: embedded log is closing")
 // request that failed before writing anything never makes one).
 const pendingGiveUp = time.Minute
 
-func newLogSync(dir string, segBytes int64, observe func(time.Duration, error)) *logSync {
+func newLogSync(dir string, observe func(time.Duration, error)) *logSync {
 	s := &logSync{
-		dir: dir, segBytes: segBytes, observe: observe,
+		dir: dir, observe: observe,
 		pending: map[string]time.Time{}, parts: map[string]*partFiles{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -132,14 +138,8 @@ func (s *logSync) wait() error {
 	case s.kick <- struct{}{}:
 	default:
 	}
-	select {
-	case <-r.done:
-		return r.err
-	case <-s.done:
-		// The loop ends only after failing the rounds it did not run.
-		<-r.done
-		return r.err
-	}
+	<-r.done // the loop fails the rounds it does not run when it stops
+	return r.err
 }
 
 func (s *logSync) close() {
@@ -162,34 +162,29 @@ func (s *logSync) loop() {
 		}
 	}()
 	for {
+		stopping := false
 		select {
 		case <-s.stop:
-			s.mu.Lock()
-			r := s.next
-			s.next = nil
-			s.mu.Unlock()
-			if r != nil {
-				// A last round: what was written before the close is
-				// made durable for whoever still waits on it.
-				r.err = s.round()
-				close(r.done)
-			}
-			return
+			stopping = true
 		case <-s.kick:
 		}
 		s.mu.Lock()
 		r := s.next
 		s.next = nil
 		s.mu.Unlock()
-		if r == nil {
-			continue
+		if r != nil {
+			// When stopping, a last round: what was written before the
+			// close is made durable for whoever still waits on it.
+			start := time.Now()
+			r.err = s.round()
+			if s.observe != nil {
+				s.observe(time.Since(start), r.err)
+			}
+			close(r.done)
 		}
-		start := time.Now()
-		r.err = s.round()
-		if s.observe != nil {
-			s.observe(time.Since(start), r.err)
+		if stopping {
+			return
 		}
-		close(r.done)
 	}
 }
 
@@ -203,14 +198,14 @@ func (s *logSync) round() error {
 	var sizes []int64
 	var dirs []string
 	for _, p := range s.parts {
-		changed, err := p.refresh(s.segBytes)
+		appeared, err := p.refresh()
 		if err != nil {
 			return err
 		}
-		if changed {
+		if appeared {
 			dirs = append(dirs, p.dir)
 		}
-		for _, f := range p.files {
+		for _, f := range p.files() {
 			fi, err := f.f.Stat()
 			if err != nil {
 				return fmt.Errorf("bus: embedded log: stat %s: %w", f.f.Name(), err)
@@ -295,7 +290,7 @@ func (s *logSync) discover() error {
 			}
 			return fmt.Errorf("bus: embedded log: %w", err)
 		}
-		s.parts[name] = &partFiles{dir: dir, files: map[string]*syncedFile{}, active: -1}
+		s.parts[name] = &partFiles{dir: dir}
 		found[name] = true
 		newDir = true
 	}
@@ -313,79 +308,127 @@ func (s *logSync) discover() error {
 	return nil
 }
 
-// refresh lists the partition's directory when its files may have
-// changed (first sight, the active segment full or deleted) and opens the
-// segments from the active one on. It reports whether files appeared.
-func (p *partFiles) refresh(segBytes int64) (bool, error) {
-	look := p.active < 0
-	for _, f := range p.files {
-		if f.base != p.active {
-			continue
-		}
-		fi, err := f.f.Stat()
-		if err != nil {
-			return false, fmt.Errorf("bus: embedded log: stat %s: %w", f.f.Name(), err)
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if fi.Size() >= segBytes || (ok && st.Nlink == 0) {
-			look = true
-		}
-	}
-	if !look {
-		return false, nil
-	}
-	entries, err := os.ReadDir(p.dir)
-	if err != nil {
-		return false, fmt.Errorf("bus: embedded log: list %s: %w", p.dir, err)
-	}
-	active := p.active
-	for _, e := range entries {
-		if base, ok := segmentBase(e.Name()); ok && base > active {
-			active = base
-		}
-	}
+// refresh follows kfake to the segment it appends to: at first sight and
+// when the active segment was deleted, by listing the directory; else by
+// reading the new batch headers of the active segment and looking for
+// the segment that would follow it. It reports whether files appeared
+// (whose directory entries need an fsync).
+func (p *partFiles) refresh() (bool, error) {
 	appeared := false
-	for _, e := range entries {
-		name := e.Name()
-		base, ok := segmentBase(name)
-		if !ok || base < p.active || !strings.HasSuffix(name, ".dat") {
-			continue
-		}
-		if _, open := p.files[name]; open {
-			continue
-		}
-		f, err := os.Open(filepath.Join(p.dir, name))
+	if p.active != nil {
+		fi, err := p.active.f.Stat()
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // deleted by retention meanwhile
-			}
-			return false, fmt.Errorf("bus: embedded log: %w", err)
+			return false, fmt.Errorf("bus: embedded log: stat %s: %w", p.active.f.Name(), err)
 		}
-		p.files[name] = &syncedFile{f: f, base: base}
-		appeared = true
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink == 0 {
+			// Deleted by retention: nothing more to sync in it.
+			p.active.f.Close()
+			p.active = nil
+		}
 	}
-	p.active = active
-	return appeared, nil
+	if p.active == nil {
+		entries, err := os.ReadDir(p.dir)
+		if err != nil {
+			return false, fmt.Errorf("bus: embedded log: list %s: %w", p.dir, err)
+		}
+		last := int64(-1)
+		for _, e := range entries {
+			if base, ok := segmentBase(e.Name()); ok && base > last {
+				last = base
+			}
+		}
+		if last < 0 {
+			return false, nil
+		}
+		f, err := openSegment(p.dir, last)
+		if err != nil || f == nil {
+			return false, err
+		}
+		p.active, appeared = f, true
+	}
+	for {
+		if err := p.active.readHeaders(); err != nil {
+			return appeared, err
+		}
+		if p.active.next < 0 {
+			return appeared, nil
+		}
+		f, err := openSegment(p.dir, p.active.next)
+		if err != nil || f == nil {
+			return appeared, err
+		}
+		// kfake moved on: the old segment gets its last fsync in this
+		// round and is closed after it.
+		p.old = append(p.old, p.active)
+		p.active, appeared = f, true
+	}
 }
 
-// dropOld closes the files of segments before the active one once synced:
-// nothing is appended to them any more.
-func (p *partFiles) dropOld() {
-	for name, f := range p.files {
-		if f.base >= p.active {
-			continue
+// openSegment opens BASE.dat in dir, or returns nil if there is none.
+func openSegment(dir string, base int64) (*syncedFile, error) {
+	f, err := os.Open(filepath.Join(dir, strconv.FormatInt(base, 10)+".dat"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bus: embedded log: %w", err)
+	}
+	return &syncedFile{f: f, base: base, next: -1}, nil
+}
+
+// batchHeader is the start of a Kafka record batch up to its last offset
+// delta: base offset (8), length (4), leader epoch (4), magic (1), CRC
+// (4), attributes (2), last offset delta (4), big-endian.
+const batchHeader = 27
+
+// readHeaders reads the headers of the whole batches appended since the
+// last call, so next names the offset after the last of them.
+func (f *syncedFile) readHeaders() error {
+	fi, err := f.f.Stat()
+	if err != nil {
+		return fmt.Errorf("bus: embedded log: stat %s: %w", f.f.Name(), err)
+	}
+	var h [batchHeader]byte
+	for f.parsed+batchHeader <= fi.Size() {
+		if _, err := f.f.ReadAt(h[:], f.parsed); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("bus: embedded log: read %s: %w", f.f.Name(), err)
 		}
+		length := int64(binary.BigEndian.Uint32(h[8:12]))
+		if length < batchHeader-12 || f.parsed+12+length > fi.Size() {
+			return nil // a batch still being written
+		}
+		first := int64(binary.BigEndian.Uint64(h[0:8]))
+		delta := int64(int32(binary.BigEndian.Uint32(h[23:27])))
+		f.next = first + delta + 1
+		f.parsed += 12 + length
+	}
+	return nil
+}
+
+// files are the partition's open segments.
+func (p *partFiles) files() []*syncedFile {
+	if p.active == nil {
+		return p.old
+	}
+	return append(p.old[:len(p.old):len(p.old)], p.active)
+}
+
+// dropOld closes the segments kfake moved on from once they are synced.
+func (p *partFiles) dropOld() {
+	kept := p.old[:0]
+	for _, f := range p.old {
 		if fi, err := f.f.Stat(); err == nil && fi.Size() != f.synced {
+			kept = append(kept, f)
 			continue
 		}
 		f.f.Close()
-		delete(p.files, name)
 	}
+	p.old = kept
 }
 
 // closeAll closes the files; what they were synced to stays readable.
 func (p *partFiles) closeAll() {
-	for _, f := range p.files {
+	for _, f := range p.files() {
 		f.f.Close()
 	}
 }
