@@ -54,6 +54,9 @@ type Embedded struct {
 	backlog atomic.Int64
 	polled  chan struct{} // closed after the first poll with a flow
 
+	// holding: the produce control is installed (see holdProducers).
+	holding atomic.Bool
+
 	// recovered: the log was not closed cleanly last time.
 	recovered bool
 
@@ -210,7 +213,6 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, reg prometheus.Regis
 		return nil, fmt.Errorf("bus: start embedded broker on 127.0.0.1:%d with its log in %s: %w", cfg.Port, where, err)
 	}
 	e.c = c
-	c.ControlKey(int16(kmsg.Produce), e.controlProduce)
 	go e.monitor()
 	if cfg.Dir == "" {
 		log.Warn("embedded Kafka broker started without a log directory: it keeps data in memory only; everything not yet processed is lost when the process stops",
@@ -366,28 +368,39 @@ func (e *Embedded) release() {
 	}
 }
 
-// controlProduce runs on every produce request before the broker handles
-// it: it names the partitions written to for the log syncer, and holds a
-// request to a held topic while the backlog is past the bound.
+// holdProducers installs the produce control while the backlog is past
+// the bound. It is not installed otherwise: kfake runs every control
+// function on a goroutine of its own, a hand-off per request that costs
+// latency on a busy machine.
+func (e *Embedded) holdProducers() {
+	if e.backlog.Load() <= e.cfg.MaxBacklog || !e.holding.CompareAndSwap(false, true) {
+		return
+	}
+	e.c.ControlKey(int16(kmsg.Produce), e.controlProduce)
+}
+
+// controlProduce runs on produce requests while installed: it holds a
+// request to a held topic while the backlog is past the bound, and drops
+// itself once the backlog is back within it.
 func (e *Embedded) controlProduce(req kmsg.Request) (kmsg.Response, error, bool) {
-	pr, ok := req.(*kmsg.ProduceRequest)
-	if !ok {
+	if e.backlog.Load() <= e.cfg.MaxBacklog {
+		e.c.DropControl()
+		e.holding.Store(false)
 		return nil, nil, false
 	}
+	pr, ok := req.(*kmsg.ProduceRequest)
 	st := e.flow.Load()
+	if !ok || st == nil {
+		return nil, nil, false
+	}
 	held := false
 	for i := range pr.Topics {
 		t := &pr.Topics[i]
-		if e.sync != nil {
-			for j := range t.Partitions {
-				e.sync.written(t.Topic, t.Partitions[j].Partition)
-			}
-		}
-		if st != nil && (st.held[t.Topic] || (t.Topic == "" && st.heldIDs[t.TopicID])) {
+		if st.held[t.Topic] || (t.Topic == "" && st.heldIDs[t.TopicID]) {
 			held = true
 		}
 	}
-	if !held || e.backlog.Load() <= e.cfg.MaxBacklog {
+	if !held {
 		return nil, nil, false
 	}
 	e.m.produceHeld.Inc()
@@ -435,6 +448,7 @@ func (e *Embedded) monitor() {
 		case <-poll.C:
 			if st := e.flow.Load(); st != nil {
 				e.measure(st)
+				e.holdProducers()
 				if first {
 					first = false
 					close(e.polled)

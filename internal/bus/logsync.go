@@ -43,12 +43,9 @@ type logSync struct {
 	// observe, if set, hears how long each round took and whether it failed.
 	observe func(d time.Duration, err error)
 
-	mu   sync.Mutex
-	next *syncRound // the round that starts next; nil until someone waits
-	// pending are partition directories written to (or about to be) that
-	// no round has found on disk yet, with when they were first named.
-	pending map[string]time.Time
-	closed  bool
+	mu     sync.Mutex
+	next   *syncRound // the round that starts next; nil until someone waits
+	closed bool
 
 	kick chan struct{} // capacity 1: a round is wanted
 	stop chan struct{}
@@ -84,15 +81,9 @@ type syncedFile struct {
 // errSyncClosed answers waiters once the broker is closing.
 var errSyncClosed = errors.New("bus: embedded log is closing")
 
-// pendingGiveUp is how long a partition named by a produce request may
-// stay without a directory on disk before rounds stop looking for it (a
-// request that failed before writing anything never makes one).
-const pendingGiveUp = time.Minute
-
 func newLogSync(dir string, observe func(time.Duration, error)) *logSync {
 	s := &logSync{
-		dir: dir, observe: observe,
-		pending: map[string]time.Time{}, parts: map[string]*partFiles{},
+		dir: dir, observe: observe, parts: map[string]*partFiles{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.loop()
@@ -102,22 +93,6 @@ func newLogSync(dir string, observe func(time.Duration, error)) *logSync {
 // partitionDirName is kfake's directory name for a topic's partition.
 func partitionDirName(topic string, partition int32) string {
 	return url.PathEscape(topic) + "-" + strconv.Itoa(int(partition))
-}
-
-// written tells the syncer that a produce request is about to write to
-// the partition, so rounds look for its directory until they find it.
-// An empty topic (a request naming topics by id) makes rounds look at
-// every partition directory.
-func (s *logSync) written(topic string, partition int32) {
-	name := "*"
-	if topic != "" {
-		name = partitionDirName(topic, partition)
-	}
-	s.mu.Lock()
-	if _, known := s.pending[name]; !known {
-		s.pending[name] = time.Now()
-	}
-	s.mu.Unlock()
 }
 
 // wait returns once a round that started after the call has synced the
@@ -243,68 +218,29 @@ func (s *logSync) round() error {
 	return nil
 }
 
-// discover opens the partitions produce requests named that no round has
-// found yet.
+// discover opens the partition directories that appeared since the last
+// round (kfake makes one at the first write to a partition, before it
+// answers), and fsyncs the directories holding their entries.
 func (s *logSync) discover() error {
-	s.mu.Lock()
-	if len(s.pending) == 0 {
-		s.mu.Unlock()
+	root := filepath.Join(s.dir, "partitions")
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	names := make(map[string]time.Time, len(s.pending))
-	for n, at := range s.pending {
-		names[n] = at
+	if err != nil {
+		return fmt.Errorf("bus: embedded log: list %s: %w", root, err)
 	}
-	s.mu.Unlock()
-
-	root := filepath.Join(s.dir, "partitions")
-	if _, all := names["*"]; all {
-		entries, err := os.ReadDir(root)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("bus: embedded log: list %s: %w", root, err)
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				names[e.Name()] = time.Now()
-			}
-		}
-	}
-	found := map[string]bool{}
 	newDir := false
-	for name, at := range names {
-		if name == "*" {
-			found[name] = true
+	for _, e := range entries {
+		if _, known := s.parts[e.Name()]; known || !e.IsDir() {
 			continue
 		}
-		if _, ok := s.parts[name]; ok {
-			found[name] = true
-			continue
-		}
-		dir := filepath.Join(root, name)
-		if _, err := os.Stat(dir); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				if time.Since(at) > pendingGiveUp {
-					found[name] = true // never written: stop looking
-				}
-				continue
-			}
-			return fmt.Errorf("bus: embedded log: %w", err)
-		}
-		s.parts[name] = &partFiles{dir: dir}
-		found[name] = true
+		s.parts[e.Name()] = &partFiles{dir: filepath.Join(root, e.Name())}
 		newDir = true
 	}
 	if newDir {
-		// The partition directories' own entries must be durable too.
-		if err := errors.Join(syncDir(root), syncDir(s.dir)); err != nil {
-			return err
-		}
+		return errors.Join(syncDir(root), syncDir(s.dir))
 	}
-	s.mu.Lock()
-	for name := range found {
-		delete(s.pending, name)
-	}
-	s.mu.Unlock()
 	return nil
 }
 
