@@ -137,7 +137,8 @@ func (d *Dispatcher) deliverOne(ctx context.Context, r *receiver, n *outbox.Noti
 		}
 	}
 	actx, cancel := context.WithTimeout(ctx, r.timeout)
-	st, retry, err := r.n.Notify(actx, notify.Delivery{ID: n.ID, Key: n.Key, Alert: a, Target: n.Target, Prev: n.Sent, Now: now})
+	st, retry, err := r.n.Notify(actx, notify.Delivery{ID: n.ID, Key: n.Key, Alert: a, Target: n.Target, Prev: n.Sent, Now: now,
+		ConsoleURL: notify.IncidentURL(d.opts.consoleURL, a.ID)})
 	cancel()
 	if ctx.Err() != nil {
 		// Shutting down: the row stays pending and is sent after restart.

@@ -206,7 +206,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, name string) error {
 	a := notify.TestAlert(name, now)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	if _, _, err := r.n.Notify(ctx, notify.Delivery{Key: a.DedupKey, Alert: a, Now: now, Test: true}); err != nil {
+	if _, _, err := r.n.Notify(ctx, notify.Delivery{Key: a.NotifyKey(), Alert: a, Now: now, Test: true}); err != nil {
 		return fmt.Errorf("send test alert to %s: %w", name, r.scrub(err))
 	}
 	return nil

@@ -47,8 +47,8 @@ func TestSubmitIsDurableBeforeDelivery(t *testing.T) {
 	}
 	td.clock.Advance(30 * time.Second)
 	td.flush(t)
-	if got := pd.Triggers(); got[a.DedupKey] != 1 || len(got) != 1 {
-		t.Fatalf("triggers = %v, want one for %q", got, a.DedupKey)
+	if got := pd.Triggers(); got[a.NotifyKey()] != 1 || len(got) != 1 {
+		t.Fatalf("triggers = %v, want one for %q", got, a.NotifyKey())
 	}
 	if r := td.rows(t); r[0].State != outbox.StateDelivered {
 		t.Fatalf("state = %s, want delivered", r[0].State)
@@ -145,7 +145,7 @@ func TestGiveUpListFailedAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	td.flush(t)
-	if got := pd.Triggers()[a.DedupKey]; got != 1 {
+	if got := pd.Triggers()[a.NotifyKey()]; got != 1 {
 		t.Fatalf("after Retry triggers = %d, want 1", got)
 	}
 	if err := td.Retry(context.Background(), failed[0].ID); err == nil {
@@ -414,7 +414,7 @@ func TestResubmittedAlertIsNotNotifiedAgain(t *testing.T) {
 	td.submit(t, a)
 	td.flush(t)
 	calls := len(s.Calls())
-	if got := pd.Triggers(); got[a.DedupKey] != 1 || calls == 0 {
+	if got := pd.Triggers(); got[a.NotifyKey()] != 1 || calls == 0 {
 		t.Fatalf("first submit: triggers %v, Slack calls %v; want one trigger and a Slack post", got, s.Calls())
 	}
 	for range 3 {
@@ -422,7 +422,7 @@ func TestResubmittedAlertIsNotNotifiedAgain(t *testing.T) {
 		td.clock.Advance(time.Minute)
 		td.flush(t)
 	}
-	if got := pd.Triggers(); got[a.DedupKey] != 1 || len(pd.Events()) != 1 {
+	if got := pd.Triggers(); got[a.NotifyKey()] != 1 || len(pd.Events()) != 1 {
 		t.Errorf("after resubmitting: PagerDuty events %d, triggers %v; want the one trigger", len(pd.Events()), got)
 	}
 	if got := s.Calls(); len(got) != calls {

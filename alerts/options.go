@@ -35,6 +35,8 @@ type options struct {
 	client  *http.Client
 	console io.Writer
 	jitter  func() float64
+	// consoleURL is the console's external URL, for links in messages.
+	consoleURL string
 }
 
 func defaultOptions() options {
@@ -57,6 +59,10 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 // WithConsole sets where log receivers in "line" format write (default
 // stdout).
 func WithConsole(w io.Writer) Option { return func(o *options) { o.console = w } }
+
+// WithConsoleURL makes notifications link to the incident's page in the
+// agentwatch console at base (console.external_url); "" adds no link.
+func WithConsoleURL(base string) Option { return func(o *options) { o.consoleURL = base } }
 
 // WithJitter sets the source of backoff jitter, a value in [0, 1).
 func WithJitter(f func() float64) Option { return func(o *options) { o.jitter = f } }

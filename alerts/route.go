@@ -198,11 +198,13 @@ func (rt *router) ownerTargets(a *schemas.Alert) []target {
 	return out
 }
 
-// notifyKey is the dedup key at the route's PagerDuty granularity; other
-// receivers always use the alert's own key (one message per alert).
+// notifyKey is the key of an alert's notifications at the route's
+// PagerDuty granularity; other receivers always use the incident's own key
+// (one Slack message, one webhook finding per incident), and so does
+// PagerDuty by default (one PagerDuty incident per incident).
 func notifyKey(a *schemas.Alert, dedup string, kind string) string {
 	if kind != "pagerduty" {
-		return a.DedupKey
+		return a.NotifyKey()
 	}
 	switch dedup {
 	case DedupAgent:
@@ -210,7 +212,7 @@ func notifyKey(a *schemas.Alert, dedup string, kind string) string {
 	case DedupAgentDetector:
 		return a.Identity.AgentID + "|" + a.Detector
 	}
-	return a.DedupKey
+	return a.NotifyKey()
 }
 
 // sameKey reports whether b falls under the same coarse key as a.
@@ -221,7 +223,7 @@ func sameKey(a, b *schemas.Alert, dedup string) bool {
 	case DedupAgentDetector:
 		return a.Identity.AgentID == b.Identity.AgentID && a.Detector == b.Detector
 	}
-	return a.DedupKey == b.DedupKey
+	return a.ID == b.ID
 }
 
 // inhibitRule is a compiled InhibitRule.
@@ -273,7 +275,7 @@ func inhibitedBy(rules []inhibitRule, a *schemas.Alert, firing []schemas.Alert) 
 		}
 		for i := range firing {
 			src := &firing[i]
-			if src.DedupKey == a.DedupKey || src.Identity.AgentID != a.Identity.AgentID || !matchAll(r.source, src) {
+			if src.ID == a.ID || src.Identity.AgentID != a.Identity.AgentID || !matchAll(r.source, src) {
 				continue
 			}
 			equal := true

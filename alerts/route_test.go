@@ -206,7 +206,7 @@ func TestInhibitionAtDelivery(t *testing.T) {
 	td.submit(t, novel, alertAt("bot", "lifecycle.decommissioned", "", now))
 	td.clock.Advance(30 * time.Second)
 	td.flush(t)
-	if got := pd.Triggers(); len(got) != 1 || got[novel.DedupKey] != 0 {
+	if got := pd.Triggers(); len(got) != 1 || got[novel.NotifyKey()] != 0 {
 		t.Fatalf("triggers = %v, want only the decommission alert", got)
 	}
 }
@@ -252,8 +252,9 @@ func TestGroupTimings(t *testing.T) {
 	step(4*time.Minute, 0, 2, 1)  // group_interval over: Slack updates; the webhook waits for repeat_interval
 	step(30*time.Minute, 4, 3, 1) // group_interval long over: Slack updates at once; the webhook is inside repeat_interval
 	step(25*time.Minute, 0, 3, 2) // repeat_interval over: the webhook gets count 4
-	if len(s.Messages()) != 1 || len(s.Replies()) != 2 {
-		t.Fatalf("slack messages %d replies %d, want one message and two thread replies", len(s.Messages()), len(s.Replies()))
+	// A growing count only edits the message: no thread replies.
+	if len(s.Messages()) != 1 || len(s.Replies()) != 0 {
+		t.Fatalf("slack messages %d replies %d, want one message and no thread replies", len(s.Messages()), len(s.Replies()))
 	}
 	// A resolution waits only group_interval, for both.
 	a.Status = schemas.StatusResolved
@@ -282,7 +283,7 @@ func TestSilences(t *testing.T) {
 	}
 	td.submit(t, alertAt("bot", "novelty.action", "x", td.clock.Now()), alertAt("bot", "novelty.system", "y", td.clock.Now()))
 	td.flush(t)
-	if got := pd.Triggers(); len(got) != 1 || got["bot|novelty.system|y"] != 1 {
+	if got := pd.Triggers(); len(got) != 1 || got["bot|novelty.system|y|bot-novelty.system-y"] != 1 {
 		t.Fatalf("triggers during silence = %v", got)
 	}
 	list, _ := sil.List(ctx, false)
@@ -301,7 +302,7 @@ func TestSilences(t *testing.T) {
 	a.Count = 2
 	td.submit(t, a)
 	td.flush(t)
-	if got := pd.Triggers()["bot|novelty.action|x"]; got != 1 {
+	if got := pd.Triggers()["bot|novelty.action|x|bot-novelty.action-x"]; got != 1 {
 		t.Fatalf("after expiry triggers = %d, want 1", got)
 	}
 
@@ -321,7 +322,7 @@ func TestSilences(t *testing.T) {
 		t.Fatal(err)
 	}
 	td.flush(t)
-	if got := pd.Triggers()["late|novelty.action|x"]; got != 0 {
+	if got := pd.Triggers()["late|novelty.action|x|late-novelty.action-x"]; got != 0 {
 		t.Fatalf("silence added after submit did not mute delivery")
 	}
 

@@ -114,7 +114,7 @@ func (d *Dispatcher) submit(ctx context.Context, alerts []schemas.Alert) error {
 					t.groupWait, t.groupInterval = 0, 0
 				}
 				key := notifyKey(&a, t.dedup, r.kind)
-				if a.Status == schemas.StatusResolved && key != a.DedupKey {
+				if a.Status == schemas.StatusResolved && key != a.NotifyKey() {
 					f, err := loadFiring()
 					if err != nil {
 						return err
@@ -195,7 +195,7 @@ func (d *Dispatcher) enrich(a *schemas.Alert) {
 
 func othersFiring(firing []schemas.Alert, a *schemas.Alert, dedup string) bool {
 	for i := range firing {
-		if firing[i].DedupKey != a.DedupKey && sameKey(&firing[i], a, dedup) {
+		if firing[i].ID != a.ID && sameKey(&firing[i], a, dedup) {
 			return true
 		}
 	}

@@ -1,5 +1,7 @@
 package baseline
 
+import "strings"
+
 // Resource patterns generalise the identifiers inside a resource name, so
 // that reading ticket 123 and ticket 456 is one habit, not two. Structure
 // (path segments, ARN fields, prefixes such as "ticket-") is kept; the
@@ -31,14 +33,20 @@ func isAlnum(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
+//
+// An S3 object's ARN keeps its bucket and folders and gives its name as
+// "*", the way an IAM policy writes a prefix: reading
+// arn:aws:s3:::lake/docs/a.pdf and .../docs/b.pdf is one habit,
+// arn:aws:s3:::lake/docs/*.
+
 // Generalize returns the resource pattern of resource. A resource without
-// any digit or "@" is returned unchanged without allocating.
+// any digit or "@", and not an S3 object, is returned unchanged without
+// allocating.
 func Generalize(resource string) string {
-	plain := true
-	for i := 0; i < len(resource); i++ {
+	plain := s3ObjectName(resource) < 0
+	for i := 0; plain && i < len(resource); i++ {
 		if isDigit(resource[i]) || resource[i] == '@' {
 			plain = false
-			break
 		}
 	}
 	if plain {
@@ -47,9 +55,35 @@ func Generalize(resource string) string {
 	return string(AppendPattern(make([]byte, 0, len(resource)+8), resource))
 }
 
+// s3ObjectName returns where the object name (after the last "/") starts
+// in an S3 object ARN ("arn:PARTITION:s3:::bucket/key"), or -1.
+func s3ObjectName(r string) int {
+	if len(r) < 14 || r[:4] != "arn:" {
+		return -1
+	}
+	i := strings.Index(r[4:], ":s3:::")
+	if i < 0 || strings.IndexByte(r[4:4+i], ':') >= 0 {
+		return -1
+	}
+	rest := 4 + i + len(":s3:::")
+	slash := strings.IndexByte(r[rest:], '/')
+	if slash <= 0 {
+		return -1
+	}
+	return strings.LastIndexByte(r, '/') + 1
+}
+
 // AppendPattern appends the pattern of resource to dst; callers on the hot
 // path reuse dst to avoid allocating.
 func AppendPattern(dst []byte, resource string) []byte {
+	if n := s3ObjectName(resource); n >= 0 {
+		dst = appendPattern(dst, resource[:n])
+		return append(dst, '*')
+	}
+	return appendPattern(dst, resource)
+}
+
+func appendPattern(dst []byte, resource string) []byte {
 	i := 0
 	for i < len(resource) {
 		if n := emailLen(resource[i:]); n > 0 && (i == 0 || tokenSep(resource[i-1])) {

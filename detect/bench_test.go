@@ -313,3 +313,36 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProcessFindings is the cost of events that cross a declared
+// boundary: every event of the bench fleet reads from an undeclared system,
+// with resources varying as object keys do, so each one is a finding that
+// joins its agent's open incident.
+func BenchmarkProcessFindings(b *testing.B) {
+	inv, evs := benchFleet(b, 1000)
+	for i := range evs {
+		evs[i].System = "warehouse"
+		evs[i].Resource = fmt.Sprintf("exports/%d/part-%d.csv", i%37, i%4099)
+	}
+	e, err := NewEngine(DefaultConfig(), inv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range evs {
+		e.Process(&evs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu)
+	shift := time.Duration(0)
+	for i := 0; i < b.N; i++ {
+		j := i % len(evs)
+		if j == 0 {
+			shift += time.Duration(len(evs)) * 50 * time.Millisecond
+		}
+		ev := evs[j]
+		ev.Time = ev.Time.Add(shift)
+		e.Process(&ev)
+	}
+}

@@ -15,9 +15,9 @@ type Config struct {
 	// DryRun is shadow mode: alerts are produced with DryRun set, so they
 	// are recorded but sinks do not notify.
 	DryRun bool `koanf:"dry_run"`
-	// ResolveAfter is how long behaviour must stay inside the baseline
-	// (no repeat of the finding) before its alert resolves.
-	ResolveAfter time.Duration `koanf:"resolve_after"`
+	// Incidents says which findings make one incident and when an
+	// incident ends (see IncidentConfig).
+	Incidents IncidentConfig `koanf:"incidents"`
 	// SuppressionsFile is a YAML file of suppressions, reloaded when it
 	// changes; "" means none.
 	SuppressionsFile string `koanf:"suppressions_file"`
@@ -54,7 +54,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Baseline:       baseline.DefaultConfig(),
-		ResolveAfter:   2 * time.Hour,
+		Incidents:      DefaultIncidentConfig(),
 		DormantAfter:   30 * 24 * time.Hour,
 		Alpha:          1e-5,
 		SpikeRatio:     3,
@@ -93,6 +93,9 @@ const (
 	DUnusualHour        = "time.unusual_hour"
 	DCredShared         = "credential.shared"
 	DDormant            = "lifecycle.dormant"
+	DNetworkUndeclared  = "network.undeclared"
+	DClientUndeclared   = "client.undeclared"
+	DCredNotRotated     = "credential.not_rotated"
 )
 
 // Detectors lists every detector name.
@@ -101,12 +104,16 @@ var Detectors = []string{
 	DDecommissioned, DExpired, DSuspended, DOwnerless, DUnattributed,
 	DFirstAction, DFirstSystem, DNovelResource, DNewSource, DNewUserAgent, DFirstDelegator, DFanout,
 	DVolumeSpike, DVolumeResources, DVolumeFailures, DVolumeData, DUnusualHour, DCredShared, DDormant,
+	DNetworkUndeclared, DClientUndeclared, DCredNotRotated,
 }
 
 // Validate reports the first invalid key.
 func (c Config) Validate() error {
 	if err := c.Baseline.Validate(); err != nil {
 		return fmt.Errorf("detect.%w", err) // the baseline block lives under detect
+	}
+	if err := c.Incidents.Validate(); err != nil {
+		return err
 	}
 	known := map[string]bool{}
 	for _, d := range Detectors {
@@ -123,8 +130,6 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
-	case c.ResolveAfter <= 0:
-		return fmt.Errorf("detect.resolve_after: must be positive")
 	case c.DormantAfter <= 0:
 		return fmt.Errorf("detect.dormant_after: must be positive")
 	case c.Alpha <= 0 || c.Alpha >= 0.5:

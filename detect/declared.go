@@ -15,27 +15,7 @@ import (
 // playground, so the learned first-time detectors can fold into it.
 func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseline.Obs, out []finding) ([]finding, bool) {
 	pg := &ag.Playground
-	switch {
-	case ag.Status == inventory.StatusDecommissioned && e.cfg.enabled(DDecommissioned):
-		out = append(out, finding{detector: DDecommissioned, score: 95, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("decommissioned agent %s performed %s on %s", ag.ID, ev.Action, resOrSystem(ev)),
-			reason:  "the inventory marks this agent decommissioned: it should not act at all"})
-	case ag.Status == inventory.StatusSuspended && e.cfg.enabled(DSuspended):
-		out = append(out, finding{detector: DSuspended, score: 85, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("suspended agent %s performed %s on %s", ag.ID, ev.Action, resOrSystem(ev)),
-			reason:  "the inventory marks this agent suspended"})
-	}
-	if ag.Expired(ev.Time) && e.cfg.enabled(DExpired) {
-		out = append(out, finding{detector: DExpired, score: 80, boundary: schemas.BoundaryDeclared,
-			summary:  fmt.Sprintf("agent %s acted after its expiry (%s)", ag.ID, ag.Expires.UTC().Format(time.DateOnly)),
-			reason:   "the inventory entry expired on " + ag.Expires.UTC().Format(time.RFC3339),
-			evidence: []schemas.Evidence{{Feature: "expires", Observed: ev.Time.UTC().Format(time.RFC3339), Baseline: ag.Expires.UTC().Format(time.RFC3339)}}})
-	}
-	if ag.Owner == "" && ag.Status == inventory.StatusActive && e.cfg.enabled(DOwnerless) {
-		out = append(out, finding{detector: DOwnerless, score: 40, boundary: schemas.BoundaryDeclared,
-			summary: fmt.Sprintf("agent %s is active but has no owner", ag.ID),
-			reason:  "no owner in the inventory: nobody would answer an alert about it"})
-	}
+	out = e.lifecycle(ag, ev, out)
 
 	brokeAction := false
 	if e.cfg.enabled(DPlaygroundDeclared) {
@@ -46,11 +26,22 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			what, subject, allowed = "system "+ev.System, "system:"+ev.System, "systems not in ["+strings.Join(pg.Systems, ", ")+"]"
 			brokeAction = true
 		case v&okAction == 0:
-			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(pg.Actions, ", ")+"]"
+			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(declaredActions(pg), ", ")+"]"
 			brokeAction = true
-		case !pg.AllowsResource(ev.Resource):
-			pat := e.tr.Str(o.Pattern)
-			what, subject, allowed = "resource "+ev.Resource, "resource:"+pat, "resource not in ["+strings.Join(pg.Resources, ", ")+"]"
+		case ev.Resource != "" && pg.ConstrainsResources():
+			// The action is declared; is it declared on this resource?
+			// Statements allow an action only on their own resources.
+			mask := pg.ActionRules(ev.Action)
+			if !pg.ResourceAllowed(mask, ev.Resource) {
+				pat := e.tr.Str(o.Pattern)
+				res, rules := pg.ResourcesFor(mask)
+				what, subject = "resource "+ev.Resource, "resource:"+pat
+				if pg.HasStatements() {
+					allowed = ev.Action + " is allowed only on [" + strings.Join(res, ", ") + "] (" + strings.Join(rules, ", ") + ")"
+				} else {
+					allowed = "resource not in [" + strings.Join(res, ", ") + "]"
+				}
+			}
 		}
 		if subject != "" {
 			score := 75
@@ -69,6 +60,7 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			out = append(out, f)
 		}
 	}
+	out = e.declaredSources(pg, ev, o, out)
 	if !pg.AllowsTime(ev.Time) && e.cfg.enabled(DOutsideHours) {
 		out = append(out, finding{detector: DOutsideHours, score: 50, boundary: schemas.BoundaryDeclared,
 			summary:  fmt.Sprintf("%s at %s UTC, outside its declared hours", verb(ev), ev.Time.UTC().Format("Mon 15:04")),
@@ -90,12 +82,16 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 			evidence: []schemas.Evidence{{Feature: "credential_age", Observed: days(age), Baseline: "at most " + days(max)}}})
 	}
 	if ev.OnBehalfOf != "" && len(pg.Delegators) > 0 && e.verdict(ag, noSystem, o.Delegator, ev)&okDelegator == 0 && e.cfg.enabled(DDelegNotAllowed) {
+		reason, baseline := "delegator not in the allowed ["+strings.Join(pg.Delegators, ", ")+"]", strings.Join(pg.Delegators, ", ")
+		if pg.ActsForNobody() {
+			reason, baseline = "the inventory says it acts for nobody (delegators: none)", "nobody"
+		}
 		out = append(out, finding{detector: DDelegNotAllowed, subject: ev.OnBehalfOf, score: 75, boundary: schemas.BoundaryDeclared,
 			summary:  fmt.Sprintf("%s on behalf of %s, who may not delegate to it", verb(ev), ev.OnBehalfOf),
-			reason:   "delegator not in the allowed [" + strings.Join(pg.Delegators, ", ") + "]",
-			evidence: []schemas.Evidence{{Feature: "on_behalf_of", Observed: ev.OnBehalfOf, Baseline: strings.Join(pg.Delegators, ", ")}}})
+			reason:   reason,
+			evidence: []schemas.Evidence{{Feature: "on_behalf_of", Observed: ev.OnBehalfOf, Baseline: baseline}}})
 	}
-	return out, brokeAction
+	return e.declaredRotation(ag, ev, o, out), brokeAction
 }
 
 // Declared-playground verdicts, cached per (agent, system, action) and
@@ -143,14 +139,10 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 
 // unattributed reports activity by a principal no rule maps to an agent.
 func (e *Engine) unattributed(ev *schemas.AgentEvent) []schemas.Alert {
-	if !e.cfg.enabled(DUnattributed) {
+	if !e.cfg.enabled(DUnattributed) || e.knownPrincipal(ev) {
 		return nil
 	}
-	key := schemas.DedupKeyFor(ev.AgentID, DUnattributed, ev.AgentID)
-	n := 1
-	if st := e.alerts[key]; st != nil {
-		n = st.alert.Count + 1
-	}
+	n := e.openCount(ev.AgentID, DUnattributed, ev.AgentID, ev) + 1
 	f := finding{detector: DUnattributed, subject: ev.AgentID, score: 50, boundary: schemas.BoundaryDeclared,
 		summary:  fmt.Sprintf("principal %s acted %d times (latest %s on %s) and maps to no agent", ev.AgentID, n, ev.Action, ev.System),
 		reason:   "no attribution rule maps this principal to an agent: an identity with no name and no owner",

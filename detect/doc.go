@@ -6,11 +6,16 @@
 // learns from it (baseline.Tracker). Detectors, by file:
 //
 //	declared.go (always on, boundary "declared")
-//	  playground.declared         system, action or resource outside the declared lists
-//	  time.outside_hours          outside the declared hours (UTC)
+//	  playground.declared         system, action or resource outside the declared lists; with
+//	                              statements, an action on a resource its statements leave out
+//	  time.outside_hours          outside the declared calendar hours (UTC)
 //	  credential.disallowed_type  credential type not allowed
 //	  credential.too_old          credential older than its maximum age
-//	  delegation.not_allowed      on behalf of someone not allowed
+//	  delegation.not_allowed      on behalf of someone not allowed (anyone, with delegators: none)
+//	declared_sources.go (always on, boundary "declared")
+//	  network.undeclared          from an address outside the declared networks
+//	  client.undeclared           with a client family not declared (boto3, aws-cli, terraform, ...)
+//	  credential.not_rotated      a key in use longer than credentials.rotate_every
 //	  lifecycle.decommissioned, lifecycle.suspended, lifecycle.expired, lifecycle.ownerless
 //	  identity.unattributed       a principal no attribution rule maps (one alert per principal)
 //	learned.go (after maturity, or from a mature peer group for a young agent; boundary "learned")
@@ -31,9 +36,21 @@
 //	                              one volume alert per agent and window, most specific first
 //	  delegation.fanout           distinct delegators per window, same test
 //
-// An alert is keyed by (agent, detector, subject). Process returns it when
-// new, when its severity rises, at repeat counts 2, 5, 10, 20, 50, 100...,
-// and Advance returns it when resolved (no repeat for ResolveAfter).
-// Finding that violates a declared boundary and is also new to the learned
-// playground is one alert with boundary "both".
+// An alert is one incident (alerts.go, incident.go): findings are grouped
+// by detect.incidents.group_by (agent and detector by default), and every
+// further finding under the same key while the incident is open adds to its
+// count, its distinct resources, actions and subjects (the first few kept
+// as examples) and its last-seen time. Process returns the incident when it
+// opens, when its severity rises (a graver finding joins, or it spreads to
+// 10, 100, 1,000 distinct values; the evidence says which), at count and
+// distinct-count milestones (1, 2, 5, 10, 20, 50...) and when an example
+// is added; it resolves once quiet for detect.incidents.quiet_period, and
+// the next crossing opens a new incident (a new id, the same dedup key).
+// A finding that violates a declared boundary and is also new to the
+// learned playground has boundary "both".
+//
+// check.go and suggest.go are `playground check` and the dry-run report:
+// a Checker observes an engine (replaying stored events, or live) and
+// reports the incidents per agent and detector with the widening of each
+// declared playground that would have kept it quiet.
 package detect

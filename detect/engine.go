@@ -25,7 +25,12 @@ type Engine struct {
 	alerts map[string]*alertState
 	// verdicts caches declared-playground checks (see verdict).
 	verdicts map[verdictKey]uint8
-	supp     *suppressions
+	// principals caches the inventory's principals entry of a principal
+	// (see knownPrincipal).
+	principals map[string]*inventory.Principal
+	supp       *suppressions
+	// accepted maps dedup keys people accepted to when that ends.
+	accepted map[string]time.Time
 	log      *slog.Logger
 	clock    func() time.Time
 	metrics  *metrics
@@ -34,7 +39,37 @@ type Engine struct {
 	nextWindow int64     // unix seconds: when the clock next crosses a window
 	nextReload time.Time
 	buf        []finding
+
+	// policies is each detector's incident grouping (detect.incidents).
+	policies      map[string]*incidentPolicy
+	defaultPolicy *incidentPolicy
+	keyBuf        []byte
+	obs           Observer
 }
+
+// Observer hears what the engine decides, for reports such as playground
+// check and the dry-run report. It is called on the engine's goroutine.
+// Events are passed by value (or only their time): a pointer handed to an
+// interface would make every caller's event escape to the heap, one
+// allocation per event even with no observer.
+type Observer interface {
+	// Event hears the time of every event before it is judged.
+	Event(t time.Time)
+	// Finding hears every finding that was not suppressed, before it joins
+	// its incident.
+	Finding(agentID string, f FindingInfo, ev schemas.AgentEvent)
+	// Alert hears every alert the engine returns (new, updated, resolved).
+	Alert(a *schemas.Alert)
+}
+
+// FindingInfo is what an Observer learns of a finding.
+type FindingInfo struct {
+	Detector, Subject, Boundary string
+	Score                       int
+}
+
+// WithObserver makes the engine report its findings and alerts to o.
+func WithObserver(o Observer) Option { return func(e *Engine) { e.obs = o } }
 
 // Option configures an Engine.
 type Option func(*Engine)
@@ -115,7 +150,8 @@ func NewEngine(cfg Config, inv *inventory.Inventory, opts ...Option) (*Engine, e
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, inv: inv, tr: baseline.NewTracker(cfg.Baseline, inv), cat: cat,
-		alerts: map[string]*alertState{}, verdicts: map[verdictKey]uint8{}, log: slog.New(slog.DiscardHandler), clock: time.Now}
+		alerts: map[string]*alertState{}, verdicts: map[verdictKey]uint8{}, log: slog.New(slog.DiscardHandler), clock: time.Now,
+		policies: cfg.Incidents.policies(), defaultPolicy: &incidentPolicy{parts: cfg.Incidents.GroupBy, quiet: cfg.Incidents.QuietPeriod}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -135,9 +171,22 @@ func NewEngine(cfg Config, inv *inventory.Inventory, opts ...Option) (*Engine, e
 func (e *Engine) Tracker() *baseline.Tracker { return e.tr }
 
 // Process evaluates one event, learns from it, and returns the alerts that
-// are new or changed because of it (including alerts resolved by the
+// are new or changed because of it (including incidents resolved by the
 // passage of event time).
 func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
+	if e.obs != nil {
+		e.obs.Event(ev.Time)
+	}
+	out := e.process(ev)
+	if e.obs != nil {
+		for i := range out {
+			e.obs.Alert(&out[i])
+		}
+	}
+	return out
+}
+
+func (e *Engine) process(ev *schemas.AgentEvent) []schemas.Alert {
 	e.metrics.events.Inc()
 	var out []schemas.Alert
 	if ev.Time.After(e.now) {
@@ -164,6 +213,7 @@ func (e *Engine) Process(ev *schemas.AgentEvent) []schemas.Alert {
 	id := schemas.Identity{AgentID: ev.AgentID}
 	if ag != nil {
 		id = ag.Identity()
+		id.Status = ag.StatusAt(ev.Time) // the status then, so a replay names what a live run named
 	}
 	id.AgentInstance, id.OnBehalfOf, id.Principal = ev.AgentInstance, ev.OnBehalfOf, ev.Principal
 	id.CredentialID, id.CredentialType, id.CredentialIssued = ev.CredentialID, ev.CredentialType, ev.CredentialIssuedAt
@@ -177,13 +227,14 @@ func (e *Engine) emit(fs []finding, agentID string, id schemas.Identity, ev *sch
 		f := &fs[i]
 		c := e.metrics.detector(f.detector)
 		c.findings.Inc()
-		if e.supp.match(agentID, f.detector, f.subject, ev.Time) {
+		if e.supp.match(agentID, f.detector, f.subject, ev.Time) || e.isAccepted(agentID, f.detector, f.subject, ev.Time) {
 			c.suppressed.Inc()
 			continue
 		}
-		if a, ok := e.raise(f, agentID, id, ev); ok {
-			out = append(out, a)
+		if e.obs != nil {
+			e.obs.Finding(agentID, FindingInfo{Detector: f.detector, Subject: f.subject, Boundary: f.boundary, Score: f.score}, *ev)
 		}
+		out = e.raise(out, f, agentID, id, ev)
 	}
 	return out
 }
@@ -233,19 +284,25 @@ func (e *Engine) Advance(now time.Time) []schemas.Alert {
 	if !resolved {
 		out = e.resolve(now) // tick resolves on window boundaries only
 	}
+	if e.obs != nil {
+		for i := range out {
+			e.obs.Alert(&out[i])
+		}
+	}
 	return out
 }
 
-// Snapshot persists what only the detector knows: its firing alerts (so
-// dedup survives a restart even if the dispatcher has not stored them
+// Snapshot persists what only the detector knows: its open incidents (so
+// they keep growing after a restart even if the dispatcher has not stored them
 // yet). Profiles and playgrounds are written by the baseline worker, whose
 // state is exact (taken at window close, deduplicated by event id); the
 // detector restores from it rather than overwriting it with its own
 // approximate copy.
 func (e *Engine) Snapshot(ctx context.Context, st store.Store) error {
 	as := make([]schemas.Alert, 0, len(e.alerts))
-	for _, a := range e.alerts {
-		as = append(as, cloneAlert(&a.alert))
+	for _, st := range e.alerts {
+		e.refresh(st)
+		as = append(as, cloneAlert(&st.alert))
 	}
 	if len(as) == 0 {
 		return nil
@@ -292,7 +349,7 @@ func (e *Engine) Restore(ctx context.Context, st store.Store, agentIDs []string)
 		if len(want) > 0 && !want[a.Identity.AgentID] {
 			continue
 		}
-		e.alerts[a.DedupKey] = &alertState{alert: a}
+		e.alerts[a.DedupKey] = e.restoreState(a)
 	}
 	return nil
 }

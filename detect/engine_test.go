@@ -129,8 +129,11 @@ func TestDeclaredPlayground(t *testing.T) {
 	if !reflect.DeepEqual(counts, []int{2, 5}) {
 		t.Fatalf("repeat counts returned = %v, want [2 5]", counts)
 	}
-	// Resolves once quiet for ResolveAfter.
-	res := e.Advance(t0.Add(3 * time.Hour))
+	// Resolves once quiet for the quiet period.
+	if res := e.Advance(t0.Add(23 * time.Hour)); len(res) != 0 {
+		t.Fatalf("resolved before the quiet period: %+v", res)
+	}
+	res := e.Advance(t0.Add(25 * time.Hour))
 	if len(res) != 1 || res[0].Status != schemas.StatusResolved || res[0].ID != a.ID {
 		t.Fatalf("resolved = %+v", res)
 	}
@@ -224,8 +227,9 @@ func TestVolumeSpike(t *testing.T) {
 	if got[0].Evidence[0].Observed == "" || got[0].Evidence[0].Baseline == "" {
 		t.Fatalf("evidence = %+v", got[0].Evidence)
 	}
-	// Enumeration: many distinct resources at a normal rate.
-	at = at.Add(24 * time.Hour)
+	// Enumeration, two days later: many distinct resources at a normal
+	// rate. The spike's incident resolves first (a day quiet).
+	at = at.Add(48 * time.Hour)
 	got = nil
 	for i := 0; i < 200; i++ {
 		got = append(got, e.Process(g.ev("free-bot", at.Add(time.Duration(i)*10*time.Second), "tickets.read", fmt.Sprintf("tickets/%d", 50000+i)))...)

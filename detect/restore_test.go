@@ -66,7 +66,7 @@ func TestRestoreFromWorkerState(t *testing.T) {
 	if len(rep) != 2 || rep[1].Count != 2 {
 		t.Fatalf("dedup after restart: %+v", rep)
 	}
-	res := eng2.Advance(at.Add(5 * time.Hour))
+	res := eng2.Advance(at.Add(DefaultConfig().Incidents.QuietPeriod + 5*time.Minute))
 	if len(res) != 2 || res[0].Status != schemas.StatusResolved || res[0].ID != as[0].ID {
 		t.Fatalf("restored alert should resolve under its id: %+v", res)
 	}

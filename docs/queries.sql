@@ -162,21 +162,268 @@ WHERE agent_id = 'support-bot'
 ORDER BY feature;
 
 -- name: unattributed_principals
--- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent and that the inventory does not list as infrastructure or human: identities with no name.
 -- dialect: clickhouse
 SELECT agent_id AS principal, uniqExact(event_id) AS events, uniqExact(action) AS actions,
        uniqExact(src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
 FROM events
-WHERE unattributed = 1 AND time >= now() - INTERVAL 7 DAY
+WHERE unattributed = 1 AND principal_kind = '' AND time >= now() - INTERVAL 7 DAY
 GROUP BY agent_id
 ORDER BY events DESC;
 
 -- name: unattributed_principals
--- Principals seen in the last 7 days that no attribution rule mapped to an agent: identities with no name.
+-- Principals seen in the last 7 days that no attribution rule mapped to an agent and that the inventory does not list as infrastructure or human: identities with no name.
 -- dialect: sqlite
 SELECT agent_id AS principal, count(DISTINCT event_id) AS events, count(DISTINCT action) AS actions,
        count(DISTINCT src_network) AS networks, min(time) AS first_seen, max(time) AS last_seen
 FROM events
-WHERE unattributed = 1 AND time >= datetime('now', '-7 days')
+WHERE unattributed = 1 AND principal_kind = '' AND time >= datetime('now', '-7 days')
 GROUP BY agent_id
 ORDER BY events DESC;
+
+-- name: known_principals
+-- Principals the inventory lists as infrastructure or human, seen in the last 7 days: what they did and for how many agents (role assumptions attributed to the agent they made credentials for).
+-- dialect: clickhouse
+SELECT principal, any(principal_kind) AS kind, uniqExact(event_id) AS events, uniqExact(action) AS actions,
+       uniqExactIf(agent_id, unattributed = 0) AS agents_served, min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE principal_kind != '' AND time >= now() - INTERVAL 7 DAY
+GROUP BY principal
+ORDER BY events DESC, principal;
+
+-- name: known_principals
+-- Principals the inventory lists as infrastructure or human, seen in the last 7 days: what they did and for how many agents (role assumptions attributed to the agent they made credentials for).
+-- dialect: sqlite
+SELECT principal, max(principal_kind) AS kind, count(DISTINCT event_id) AS events, count(DISTINCT action) AS actions,
+       count(DISTINCT CASE WHEN unattributed = 0 THEN agent_id END) AS agents_served,
+       min(time) AS first_seen, max(time) AS last_seen
+FROM events
+WHERE principal_kind != '' AND time >= datetime('now', '-7 days')
+GROUP BY principal
+ORDER BY events DESC, principal;
+
+-- name: acted_after_decommissioned
+-- Agents that acted at or after the decommissioned_at date of their current inventory entry: how often, first and last time.
+-- dialect: clickhouse
+SELECT agent_id, decommissioned_at, uniqExact(event_id) AS events_after, min(time) AS first_after, max(time) AS last_after
+FROM events
+ALL INNER JOIN (
+    SELECT agent_id, argMax(decommissioned_at, updated_at) AS decommissioned_at
+    FROM agents
+    GROUP BY agent_id
+) AS gone USING agent_id
+WHERE decommissioned_at IS NOT NULL AND time >= decommissioned_at
+GROUP BY agent_id, decommissioned_at
+ORDER BY events_after DESC, agent_id;
+
+-- name: acted_after_decommissioned
+-- Agents that acted at or after the decommissioned_at date of their current inventory entry: how often, first and last time.
+-- dialect: sqlite
+SELECT e.agent_id, a.decommissioned_at, count(DISTINCT e.event_id) AS events_after, min(e.time) AS first_after,
+       max(e.time) AS last_after
+FROM events AS e
+JOIN agents AS a ON a.agent_id = e.agent_id
+WHERE a.decommissioned_at IS NOT NULL AND e.time >= a.decommissioned_at
+GROUP BY e.agent_id, a.decommissioned_at
+ORDER BY events_after DESC, e.agent_id;
+
+-- ---------------------------------------------------------------------
+-- The console's queries (package console) and the event search behind
+-- its Search page and `agentwatch trail`. A test holds these texts equal
+-- to what the console runs, with the example values below in place of
+-- its parameters. In the ClickHouse variants a time is given as seconds
+-- since 1970 (UTC): 1773619200 is 2026-03-16 00:00:00, 1773705600 is
+-- 2026-03-17 00:00:00, 1773698400 is 2026-03-16 22:00:00, 1773014400 is
+-- 2026-03-09 00:00:00.
+
+-- name: search_events
+-- Events of one agent on behalf of one principal in a time range, newest first, with the full identity chain of each (the Search page and `agentwatch trail`; drop or add conditions on agent_instance, credential_id, action, resource).
+-- dialect: clickhouse
+SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
+    credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
+    action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
+    records, attributes, unattributed, principal_kind
+FROM events
+WHERE agent_id = 'support-bot'
+  AND on_behalf_of = 'customer:cus_04711'
+  AND time >= toDateTime(1773619200)
+  AND time < toDateTime(1773705600)
+ORDER BY time DESC, time_nanos DESC, event_id
+LIMIT 1 BY event_id
+LIMIT 100;
+
+-- name: search_events
+-- Events of one agent on behalf of one principal in a time range, newest first, with the full identity chain of each (the Search page and `agentwatch trail`; drop or add conditions on agent_instance, credential_id, action, resource).
+-- dialect: sqlite
+SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
+    credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
+    action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
+    records, attributes, unattributed, principal_kind
+FROM events
+WHERE agent_id = 'support-bot'
+  AND on_behalf_of = 'customer:cus_04711'
+  AND time >= '2026-03-16 00:00:00'
+  AND time < '2026-03-17 00:00:00'
+ORDER BY time DESC, time_nanos DESC, event_id
+LIMIT 100;
+
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
+-- dialect: clickhouse
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= toDateTime(1773619200) AND window_start < toDateTime(1773698400)
+ORDER BY agent_id, window_start, updated_at DESC
+LIMIT 1 BY agent_id, window_start;
+
+-- name: fleet_windows
+-- Events per agent and closed window over a day (the fleet page's sparklines; replace the two times with yours).
+-- dialect: sqlite
+SELECT agent_id, window_start, events
+FROM agent_windows
+WHERE window_start >= '2026-03-16 00:00:00' AND window_start < '2026-03-16 22:00:00'
+ORDER BY agent_id, window_start;
+
+-- name: fleet_recent
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
+-- dialect: clickhouse
+SELECT agent_id, toStartOfHour(time) AS hour, uniqExact(event_id) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
+FROM events
+WHERE time >= toDateTime(1773698400) AND time < toDateTime(1773705600)
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
+
+-- name: fleet_recent
+-- Events per agent and hour in the last two hours, whose windows may still be open, with the latest time and whether any was unattributed.
+-- dialect: sqlite
+SELECT agent_id, substr(time, 1, 13) || ':00:00' AS hour, count(*) AS events,
+       max(time) AS last_seen, max(unattributed) AS unattributed
+FROM events
+WHERE time >= '2026-03-16 22:00:00' AND time < '2026-03-17 00:00:00'
+GROUP BY agent_id, hour
+ORDER BY agent_id, hour;
+
+-- name: fleet_baselines
+-- Each agent's learned hourly event band and maturity (the fleet page's usual band).
+-- dialect: clickhouse
+SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality
+FROM agent_baselines
+WHERE feature = 'events'
+ORDER BY agent_id, version DESC
+LIMIT 1 BY agent_id;
+
+-- name: fleet_baselines
+-- Each agent's learned hourly event band and maturity (the fleet page's usual band).
+-- dialect: sqlite
+SELECT agent_id, samples, median, p95, p99, mature, last_window, seasonality
+FROM agent_baselines
+WHERE feature = 'events'
+ORDER BY agent_id;
+
+-- name: latest_event_time
+-- The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).
+-- dialect: clickhouse
+SELECT max(time) AS latest FROM events;
+
+-- name: latest_event_time
+-- The time of the latest stored event (the fleet page shows the 24 hours before it when it is in the past).
+-- dialect: sqlite
+SELECT max(time) AS latest FROM events;
+
+-- name: agent_instances
+-- The instances one agent ran since a time, with how many credentials and delegators each used.
+-- dialect: clickhouse
+SELECT agent_instance, uniqExact(event_id) AS events, uniqExact(credential_id) AS credentials,
+       uniqExact(on_behalf_of) AS delegators, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= toDateTime(1773014400)
+GROUP BY agent_instance
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_instances
+-- The instances one agent ran since a time, with how many credentials and delegators each used.
+-- dialect: sqlite
+SELECT agent_instance, count(*) AS events, count(DISTINCT credential_id) AS credentials,
+       count(DISTINCT on_behalf_of) AS delegators, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= '2026-03-09 00:00:00'
+GROUP BY agent_instance
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_credentials
+-- The credentials one agent used since a time, with their type, issue time and instances.
+-- dialect: clickhouse
+SELECT credential_id, credential_type, min(credential_issued_at) AS issued, uniqExact(event_id) AS events,
+       uniqExact(agent_instance) AS instances, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= toDateTime(1773014400)
+GROUP BY credential_id, credential_type
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: agent_credentials
+-- The credentials one agent used since a time, with their type, issue time and instances.
+-- dialect: sqlite
+SELECT credential_id, credential_type, min(credential_issued_at) AS issued, count(*) AS events,
+       count(DISTINCT agent_instance) AS instances, max(time) AS last_seen
+FROM events
+WHERE agent_id = 'support-bot' AND time >= '2026-03-09 00:00:00'
+GROUP BY credential_id, credential_type
+ORDER BY last_seen DESC
+LIMIT 100;
+
+-- name: incident_actions
+-- Who accepted, silenced or resolved which incident of one agent, when, why and until when (the actions table; the agent page shows it).
+-- dialect: clickhouse
+SELECT time, actor, action, alert_id, detector, subject, reason, expires_at, matchers, detail
+FROM (
+    SELECT *
+    FROM actions
+    WHERE agent_id = 'support-bot'
+    ORDER BY id
+    LIMIT 1 BY id
+)
+ORDER BY time DESC;
+
+-- name: incident_actions
+-- Who accepted, silenced or resolved which incident of one agent, when, why and until when (the actions table; the agent page shows it).
+-- dialect: sqlite
+SELECT time, actor, action, alert_id, detector, subject, reason, expires_at, matchers, detail
+FROM actions
+WHERE agent_id = 'support-bot'
+ORDER BY time DESC;
+
+-- name: posture_findings_open
+-- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
+-- dialect: clickhouse
+SELECT severity, type, agent_id, owner, summary, fix, first_seen, last_seen
+FROM posture_findings
+WHERE status = 'open'
+ORDER BY severity_rank DESC, type, agent_id, id;
+
+-- name: posture_findings_open
+-- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
+-- dialect: sqlite
+SELECT severity, type, agent_id, owner, summary, fix, first_seen, last_seen
+FROM posture_findings
+WHERE status = 'open'
+ORDER BY severity_rank DESC, type, agent_id, id;
+
+-- name: agent_unused_permissions
+-- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- dialect: clickhouse
+SELECT agent_id, kind, pattern
+FROM agent_unused_permissions
+WHERE status = 'active'
+ORDER BY agent_id, kind, pattern;
+
+-- name: agent_unused_permissions
+-- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- dialect: sqlite
+SELECT agent_id, kind, pattern
+FROM agent_unused_permissions
+WHERE status = 'active'
+ORDER BY agent_id, kind, pattern;

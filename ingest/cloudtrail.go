@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -12,8 +13,9 @@ import (
 // Logstash exports it with @timestamp instead of eventTime). The field
 // mapping is documented in docs/formats.md. It reads the record in one
 // pass, descending only into userIdentity, requestParameters (for the
-// resource), resources and additionalEventData.
-func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCache) error {
+// resource), resources and additionalEventData. The resource is named as
+// the ARN IAM evaluates for the call (arn.go).
+func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCache, athena *athenaCache) error {
 	var (
 		eventSource, eventName, errCode, eventID string
 		eventTimeRaw, stampRaw                   []byte
@@ -79,36 +81,94 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 	if eventName == "" {
 		return fmt.Errorf("eventName: is missing")
 	}
-	svc := strings.TrimSuffix(eventSource, ".amazonaws.com")
+	// The IAM prefix, where CloudTrail's event source is spelt otherwise
+	// (monitoring → cloudwatch), so that system and action read as a
+	// policy would write them.
+	svc := awsiam.PrefixOfSource(eventSource)
 	p.ev.Time = t
 	p.ev.System = p.in.join("aws", ":", svc)
 	p.ev.Action = p.in.join(svc, ":", eventName)
 	p.ev.ErrorCode = errCode
 	p.ev.Outcome = cloudTrailOutcome(errCode, consoleLogin)
 	p.ev.EventID = eventID
+	var callerAccount string
 	if len(ui) > 0 && ui[0] == '{' {
-		if err := cloudTrailIdentity(ui, p); err != nil {
+		var err error
+		if callerAccount, err = cloudTrailIdentity(ui, p); err != nil {
 			return fmt.Errorf("userIdentity: %w", err)
 		}
 	}
+	// The first few entries are enough: the one a rule wants comes first
+	// when there is one (S3 names the object before its bucket).
+	var resBuf [4]ctResource
+	res := resBuf[:0]
 	if len(resources) > 0 && resources[0] == '[' {
 		_ = arrayEach(resources, func(r []byte) error {
-			if arn := str(objGet(r, "ARN")); arn != "" {
-				p.ev.Resource = arn
-				p.ev.ResourceType = str(objGet(r, "type"))
+			var e ctResource
+			_ = objectEach(r, func(k, v []byte) error {
+				switch string(k) {
+				case "ARN":
+					e.arn = view(v)
+				case "type":
+					e.typ = view(v)
+				case "accountId":
+					e.account = view(v)
+				}
+				return nil
+			})
+			if e.arn != "" {
+				res = append(res, e)
+			}
+			if len(res) == len(resBuf) {
 				return errStop
 			}
 			return nil
 		})
 	}
+	if len(reqParams) > 0 && reqParams[0] != '{' {
+		reqParams = nil
+	}
+	rule := ruleFor(svc, eventName, p.ev.Action)
+	if rule != nil {
+		c := arnCtx{eventName: eventName, region: region, params: reqParams, resp: respEl,
+			principal: p.ev.Principal, athena: athena, ok: p.ev.Outcome == schemas.OutcomeSuccess, in: p.in}
+		c.partition = partitionOf(p.ev.Principal, region)
+		// The account that owns the resource: as the record's resources
+		// list says, else the account the event was delivered to, else
+		// the caller's. A record that says none leaves it empty.
+		for _, r := range res {
+			if r.account != "" {
+				c.account = r.account
+				break
+			}
+		}
+		if c.account == "" {
+			c.account = account
+		}
+		if c.account == "" {
+			c.account = callerAccount
+		}
+		if len(rule.account) > 0 && reqParams != nil {
+			if a := c.value(rule.account); a != "" {
+				c.account = a
+			}
+		}
+		p.ev.Resource, p.ev.ResourceType = nameResource(rule, c, res)
+	} else if len(res) > 0 {
+		p.ev.Resource, p.ev.ResourceType = res[0].own(p.in)
+	}
 	var newSession sessionInfo
-	if len(reqParams) > 0 && reqParams[0] == '{' {
-		newSession = cloudTrailParams(reqParams, p, svc)
+	if reqParams != nil {
+		p.request = reqParams // for attribution rules on request_parameters
+		if svc == "sts" || rule == nil {
+			newSession = cloudTrailParams(reqParams, p, svc, rule == nil)
+		}
 	}
 	if svc == "sts" && respEl != nil && p.ev.Outcome == schemas.OutcomeSuccess {
 		// The tags describe the session being created, not the caller:
 		// remember them for the calls that session will make.
-		sessions.put(str(objPath(respEl, "credentials", "accessKeyId")), newSession)
+		p.issuedKey = str(objPath(respEl, "credentials", "accessKeyId"))
+		sessions.put(p.issuedKey, newSession)
 	}
 	if info, ok := sessions.get(p.ev.CredentialID); ok {
 		for k, v := range info.tags {
@@ -145,9 +205,9 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 }
 
 // cloudTrailIdentity reads userIdentity: principal, credential, session
-// name, source identity.
-func cloudTrailIdentity(ui []byte, p *parsed) error {
-	var typ, arn, principalID, keyID, invokedBy, issuer, userName string
+// name, source identity. It returns the caller's account.
+func cloudTrailIdentity(ui []byte, p *parsed) (string, error) {
+	var typ, arn, principalID, keyID, invokedBy, issuer, userName, accountID string
 	var createdRaw []byte
 	err := objectEach(ui, func(k, v []byte) error {
 		switch string(k) {
@@ -163,6 +223,8 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 			invokedBy = p.in.str(v)
 		case "userName":
 			userName = p.in.str(v)
+		case "accountId":
+			accountID = view(v) // only ever copied into a built ARN
 		case "sessionContext":
 			if len(v) == 0 || v[0] != '{' {
 				return nil
@@ -189,7 +251,7 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	switch {
 	case arn != "":
@@ -215,21 +277,29 @@ func cloudTrailIdentity(ui []byte, p *parsed) error {
 			p.ev.CredentialIssuedAt = &t
 		}
 	}
-	return nil
+	return accountID, nil
 }
 
-// cloudTrailParams picks the resource out of requestParameters when the
-// record has no resources list, and reads session tags from STS calls.
-func cloudTrailParams(b []byte, p *parsed, svc string) sessionInfo {
-	var bucket, key, first string
+// partitionOf reads the partition from the caller's ARN, else from the
+// region.
+func partitionOf(principal, region string) string {
+	if strings.HasPrefix(principal, "arn:") {
+		if i := strings.IndexByte(principal[4:], ':'); i > 0 {
+			return principal[4 : 4+i]
+		}
+	}
+	return awsiam.PartitionOf(region)
+}
+
+// cloudTrailParams reads session tags from STS calls and, for services
+// arnTable does not cover (legacy set), picks the resource out of
+// requestParameters when the record has no resources list.
+func cloudTrailParams(b []byte, p *parsed, svc string, legacy bool) sessionInfo {
+	var first string
 	var created sessionInfo
 	firstRank := len(resourceParams)
 	_ = objectEach(b, func(k, v []byte) error {
 		switch string(k) {
-		case "bucketName":
-			bucket = str(v)
-		case "key":
-			key = str(v)
 		case "tags", "principalTags":
 			// Only STS calls carry session tags; elsewhere "tags" are
 			// resource tags being written, which say nothing about the
@@ -246,7 +316,7 @@ func cloudTrailParams(b []byte, p *parsed, svc string) sessionInfo {
 				}
 			}
 		default:
-			if p.ev.Resource != "" {
+			if !legacy || p.ev.Resource != "" {
 				return nil
 			}
 			for i, name := range resourceParams[:firstRank] {
@@ -260,18 +330,7 @@ func cloudTrailParams(b []byte, p *parsed, svc string) sessionInfo {
 		}
 		return nil
 	})
-	if p.ev.Resource != "" {
-		return created
-	}
-	switch {
-	case bucket != "" && svc == "s3":
-		p.ev.Resource = "arn:aws:s3:::" + bucket
-		p.ev.ResourceType = "AWS::S3::Bucket"
-		if key != "" {
-			p.ev.Resource += "/" + key
-			p.ev.ResourceType = "AWS::S3::Object"
-		}
-	case first != "":
+	if legacy && p.ev.Resource == "" {
 		p.ev.Resource = first
 	}
 	return created

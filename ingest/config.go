@@ -49,8 +49,16 @@ type HTTPSource struct {
 
 // FileConfig configures the file tailer.
 type FileConfig struct {
-	// Paths are files or directories to follow (plain or .gz).
+	// Paths are files, directories (read recursively) or globs with "**"
+	// ("/logs/AWSLogs/*/CloudTrail/**/*.json.gz") to follow, plain or .gz.
 	Paths []string `koanf:"paths"`
+	// Include, when set, keeps only the files found by walking a directory
+	// or glob path whose path below it matches one of these globs ("**"
+	// crosses folders; a pattern without "/" matches the file name).
+	Include []string `koanf:"include"`
+	// Exclude skips the files found by walking that match one of these
+	// globs (same syntax). Default: CloudTrail's digest files.
+	Exclude []string `koanf:"exclude"`
 	// Format forces a format for every record ("" = detect per record).
 	Format string `koanf:"format"`
 	// StateFile remembers how far each file was read, across restarts.
@@ -71,6 +79,7 @@ func DefaultConfig() Config {
 			RetryAfter:   5 * time.Second,
 		},
 		Files: FileConfig{
+			Exclude:      append([]string(nil), DefaultExclude...),
 			StateFile:    "ingest-offsets.json",
 			PollInterval: time.Second,
 		},
@@ -136,6 +145,19 @@ func (c FileConfig) Validate() error {
 	}
 	if c.Format != "" && !knownFormat(c.Format) {
 		errs = append(errs, fmt.Errorf("ingest.files.format: %q is not a known format (%s)", c.Format, formatList()))
+	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"paths", c.Paths}, {"include", c.Include}, {"exclude", c.Exclude}} {
+		key := l.key
+		for i, p := range l.list {
+			if p == "" {
+				errs = append(errs, fmt.Errorf("ingest.files.%s[%d]: is empty", key, i))
+			} else if err := checkFileGlob(p); err != nil {
+				errs = append(errs, fmt.Errorf("ingest.files.%s[%d]: %w", key, i, err))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -83,7 +83,7 @@ func TestConfigLoadsFromYAML(t *testing.T) {
 	want.HTTP.MaxBodyBytes = 8 << 20
 	want.HTTP.RetryAfter = 10 * time.Second
 	want.HTTP.Sources = []HTTPSource{{Name: "vector", Token: "not-a-real-token"}, {Name: "k8s-apiserver", TokenFile: "testdata/config/k8s.token"}}
-	want.Files = FileConfig{Paths: []string{"/var/log/agents"}, StateFile: "/var/lib/agentwatch/offsets.json", PollInterval: 2 * time.Second}
+	want.Files = FileConfig{Paths: []string{"/var/log/agents"}, Exclude: DefaultExclude, StateFile: "/var/lib/agentwatch/offsets.json", PollInterval: 2 * time.Second}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("loaded\n%#v\nwant\n%#v", got, want)
 	}

@@ -33,6 +33,8 @@ const (
 	kResourceID
 	kAuditID
 	kVerb
+	kType
+	kTime
 )
 
 // shapeBit names the detection bit of a top-level member. A switch on the
@@ -86,6 +88,10 @@ func shapeBit(k []byte) shapeKey {
 		return kAuditID
 	case "verb":
 		return kVerb
+	case "type":
+		return kType
+	case "time":
+		return kTime
 	}
 	return 0
 }
@@ -140,6 +146,9 @@ func (s shape) detect() string {
 		return FormatCloudTrail
 	case s.has(kEventType) && s.has(kPublished) && s.has(kActor):
 		return FormatOkta
+	case s.has(kRequest) && s.has(kType) && s.has(kTime) && !s.has(kServer) && !s.has(kSession):
+		// A Vault audit entry: {"time","type":"request|response","auth","request",...}.
+		return FormatVault
 	case s.has(kJSONRPC), (s.has(kRequest) || s.has(kResponse) || s.has(kMessage)) && (s.has(kServer) || s.has(kSession)):
 		return FormatMCP
 	case s.has(kAction) && s.has(kSystem) && (s.has(kEventID) || s.has(kAgentID)):

@@ -9,9 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/schemas"
@@ -35,16 +32,20 @@ func (s *Stats) add(o Stats) {
 // publishBatch is how many events a file load publishes at a time.
 const publishBatch = 1000
 
-// LoadFile is a one-off load of a file (plain or .gz), of every file in a
-// directory, or of stdin when path is "-". Small inputs are read whole, so
-// a pretty-printed document (a CloudTrail delivery object) works; inputs
-// larger than 64 × max_record_bytes are read line by line (NDJSON).
+// LoadFile is a one-off load of a file (plain or .gz), of every file under
+// a directory (recursively, oldest first by the time in their names, as the
+// tailer reads them; CloudTrail digest files skipped), or of stdin when path
+// is "-". Small inputs are read whole, so a pretty-printed document (a
+// CloudTrail delivery object) works; inputs larger than 64 × max_record_bytes
+// are read line by line (NDJSON).
 func LoadFile(ctx context.Context, path string, n *Normalizer, sink Sink) (Stats, error) {
 	return LoadFileAs(ctx, path, "", n, sink)
 }
 
 // LoadFileAs is LoadFile with the format forced ("" = detect per record),
-// for `agentwatch ingest --file PATH --format F`.
+// for `agentwatch ingest --file PATH --format F`. PATH may also be a glob
+// with "**" (quote it from the shell). A directory or glob that names no
+// file is an error naming it.
 func LoadFileAs(ctx context.Context, path, format string, n *Normalizer, sink Sink) (Stats, error) {
 	if format != "" && !knownFormat(format) {
 		return Stats{}, fmt.Errorf("load %s: format %q is not one of %s", path, format, formatList())
@@ -52,26 +53,24 @@ func LoadFileAs(ctx context.Context, path, format string, n *Normalizer, sink Si
 	if path == "-" {
 		return loadReader(ctx, os.Stdin, "stdin", format, n, sink)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return Stats{}, fmt.Errorf("load %s: %w", path, err)
-	}
-	if !fi.IsDir() {
-		return loadPath(ctx, path, format, n, sink)
-	}
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return Stats{}, fmt.Errorf("load %s: %w", path, err)
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, filepath.Join(path, e.Name()))
+	if !isGlob(path) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return Stats{}, fmt.Errorf("load %s: %w", path, err)
+		}
+		if !fi.IsDir() {
+			return loadPath(ctx, path, format, n, sink)
 		}
 	}
-	sort.Strings(names)
+	res, warns := newWalker(nil, DefaultExclude).list([]string{path})
+	if len(warns) > 0 {
+		return Stats{}, fmt.Errorf("load %s: %w", path, errors.Join(warns...))
+	}
+	if len(res[0].Files) == 0 {
+		return Stats{}, fmt.Errorf("load %s: %s", path, res[0].Why)
+	}
 	var total Stats
-	for _, name := range names {
+	for _, name := range res[0].Files {
 		st, err := loadPath(ctx, name, format, n, sink)
 		total.add(st)
 		if err != nil {
@@ -196,13 +195,20 @@ func (b *batcher) flush() error {
 		return nil
 	}
 	if err := publishRetry(b.ctx, b.sink, b.evs, b.dead); err != nil {
-		return fmt.Errorf("load %s: %w", b.source, err)
+		return &publishError{fmt.Errorf("load %s: %w", b.source, err)}
 	}
 	b.stats.Events += len(b.evs)
 	b.stats.DeadLetters += len(b.dead)
 	b.evs, b.dead = b.evs[:0], b.dead[:0]
 	return nil
 }
+
+// publishError is a failure to hand records to the sink, as opposed to a
+// problem with the input: it stops a collector instead of skipping a file.
+type publishError struct{ err error }
+
+func (e *publishError) Error() string { return e.err.Error() }
+func (e *publishError) Unwrap() error { return e.err }
 
 // publishRetry publishes, waiting with exponential backoff while the sink
 // reports backpressure or that records cannot be kept for now (a full

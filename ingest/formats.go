@@ -22,12 +22,13 @@ const (
 	FormatMCP        = "mcp"
 	FormatCanonical  = "canonical"
 	FormatAzure      = "azure"
+	FormatVault      = "vault"
 	// FormatUnknown marks dead letters whose format could not be told.
 	FormatUnknown = "unknown"
 )
 
 // Formats lists the formats a caller may force.
-var Formats = []string{FormatCloudTrail, FormatOkta, FormatK8s, FormatGCP, FormatMCP, FormatCanonical, FormatAzure}
+var Formats = []string{FormatCloudTrail, FormatOkta, FormatK8s, FormatGCP, FormatMCP, FormatCanonical, FormatAzure, FormatVault}
 
 func knownFormat(f string) bool {
 	for _, x := range Formats {
@@ -50,6 +51,12 @@ type parsed struct {
 	ev          schemas.AgentEvent
 	sessionName string            // role session name or equivalent
 	tags        map[string]string // session tags, user extras, labels
+	// request is the record's request parameters as a raw JSON object
+	// (CloudTrail requestParameters), read only by rules that ask.
+	request []byte
+	// issuedKey is the access key id of a credential the record created
+	// (an STS AssumeRole* response), "" otherwise.
+	issuedKey string
 }
 
 // eachTop walks the record's top-level members, from the detection pass

@@ -68,6 +68,7 @@ func FuzzGCP(f *testing.F) {
 func FuzzOkta(f *testing.F)   { fuzzFormat(f, FormatOkta, "testdata/okta*.ndjson") }
 func FuzzMCP(f *testing.F)    { fuzzFormat(f, FormatMCP, "testdata/mcp*.ndjson") }
 func FuzzAzure(f *testing.F)  { fuzzFormat(f, FormatAzure, realDir+"/azure-activity/*/*.json") }
+func FuzzVault(f *testing.F)  { fuzzFormat(f, FormatVault, "testdata/vault*.ndjson") }
 func FuzzDetect(f *testing.F) { fuzzFormat(f, "", "testdata/*.json", "testdata/*.ndjson") }
 func FuzzCanonical(f *testing.F) {
 	fuzzFormat(f, FormatCanonical, "testdata/canonical.ndjson")

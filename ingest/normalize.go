@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -35,8 +36,10 @@ const UnknownPrincipal = "unknown"
 type Normalizer struct {
 	cfg      Config
 	rules    []*compiledRule
+	known    *principalSet // the inventory's principals list
 	m        *normMetrics
 	sessions *sessionCache
+	athena   *athenaCache
 	intern   *interner
 	attrMaps *attrMaps
 	// now stamps records that arrive without a receive time (Explain).
@@ -62,13 +65,27 @@ func (m *normMetrics) format(f string) formatCounters {
 	return formatCounters{m.records.WithLabelValues(f), m.events.WithLabelValues(f), m.unattributed.WithLabelValues(f)}
 }
 
+// Option adjusts a Normalizer.
+type Option func(*Normalizer)
+
+// WithPrincipals gives the normaliser the inventory's known non-agent
+// principals (inventory.Inventory.Principals): a record no rule
+// attributes whose principal one of them matches is marked with its kind
+// (principal_kind) instead of being an unknown identity.
+func WithPrincipals(ps []*inventory.Principal) Option {
+	return func(n *Normalizer) { n.known = newPrincipalSet(ps) }
+}
+
 // NewNormalizer compiles the attribution rules and registers the
 // normaliser's metrics with reg (nil: metrics are kept but not exported).
-func NewNormalizer(cfg Config, reg prometheus.Registerer) (*Normalizer, error) {
+func NewNormalizer(cfg Config, reg prometheus.Registerer, opts ...Option) (*Normalizer, error) {
 	if cfg.MaxRecordBytes <= 0 {
 		return nil, fmt.Errorf("ingest.max_record_bytes: must be positive, got %d", cfg.MaxRecordBytes)
 	}
-	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), intern: newInterner(), attrMaps: newAttrMaps(), now: time.Now}
+	n := &Normalizer{cfg: cfg, sessions: newSessionCache(100000), athena: newAthenaCache(100000), intern: newInterner(), attrMaps: newAttrMaps(), now: time.Now}
+	for _, o := range opts {
+		o(n)
+	}
 	for i, r := range cfg.Attribution {
 		c, err := compileRule(r)
 		if err != nil {
@@ -290,7 +307,7 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 	var err error
 	switch format {
 	case FormatCloudTrail:
-		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags, n.sessions)
+		err = parseCloudTrail(obj, p, n.cfg.OnBehalfOfTags, n.sessions, n.athena)
 	case FormatK8s:
 		if k := str(objGet(obj, "kind")); k == "AdmissionReview" {
 			err = errors.New("admission.k8s.io AdmissionReview is a webhook request, not an audit event")
@@ -305,6 +322,8 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		err = parseMCP(obj, p, rec.Time)
 	case FormatAzure:
 		err = parseAzure(obj, p)
+	case FormatVault:
+		err = parseVault(obj, p, n.cfg.OnBehalfOfTags)
 	case FormatCanonical:
 		err = parseCanonical(obj, p)
 	}
@@ -318,9 +337,6 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		return true
 	}
 	ev := &p.ev
-	if p.nattrs > 0 && ev.Attributes == nil {
-		ev.Attributes = n.attrMaps.get(p.attrs[:p.nattrs])
-	}
 	if ev.Source == "" {
 		ev.Source = format
 	}
@@ -330,8 +346,15 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 	var a attribution
 	if format != FormatCanonical || ev.AgentID == "" {
 		a = attribute(n.rules, format, p, st.trace != nil)
+		n.known.classify(p, &a, st.trace != nil)
+		if a.Kind != "" {
+			ev.PrincipalKind = a.Kind
+		}
 		if a.Agent != "" {
 			ev.AgentID, ev.AgentInstance = a.Agent, a.Instance
+			if a.ViaRequest {
+				issuedCredential(p)
+			}
 		} else {
 			ev.AgentID = ev.Principal
 			if ev.AgentID == "" {
@@ -345,6 +368,9 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 			}
 			ev.Unattributed = true
 		}
+	}
+	if p.nattrs > 0 && ev.Attributes == nil {
+		ev.Attributes = n.attrMaps.get(p.attrs[:p.nattrs])
 	}
 	if err := ev.Validate(); err != nil {
 		d := n.addDead(st, rec, obj, format, ReasonInvalid, format+": "+err.Error())
@@ -364,6 +390,25 @@ func (n *Normalizer) one(rec Record, obj []byte, members []member, format string
 		*st.trace = append(*st.trace, explained{format: format, p: &pc, attr: a, ev: &st.evs[len(st.evs)-1]})
 	}
 	return true
+}
+
+// issuedCredential turns an event attributed through its request
+// parameters (a record that made a credential for the agent, called by
+// someone else) into an event about that credential: its credential
+// fields name the credential created (none if the call failed), issued at
+// the event's time, and the caller's own key moves to attribute
+// caller.credential_id. Otherwise the caller's one key, used for many
+// agents, would look like a credential the agents share.
+func issuedCredential(p *parsed) {
+	ev := &p.ev
+	if ev.CredentialID != "" {
+		p.setAttr("caller.credential_id", ev.CredentialID)
+	}
+	ev.CredentialID, ev.CredentialType, ev.CredentialIssuedAt, ev.CredentialExpiresAt = p.issuedKey, credTypeForAWSKey(p.issuedKey), nil, nil
+	if p.issuedKey != "" {
+		t := ev.Time
+		ev.CredentialIssuedAt = &t
+	}
 }
 
 func (n *Normalizer) addDead(st *state, rec Record, raw []byte, format, class, detail string) *DeadLetter {

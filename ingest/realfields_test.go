@@ -62,7 +62,7 @@ func TestRealCloudTrailFields(t *testing.T) {
 	check(t, "agent_id", e.AgentID, "stratus-red-team")
 	check(t, "agent_instance", e.AgentInstance, "1688990082523310002")
 	check(t, "src_ip", e.SrcIP, "192.168.10.20")
-	check(t, "resource", e.Resource, "i-durz4ux740gjqvcm")
+	check(t, "resource", e.Resource, "arn:aws:ec2:us-east-1:123837392027:instance/i-durz4ux740gjqvcm")
 	check(t, "user_agent", e.UserAgent, "stratus-red-team_39f95f43-cd2f-4beb-b69e-be60b6fe1f57")
 	if e.CredentialIssuedAt == nil || !e.CredentialIssuedAt.Equal(time.Date(2023, 7, 10, 11, 54, 47, 0, time.UTC)) {
 		t.Errorf("credential_issued_at = %v", e.CredentialIssuedAt)

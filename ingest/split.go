@@ -94,6 +94,9 @@ func writeExplained(w io.Writer, num, line int, t explained) error {
 		if t.p.ev.UserAgent != "" {
 			fmt.Fprintf(&b, " user_agent=%q", t.p.ev.UserAgent)
 		}
+		if t.p.ev.Action != "" {
+			fmt.Fprintf(&b, " action=%s", t.p.ev.Action)
+		}
 	}
 	b.WriteByte('\n')
 	for _, why := range t.attr.Why {
@@ -104,13 +107,26 @@ func writeExplained(w io.Writer, num, line int, t explained) error {
 		fmt.Fprintf(&b, "  -> dead letter: %s\n", t.dead.Reason)
 	case t.ev != nil && t.ev.Unattributed && t.attr.Rule == "" && len(t.attr.Why) == 0 && t.format == FormatCanonical:
 		fmt.Fprintf(&b, "  -> unattributed canonical event: agent=%q\n", t.ev.AgentID)
+	case t.ev != nil && t.ev.Unattributed && t.ev.PrincipalKind != "":
+		fmt.Fprintf(&b, "  -> %s principal, not an agent: agent=%q (the principal), stored with principal_kind=%s; raises no identity.unattributed\n",
+			t.ev.PrincipalKind, t.ev.AgentID, t.ev.PrincipalKind)
 	case t.ev != nil && t.ev.Unattributed:
 		if len(t.attr.Why) == 0 {
 			b.WriteString("  no attribution rules configured\n")
 		}
-		fmt.Fprintf(&b, "  -> unattributed: agent=%q (the principal)\n", t.ev.AgentID)
+		fmt.Fprintf(&b, "  -> unattributed: agent=%q (the principal); raises identity.unattributed\n", t.ev.AgentID)
 	case t.ev != nil && t.attr.Rule == "":
 		fmt.Fprintf(&b, "  -> canonical event names its agent: agent=%q instance=%q\n", t.ev.AgentID, t.ev.AgentInstance)
+	case t.ev != nil && t.attr.ViaRequest:
+		made := "no credential (the call did not succeed)"
+		if t.ev.CredentialID != "" {
+			made = "credential " + t.ev.CredentialID
+		}
+		fmt.Fprintf(&b, "  -> agent=%q instance=%q (rule %s, from request parameters): the record made %s for the agent", t.ev.AgentID, t.ev.AgentInstance, t.attr.Rule, made)
+		if t.ev.PrincipalKind != "" {
+			fmt.Fprintf(&b, "; the caller is %s (principal_kind=%s)", t.ev.PrincipalKind, t.ev.PrincipalKind)
+		}
+		b.WriteString("\n")
 	case t.ev != nil:
 		fmt.Fprintf(&b, "  -> agent=%q instance=%q (rule %s)\n", t.ev.AgentID, t.ev.AgentInstance, t.attr.Rule)
 	}

@@ -51,8 +51,15 @@ type App struct {
 
 	console  io.Writer
 	embedded *bus.Embedded
-	closers  []func() error
-	once     sync.Once
+	// actions (accept, silence, resolve) and their generation, which the
+	// detect stage watches to reload at once (see actions.go).
+	actions     *Actions
+	actionsOnce sync.Once
+	actionsGen  atomic.Int64
+	// collectorAddr is the HTTP collector's bound address, once listening.
+	collectorAddr atomic.Value
+	closers       []func() error
+	once          sync.Once
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -340,4 +347,11 @@ func (a *App) Drained(ingested int64) bool {
 		return false
 	}
 	return a.Committed(StageAlerts) >= a.alertsOut.Load()
+}
+
+// CollectorAddr is the HTTP collector's bound address ("" until it
+// listens, or when it is off).
+func (a *App) CollectorAddr() string {
+	s, _ := a.collectorAddr.Load().(string)
+	return s
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/config"
 	"github.com/agentwatch/agentwatch/internal/store/clickhouse"
+	"github.com/agentwatch/agentwatch/posture"
 )
 
 // Config is agentwatch's whole configuration. The koanf tags are the keys
@@ -38,7 +39,9 @@ type Config struct {
 	Ingest   ingest.Config  `koanf:"ingest"`
 	Detect   detect.Config  `koanf:"detect"`
 	Alerts   alerts.Config  `koanf:"alerts"`
+	Posture  posture.Config `koanf:"posture"`
 	Pipeline PipelineConfig `koanf:"pipeline"`
+	Console  ConsoleConfig  `koanf:"console"`
 }
 
 // LogConfig sets the slog handler.
@@ -101,9 +104,11 @@ func DefaultConfig() Config {
 			ClickHouse:    clickhouse.DefaultConfig(),
 			RetentionDays: 30,
 		},
-		Ingest: ingest.DefaultConfig(),
-		Detect: detect.DefaultConfig(),
-		Alerts: alerts.DefaultConfig(),
+		Ingest:  ingest.DefaultConfig(),
+		Detect:  detect.DefaultConfig(),
+		Alerts:  alerts.DefaultConfig(),
+		Console: DefaultConsoleConfig(),
+		Posture: posture.DefaultConfig(),
 		Pipeline: PipelineConfig{
 			BatchSize:         5000,
 			BatchWait:         10 * time.Millisecond,
@@ -226,6 +231,8 @@ func (c *Config) Validate() error {
 		{"ingest", c.Ingest.Validate()},
 		{"detect", c.Detect.Validate()},
 		{"alerts", c.Alerts.Validate()},
+		{"console", c.Console.Validate()},
+		{"posture", c.Posture.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, prefixErr(v.key, v.err))

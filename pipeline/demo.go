@@ -2,15 +2,16 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 	"github.com/agentwatch/agentwatch/sim"
 )
@@ -27,12 +28,23 @@ type DemoOptions struct {
 	// BatchSize overrides pipeline.batch_size (0 = the default); tests use
 	// it to show the output does not depend on how stages batch.
 	BatchSize int
+	// Serve, when set, runs once the fleet's events are processed and the
+	// summary printed, with the pipeline still running (the console of
+	// `demo --serve`), until it returns.
+	Serve func(ctx context.Context, a *App) error
+	// CollectorListen starts the HTTP collector there ("" = none), so a
+	// served demo can take more events.
+	CollectorListen string
 }
 
 // DemoResult counts what the demo pushed through.
 type DemoResult struct {
 	Events int64
-	Alerts int64
+	// Incidents counts alert ids (each incident once); Updates the alert
+	// messages that changed one after it opened (growth, severity,
+	// resolution), which sinks show by editing what they sent.
+	Incidents int64
+	Updates   int64
 }
 
 // demoStart is a fixed Monday so that the same seed always yields the same
@@ -51,7 +63,7 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = opt.DataDir
-	cfg.HTTP.Listen = ""
+	cfg.HTTP.Listen = opt.CollectorListen
 	cfg.HTTP.MetricsListen = ""
 	// One partition per topic keeps the order of events, and so the alerts
 	// printed, the same from run to run.
@@ -77,16 +89,20 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	scorer := sim.NewScorer(fleet.Incidents())
 	var mu sync.Mutex
 	seen := map[string]schemas.Severity{}
-	var alertsSeen atomic.Int64
+	ids := map[string]bool{}
+	var updates int64
 	hooks := Hooks{
 		OnAlert: func(al schemas.Alert) {
-			alertsSeen.Add(1)
 			mu.Lock()
 			defer mu.Unlock()
+			if ids[al.ID] {
+				updates++
+			}
+			ids[al.ID] = true
 			scorer.Observe(al, al.FirstSeen)
-			// One line when an alert fires and one when its severity
-			// rises; repeats and resolutions update it silently, as the
-			// Slack message would be updated in place.
+			// One line when an incident opens and one when its severity
+			// rises; its growth and resolution update it silently, as the
+			// Slack message is edited in place.
 			prev, ok := seen[al.ID]
 			if al.Status == schemas.StatusFiring && (!ok || al.Severity.Rank() > prev.Rank()) {
 				fmt.Fprintln(opt.Out, al.Line())
@@ -169,13 +185,69 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		case <-tick.C:
 		}
 	}
+	if opt.Serve != nil {
+		fmt.Fprintln(opt.Out)
+		mu.Lock()
+		res.Incidents, res.Updates = int64(len(ids)), updates
+		err := scorer.WriteSummary(opt.Out)
+		mu.Unlock()
+		if err != nil {
+			return res, err
+		}
+		// Restart, as after any stop of `agentwatch run` on the same data
+		// directory: the baseline stage persists every agent's state and
+		// closes quiet agents' windows on the way down (its periodic flush
+		// runs only while events arrive), so the pages show every agent's
+		// whole day; the new process resumes from the store.
+		stop()
+		if err := <-runErr; err != nil {
+			return res, err
+		}
+		a.Close()
+		return res, serveDemo(ctx, cfg, fleet.Inventory(), opt)
+	}
 	stop()
 	if err := <-runErr; err != nil {
 		return res, err
 	}
-	res.Alerts = alertsSeen.Load()
 	fmt.Fprintln(opt.Out)
 	mu.Lock()
 	defer mu.Unlock()
+	res.Incidents, res.Updates = int64(len(ids)), updates
 	return res, scorer.WriteSummary(opt.Out)
+}
+
+// serveDemo runs the demo's pipeline anew on its data directory and calls
+// opt.Serve with it until Serve returns.
+func serveDemo(ctx context.Context, cfg Config, inv *inventory.Inventory, opt DemoOptions) error {
+	a, err := Open(ctx, cfg, Options{Log: opt.Log, Inventory: inv})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	disp, err := alerts.NewDispatcher(cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(opt.Log), alerts.WithConsole(io.Discard))
+	if err != nil {
+		return err
+	}
+	defer disp.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.RunStages(runCtx, AllStages, Hooks{Dispatcher: disp}) }()
+	// Serve once the collector listens, so its address can be shown.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for cfg.HTTP.Listen != "" && a.CollectorAddr() == "" {
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("demo: pipeline stopped early: %w", err)
+		case <-ctx.Done():
+			stop()
+			return errors.Join(ctx.Err(), <-runErr)
+		case <-tick.C:
+		}
+	}
+	err = opt.Serve(ctx, a)
+	stop()
+	return errors.Join(err, <-runErr)
 }

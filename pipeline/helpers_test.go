@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -125,7 +126,19 @@ func (p *pipeline) shipKeyed(headers map[string]string, keys [][]byte, records .
 	defer cancel()
 	for len(msgs) > 0 {
 		n := min(len(msgs), 1000)
-		if err := w.WriteMessages(ctx, msgs[:n]...); err != nil {
+		err := w.WriteMessages(ctx, msgs[:n]...)
+		// A topic created a moment ago may not have a leader yet on a
+		// busy machine; the broker says so, and the shipper tries again
+		// until the deadline, as a real shipper would.
+		if errors.Is(err, kafka.UnknownTopicOrPartition) || errors.Is(err, kafka.LeaderNotAvailable) || errors.Is(err, kafka.NotLeaderForPartition) {
+			select {
+			case <-ctx.Done():
+				p.t.Fatalf("ship: %v (and %v)", ctx.Err(), err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
 			p.t.Fatalf("ship: %v", err)
 		}
 		msgs = msgs[n:]

@@ -23,7 +23,7 @@ func LoadFile(ctx context.Context, cfg Config, path, format string, opt Options)
 	defer a.Close()
 	// The ingest stage registers the normaliser metrics; this second
 	// normaliser (for the file) stays off the registry.
-	n, err := ingest.NewNormalizer(cfg.Ingest, nil)
+	n, err := ingest.NewNormalizer(cfg.Ingest, nil, ingest.WithPrincipals(a.Inventory.Principals()))
 	if err != nil {
 		return ingest.Stats{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
+	"github.com/agentwatch/agentwatch/posture"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -39,6 +40,9 @@ type Hooks struct {
 	// Dispatcher, if set, receives the alerts instead of one built from
 	// the configuration (tests use it to capture deliveries).
 	Dispatcher *alerts.Dispatcher
+	// DetectObserver, if set, hears the detect stage's findings and
+	// alerts (the dry-run report of `run --dry-run`).
+	DetectObserver detect.Observer
 }
 
 // RunStages runs the named stages until ctx ends, then drains them. The
@@ -152,7 +156,7 @@ func (a *App) runLoop(l *loop) func(context.Context) error {
 }
 
 func (a *App) startIngest(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg)
+	n, err := ingest.NewNormalizer(a.Cfg.Ingest, a.Reg, ingest.WithPrincipals(a.Inventory.Principals()))
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -172,6 +176,7 @@ func (a *App) startIngest(ctx context.Context, start func(string, func(context.C
 		if err != nil {
 			return fmt.Errorf("http collector: listen %s: %w", a.Cfg.HTTP.Listen, err)
 		}
+		a.collectorAddr.Store(srv.Addr())
 		start("http collector", func(ctx context.Context) error {
 			<-ctx.Done()
 			c, done := context.WithTimeout(context.Background(), a.Cfg.Pipeline.DrainTimeout)
@@ -249,13 +254,19 @@ func (a *App) startBaseline(ctx context.Context, start func(string, func(context
 }
 
 func (a *App) startDetect(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
-	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log))
+	opts := []detect.Option{detect.WithRegisterer(a.Reg), detect.WithLogger(a.Log)}
+	if hooks.DetectObserver != nil {
+		opts = append(opts, detect.WithObserver(hooks.DetectObserver))
+	}
+	eng, err := detect.NewEngine(a.Cfg.Detect, a.Inventory, opts...)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
 	if err := eng.Restore(ctx, a.Store, nil); err != nil {
 		return fmt.Errorf("detect: restore state: %w", err)
 	}
+	// Accepted behaviours and closed incidents come from the actions table.
+	acts := &actionSync{st: a.Store, changed: &a.actionsGen, seen: -1, now: time.Now}
 	// Processing changes the engine's state, so a batch is processed once
 	// and only its publish is retried.
 	var doneFirst *bus.Message
@@ -264,6 +275,9 @@ func (a *App) startDetect(ctx context.Context, start func(string, func(context.C
 	var dec schemas.Decoder
 	l, err := a.newLoop(StageDetect, a.Cfg.Pipeline.Groups.Detect, a.Cfg.Bus.Topics.Events, func(ctx context.Context, msgs []bus.Message) error {
 		if doneFirst == nil || doneFirst.Partition != msgs[0].Partition || doneFirst.Offset != msgs[0].Offset {
+			if err := acts.maybeApply(ctx, eng); err != nil {
+				return fmt.Errorf("detect: %w", err)
+			}
 			pending = a.detectBatch(eng, &dec, msgs)
 			first := msgs[0]
 			doneFirst = &first
@@ -339,7 +353,8 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	d := hooks.Dispatcher
 	if d == nil {
 		var err error
-		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(a.console))
+		d, err = alerts.NewDispatcher(a.Cfg.Alerts, a.Inventory, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(a.console),
+			alerts.WithConsoleURL(a.Cfg.Console.ExternalURL))
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}
@@ -384,6 +399,9 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 	if err != nil {
 		return err
 	}
+	if err := a.startPosture(start); err != nil {
+		return err
+	}
 	start("alerts", func(ctx context.Context) error {
 		defer l.fetcher.Close()
 		// The dispatcher outlives the consume loop so the batch drained at
@@ -401,6 +419,29 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 			err = errors.Join(err, d.Close())
 		}
 		return err
+	})
+	return nil
+}
+
+// startPosture runs the posture evaluations and scheduled digests beside
+// the alerts stage (which owns the outbox the digests are remembered in).
+func (a *App) startPosture(start func(string, func(context.Context) error)) error {
+	pc := a.Cfg.Posture
+	if pc.EvaluateEvery <= 0 && !pc.Digest.Enabled {
+		return nil
+	}
+	m, err := posture.NewMetrics(a.Reg)
+	if err != nil {
+		return fmt.Errorf("posture: %w", err)
+	}
+	r, err := posture.NewRunner(pc, a.Store, a.Inventory, posture.RunnerOptions{Alerts: a.Cfg.Alerts,
+		DormantAfter: a.Cfg.Detect.DormantAfter, Metrics: m, Log: a.Log})
+	if err != nil {
+		return err
+	}
+	start("posture", func(ctx context.Context) error {
+		defer r.Close()
+		return r.Run(ctx)
 	})
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 var decodeCorpus = []string{
 	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"tickets.read","system":"helpdesk","outcome":"success"}`,
-	` { "event_id" : "e1" , "time" : "2026-03-02T10:00:00.123456+02:00", "source":"s","agent_id":"a","agent_instance":"p","principal":"svc","credential_id":"c","credential_type":"oauth_token","credential_issued_at":"2026-01-01T00:00:00Z","credential_expires_at":"2026-12-01T00:00:00Z","on_behalf_of":"u@x.y","delegation_chain":["u@x.y","agent-b"],"action":"x","system":"y","resource":"r/1","resource_type":"T","outcome":"denied","error_code":"E","src_ip":"2001:db8::1","user_agent":"ua/1","bytes":12,"records":0,"attributes":{"k":"v","k2":""},"unattributed":true} `,
+	` { "event_id" : "e1" , "time" : "2026-03-02T10:00:00.123456+02:00", "source":"s","agent_id":"a","agent_instance":"p","principal":"svc","credential_id":"c","credential_type":"oauth_token","credential_issued_at":"2026-01-01T00:00:00Z","credential_expires_at":"2026-12-01T00:00:00Z","on_behalf_of":"u@x.y","delegation_chain":["u@x.y","agent-b"],"action":"x","system":"y","resource":"r/1","resource_type":"T","outcome":"denied","error_code":"E","src_ip":"2001:db8::1","user_agent":"ua/1","bytes":12,"records":0,"attributes":{"k":"v","k2":""},"unattributed":true,"principal_kind":"infrastructure"} `,
 	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"a","action":"t","system":"h","outcome":"success","delegation_chain":[],"attributes":{}}`,
 	// Long values and repeated keys, on the fast path.
 	`{"event_id":"e1","time":"2026-03-02T10:00:00Z","source":"mcp","agent_id":"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL","user_agent":"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL","action":"t","system":"h","outcome":"success","delegation_chain":["LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL","b",""],"attributes":{"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL":"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL","k":""}}`,
@@ -119,7 +119,7 @@ func leftover() AgentEvent {
 	return AgentEvent{EventID: "old", Time: ts, Source: "old", AgentID: "old", AgentInstance: "old", Principal: "old",
 		CredentialID: "old", CredentialType: "old", CredentialIssuedAt: &ts, CredentialExpiresAt: &ts, OnBehalfOf: "old",
 		DelegationChain: []string{"old"}, Action: "old", System: "old", Resource: "old", ResourceType: "old", Outcome: "old",
-		ErrorCode: "old", SrcIP: "old", UserAgent: "old", Bytes: 1, Records: 1, Attributes: map[string]string{"old": "old"}, Unattributed: true}
+		ErrorCode: "old", SrcIP: "old", UserAgent: "old", Bytes: 1, Records: 1, Attributes: map[string]string{"old": "old"}, Unattributed: true, PrincipalKind: "old"}
 }
 
 func TestDecodeEventMatchesStandardDecoder(t *testing.T) {

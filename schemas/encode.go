@@ -86,6 +86,7 @@ func AppendEventJSON(b []byte, ev *AgentEvent) []byte {
 	if ev.Unattributed {
 		b = append(b, `,"unattributed":true`...)
 	}
+	b = optString(b, `,"principal_kind":`, ev.PrincipalKind)
 	return append(b, '}')
 }
 

@@ -17,7 +17,7 @@ func richEvent() AgentEvent {
 		OnBehalfOf: "customer:<7> & \"co\"", DelegationChain: []string{"a", "b\\c"},
 		Action: "s3:GetObject", System: "aws:s3", Resource: "arn:aws:s3:::b/k\n\t\x01é\u2028\xff", ResourceType: "object",
 		Outcome: OutcomeDenied, ErrorCode: "AccessDenied", SrcIP: "10.0.0.1", UserAgent: "aws-cli/2",
-		Bytes: 12, Records: -3, Attributes: map[string]string{"z": "1", "a": "2", "m<": ">"}, Unattributed: true,
+		Bytes: 12, Records: -3, Attributes: map[string]string{"z": "1", "a": "2", "m<": ">"}, Unattributed: true, PrincipalKind: "human",
 	}
 }
 

@@ -79,7 +79,22 @@ type AgentEvent struct {
 	// Unattributed is true when no attribution rule mapped the record to an
 	// agent; AgentID then holds the principal the source showed.
 	Unattributed bool `json:"unattributed,omitempty"`
+	// PrincipalKind says what the principal is when it is known not to be
+	// an agent: "infrastructure" (a machine identity, such as a node that
+	// assumes the agents' roles) or "human", from the inventory's
+	// principals list or an attribution rule; "" for agents and unknown
+	// principals.
+	PrincipalKind string `json:"principal_kind,omitempty"`
 }
+
+// Principal kinds: principals known not to be agents.
+const (
+	PrincipalInfrastructure = "infrastructure"
+	PrincipalHuman          = "human"
+)
+
+// PrincipalKinds lists every valid non-empty principal_kind value.
+var PrincipalKinds = []string{PrincipalInfrastructure, PrincipalHuman}
 
 // FieldError names the field that failed validation and why. Paths use the
 // JSON names ("time", "delegation_chain[2]", "attributes.k").
@@ -158,6 +173,9 @@ func (ev *AgentEvent) Validate() error {
 	}
 	if ev.CredentialIssuedAt != nil && ev.CredentialExpiresAt != nil && ev.CredentialExpiresAt.Before(*ev.CredentialIssuedAt) {
 		add("credential_expires_at", "is before credential_issued_at")
+	}
+	if ev.PrincipalKind != "" && ev.PrincipalKind != PrincipalInfrastructure && ev.PrincipalKind != PrincipalHuman {
+		add("principal_kind", "%q is not one of %s", ev.PrincipalKind, strings.Join(PrincipalKinds, ", "))
 	}
 	if ev.SrcIP != "" && !plainIPv4(ev.SrcIP) {
 		if _, err := netip.ParseAddr(ev.SrcIP); err != nil {

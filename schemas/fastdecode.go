@@ -365,13 +365,14 @@ const (
 	kRecords
 	kAttributes
 	kUnattributed
+	kPrincipalKind
 	numKeys
 )
 
 var keyNames = [numKeys]string{"event_id", "time", "source", "agent_id", "agent_instance", "principal", "credential_id",
 	"credential_type", "credential_issued_at", "credential_expires_at", "on_behalf_of", "delegation_chain", "action",
 	"system", "resource", "resource_type", "outcome", "error_code", "src_ip", "user_agent", "bytes", "records",
-	"attributes", "unattributed"}
+	"attributes", "unattributed", "principal_kind"}
 
 // keyTokens are the keys as they appear in compact JSON, quoted and with
 // their colon (at most 24 bytes), as three little-endian words and masks,
@@ -453,6 +454,7 @@ const (
 	fErrorCode
 	fSrcIP
 	fUserAgent
+	fPrincipalKind
 	numStrFields
 )
 
@@ -463,7 +465,7 @@ var strFieldOf = [numKeys]int8{
 	kCredentialIssuedAt: -1, kCredentialExpiresAt: -1, kOnBehalfOf: fOnBehalfOf, kDelegationChain: -1,
 	kAction: fAction, kSystem: fSystem, kResource: fResource, kResourceType: fResourceType, kOutcome: fOutcome,
 	kErrorCode: fErrorCode, kSrcIP: fSrcIP, kUserAgent: fUserAgent, kBytes: -1, kRecords: -1, kAttributes: -1,
-	kUnattributed: -1,
+	kUnattributed: -1, kPrincipalKind: fPrincipalKind,
 }
 
 func (ev *AgentEvent) strField(f int) *string {
@@ -498,6 +500,8 @@ func (ev *AgentEvent) strField(f int) *string {
 		return &ev.ErrorCode
 	case fSrcIP:
 		return &ev.SrcIP
+	case fPrincipalKind:
+		return &ev.PrincipalKind
 	default:
 		return &ev.UserAgent
 	}

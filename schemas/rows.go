@@ -89,6 +89,47 @@ type AgentRow struct {
 	Status           string     `json:"status"`
 	CreatedAt        *time.Time `json:"created_at,omitempty"`
 	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	// Lifecycle dates: when the status changed (nil: not dated).
+	SuspendedAt      *time.Time `json:"suspended_at,omitempty"`
+	ResumedAt        *time.Time `json:"resumed_at,omitempty"`
+	DecommissionedAt *time.Time `json:"decommissioned_at,omitempty"`
 	Declared         string     `json:"declared"` // the declared playground and policies as JSON
 	UpdatedAt        time.Time  `json:"updated_at"`
 }
+
+// Actions people take on incidents (table actions). Every accept, silence
+// and resolve is recorded, with who, when and why, so the change is
+// auditable and detection can consult the accepted habits.
+const (
+	ActionAccept  = "accept"  // the behaviour is normal: widen the playground
+	ActionSilence = "silence" // keep detecting, stop notifying for a while
+	ActionResolve = "resolve" // the incident is over; a recurrence opens a new one
+)
+
+// ActionRow is one action on one incident (table actions). Detector and
+// Subjects identify the behaviour an accept covers: the same agent,
+// detector and any of the subjects raise nothing until ExpiresAt. Subject
+// is the incident's first subject; Subjects every one the incident kept.
+type ActionRow struct {
+	ID        string     `json:"id"`
+	Time      time.Time  `json:"time"`
+	Actor     string     `json:"actor"`
+	Action    string     `json:"action"`
+	AlertID   string     `json:"alert_id"`
+	AgentID   string     `json:"agent_id"`
+	Detector  string     `json:"detector"`
+	Subject   string     `json:"subject"`
+	Subjects  []string   `json:"subjects,omitempty"`
+	DedupKey  string     `json:"dedup_key"`
+	Boundary  string     `json:"boundary"`
+	Reason    string     `json:"reason"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Matchers are a silence's matchers as typed (agent=x, detector=y).
+	Matchers []string `json:"matchers,omitempty"`
+	// Detail is what the action changed, in words (e.g. "silence 4 in the
+	// outbox", or the inventory lines an accepted declared habit suggests).
+	Detail string `json:"detail,omitempty"`
+}
+
+// Active reports whether the action is in force at t (no expiry = forever).
+func (r *ActionRow) Active(t time.Time) bool { return r.ExpiresAt == nil || t.Before(*r.ExpiresAt) }

@@ -28,6 +28,9 @@ type Delivery struct {
 	Now time.Time
 	// Test marks `agentwatch alerts test`: a synthetic alert.
 	Test bool
+	// ConsoleURL is the incident's page in the agentwatch console
+	// (console.external_url); empty when no console URL is configured.
+	ConsoleURL string
 }
 
 // State is what a receiver remembers between deliveries of one key.
@@ -37,9 +40,10 @@ type State struct {
 	SlackChannel string `json:"slack_channel,omitempty"`
 	SlackTS      string `json:"slack_ts,omitempty"`
 	// What the receiver last saw, so a change can be described.
-	Status   string           `json:"status,omitempty"`
-	Severity schemas.Severity `json:"severity,omitempty"`
-	Count    int              `json:"count,omitempty"`
+	Status    string           `json:"status,omitempty"`
+	Severity  schemas.Severity `json:"severity,omitempty"`
+	Count     int              `json:"count,omitempty"`
+	Resources int              `json:"resources,omitempty"`
 	// Sent is false when nothing was ever delivered for this key.
 	Sent bool `json:"sent,omitempty"`
 }
@@ -79,10 +83,20 @@ func Change(prev State, a schemas.Alert) string {
 	if prev.Count != 0 && prev.Count != a.Count {
 		parts = append(parts, "count "+itoa(prev.Count)+" → "+itoa(a.Count))
 	}
+	if prev.Resources != 0 && prev.Resources != a.DistinctResources {
+		parts = append(parts, "resources "+itoa(prev.Resources)+" → "+itoa(a.DistinctResources))
+	}
 	return join(parts, "; ")
+}
+
+// Escalated reports whether the status or severity changed since the last
+// delivery: news worth a notification of its own (a Slack thread reply),
+// where a growing count only edits the message.
+func Escalated(prev State, a schemas.Alert) bool {
+	return prev.Sent && ((prev.Status != "" && prev.Status != a.Status) || (prev.Severity != "" && prev.Severity != a.Severity))
 }
 
 // StateOf is the State that records a delivered alert.
 func StateOf(a schemas.Alert) State {
-	return State{Status: a.Status, Severity: a.Severity, Count: a.Count, Sent: true}
+	return State{Status: a.Status, Severity: a.Severity, Count: a.Count, Resources: a.DistinctResources, Sent: true}
 }

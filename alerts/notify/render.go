@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,13 +85,60 @@ func InvestigateQuery(agentID string) string {
 		"' AND time >= now() - INTERVAL 1 DAY ORDER BY time DESC LIMIT 50"
 }
 
-// Title is the one-line headline: "HIGH · support-bot: summary".
+// IncidentURL is the console page of incident id under the console's
+// external URL base; "" when base is "".
+func IncidentURL(base, id string) string {
+	if base == "" || id == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + "/incidents/" + url.PathEscape(id)
+}
+
+// Title is the one-line headline: "HIGH · support-bot: summary", followed
+// by the incident's scope once it holds more than one event
+// ("[412 events, 380 resources]").
 func Title(a schemas.Alert) string {
 	s := strings.ToUpper(string(a.Severity)) + " · " + a.Identity.AgentID + ": " + a.Summary
+	if sc := a.Scope(); sc != "" {
+		s += " [" + sc + "]"
+	}
 	if a.Status == schemas.StatusResolved {
 		s = "RESOLVED · " + s
 	}
 	return s
+}
+
+// ScopeLines describe how far an incident reaches, one line per
+// dimension: how many events since when, and the distinct resources,
+// actions and subjects with their first examples. A single event has none.
+func ScopeLines(a schemas.Alert) []string {
+	if a.Count <= 1 && a.DistinctResources <= 1 && a.DistinctActions <= 1 && a.DistinctSubjects <= 1 {
+		return nil
+	}
+	out := []string{fmt.Sprintf("%s events from %s to %s", schemas.Thousands(a.Count),
+		a.FirstSeen.UTC().Format("2006-01-02 15:04"), a.LastSeen.UTC().Format("2006-01-02 15:04 UTC"))}
+	for _, d := range []struct {
+		noun     string
+		n        int
+		examples []string
+	}{{"resources", a.DistinctResources, a.ResourceExamples}, {"actions", a.DistinctActions, a.ActionExamples}, {"subjects", a.DistinctSubjects, a.SubjectExamples}} {
+		if d.n == 0 || (d.noun == "subjects" && d.n <= 1) {
+			continue
+		}
+		line := schemas.Thousands(d.n) + " distinct " + d.noun
+		if d.n == 1 {
+			line = "1 " + strings.TrimSuffix(d.noun, "s")
+		}
+		if len(d.examples) > 0 {
+			sep := ": "
+			if d.n > len(d.examples) {
+				sep = ", e.g. "
+			}
+			line += sep + strings.Join(d.examples, ", ")
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // EvidenceLines renders each evidence item as "feature: observed X, baseline Y".

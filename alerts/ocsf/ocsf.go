@@ -6,6 +6,7 @@ package ocsf
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/agentwatch/agentwatch/alerts/notify"
 	"github.com/agentwatch/agentwatch/schemas"
@@ -20,8 +21,9 @@ const (
 	ClassDetectionFinding = 2004
 )
 
-// Activity ids: a firing alert seen once is Create, a repeat Update, a
-// resolved one Close.
+// Activity ids: the first report of an incident is Create, a report of
+// the same incident grown since is Update (same finding_info.uid, new
+// counts), its resolution Close.
 const (
 	ActivityCreate = 1
 	ActivityUpdate = 2
@@ -59,21 +61,37 @@ type Finding struct {
 	FindingInfo  map[string]any `json:"finding_info"`
 	Actor        map[string]any `json:"actor"`
 	Evidences    []evidence     `json:"evidences,omitempty"`
+	Resources    []resource     `json:"resources,omitempty"`
 	Unmapped     map[string]any `json:"unmapped,omitempty"`
+}
+
+// resource is an OCSF Resource Details object: one of the incident's
+// example resources.
+type resource struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
 }
 
 type evidence struct {
 	Data schemas.Evidence `json:"data"`
 }
 
-// Build maps the alert onto a Detection Finding.
-func Build(a schemas.Alert) Finding {
+// Build maps the alert onto a Detection Finding, taking it as an update
+// once it holds more than one event. A sender that knows whether it
+// reported the incident before uses BuildFor.
+func Build(a schemas.Alert) Finding { return BuildFor(a, a.Count > 1) }
+
+// BuildFor maps the alert onto a Detection Finding: Create the first time
+// the incident is reported (update false), Update after, Close when it
+// resolved. finding_info.uid is the incident and stays the same across
+// its reports; metadata.uid names this report.
+func BuildFor(a schemas.Alert, update bool) Finding {
 	act := ActivityCreate
 	statusID, status := 1, "New"
 	switch {
 	case a.Status == schemas.StatusResolved:
 		act, statusID, status = ActivityClose, 4, "Resolved"
-	case a.Count > 1:
+	case update:
 		act, statusID, status = ActivityUpdate, 2, "In Progress"
 	}
 	sev := severityID[a.Severity]
@@ -98,24 +116,29 @@ func Build(a schemas.Alert) Finding {
 		Count: a.Count, Message: a.Summary, SeverityID: sev, Severity: severityName(sev),
 		StatusID: statusID, Status: status, RiskScore: a.Score,
 		Metadata: map[string]any{
-			"version": Version, "uid": a.ID, "correlation_uid": a.DedupKey,
+			"version": Version, "uid": a.ID + "/" + strconv.Itoa(a.Count) + "/" + a.Status, "correlation_uid": a.DedupKey,
 			"product": map[string]any{"name": "agentwatch", "vendor_name": "agentwatch"},
 		},
 		FindingInfo: map[string]any{
 			"uid": a.ID, "title": a.Summary, "desc": a.Reason, "types": []string{a.Detector},
 			"first_seen_time": a.FirstSeen.UnixMilli(), "last_seen_time": a.LastSeen.UnixMilli(),
-			"analytic": analytic, "related_events_count": len(a.EventIDs),
+			"analytic": analytic, "related_events_count": a.Count,
 		},
 		Actor: actor,
 		Unmapped: map[string]any{
 			"owner": a.Identity.Owner, "on_behalf_of": a.Identity.OnBehalfOf, "principal": a.Identity.Principal,
 			"credential_id": a.Identity.CredentialID, "credential_type": a.Identity.CredentialType,
 			"boundary": a.Boundary, "event_ids": a.EventIDs, "labels": a.Labels,
-			"investigate_query": notify.InvestigateQuery(a.Identity.AgentID),
+			"investigate_query":  notify.InvestigateQuery(a.Identity.AgentID),
+			"distinct_resources": a.DistinctResources, "distinct_actions": a.DistinctActions, "distinct_subjects": a.DistinctSubjects,
+			"action_examples": a.ActionExamples, "subject_examples": a.SubjectExamples,
 		},
 	}
 	for _, e := range a.Evidence {
 		f.Evidences = append(f.Evidences, evidence{Data: e})
+	}
+	for _, r := range a.ResourceExamples {
+		f.Resources = append(f.Resources, resource{UID: r, Name: r})
 	}
 	return f
 }
@@ -124,9 +147,12 @@ func severityName(id int) string {
 	return [...]string{"Unknown", "Informational", "Low", "Medium", "High", "Critical"}[id]
 }
 
-// Marshal returns the finding as JSON.
-func Marshal(a schemas.Alert) ([]byte, error) {
-	b, err := json.Marshal(Build(a))
+// Marshal returns the finding as JSON (see Build).
+func Marshal(a schemas.Alert) ([]byte, error) { return MarshalFor(a, a.Count > 1) }
+
+// MarshalFor returns the finding as JSON (see BuildFor).
+func MarshalFor(a schemas.Alert, update bool) ([]byte, error) {
+	b, err := json.Marshal(BuildFor(a, update))
 	if err != nil {
 		return nil, fmt.Errorf("encode OCSF finding for alert %q: %w", a.ID, err)
 	}

@@ -50,3 +50,30 @@ func TestBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestIncidentReports: the reports of one incident share finding_info.uid
+// and carry its counts and example resources; each report has its own
+// metadata.uid; a sender that has reported it before marks it an Update
+// even when only its first notification was held back.
+func TestIncidentReports(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	a := schemas.Alert{ID: "inc-1", DedupKey: "bot|playground.declared", Detector: "playground.declared", Severity: schemas.SeverityHigh, Score: 75,
+		Boundary: schemas.BoundaryDeclared, Identity: schemas.Identity{AgentID: "bot"}, Summary: "s",
+		FirstSeen: t0, LastSeen: t0.Add(time.Hour), Count: 412, Status: schemas.StatusFiring,
+		DistinctResources: 380, ResourceExamples: []string{"arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2"}, DistinctActions: 2, ActionExamples: []string{"s3:GetObject", "s3:ListBucket"}}
+	first := ocsf.BuildFor(a, false)
+	b := a
+	b.Count, b.DistinctResources = 900, 870
+	second := ocsf.BuildFor(b, true)
+	if first.ActivityID != ocsf.ActivityCreate || second.ActivityID != ocsf.ActivityUpdate {
+		t.Fatalf("activities %d, %d", first.ActivityID, second.ActivityID)
+	}
+	if first.FindingInfo["uid"] != "inc-1" || second.FindingInfo["uid"] != "inc-1" || first.Metadata["uid"] == second.Metadata["uid"] ||
+		first.Metadata["correlation_uid"] != "bot|playground.declared" {
+		t.Fatalf("uids: %v %v / %v %v", first.FindingInfo["uid"], first.Metadata["uid"], second.FindingInfo["uid"], second.Metadata["uid"])
+	}
+	if second.Count != 900 || second.FindingInfo["related_events_count"] != 900 || second.Unmapped["distinct_resources"] != 870 ||
+		len(second.Resources) != 2 || second.Resources[0].Name != "arn:aws:s3:::b/k1" {
+		t.Fatalf("second report = %+v", second)
+	}
+}

@@ -135,6 +135,21 @@ var migrations = []string{
 		ends_at    INTEGER NOT NULL,
 		expired_at INTEGER NOT NULL DEFAULT 0
 	);`,
+	// Posture digests (issue 15): one row per owner and scheduled slot,
+	// holding the finding ids the digest reported, so the next one says
+	// what is new, fixed or still open, across restarts.
+	`CREATE TABLE digests (
+		owner       TEXT    NOT NULL,
+		slot        INTEGER NOT NULL,
+		finding_ids TEXT    NOT NULL,
+		state       TEXT    NOT NULL,
+		channel     TEXT    NOT NULL DEFAULT '',
+		ts          TEXT    NOT NULL DEFAULT '',
+		attempts    INTEGER NOT NULL DEFAULT 0,
+		last_error  TEXT    NOT NULL DEFAULT '',
+		updated_at  INTEGER NOT NULL,
+		PRIMARY KEY (owner, slot)
+	);`,
 }
 
 func (o *Outbox) migrate(ctx context.Context) error {

@@ -56,6 +56,13 @@ type Event struct {
 	DedupKey    string   `json:"dedup_key,omitempty"`
 	Client      string   `json:"client,omitempty"`
 	Payload     *Payload `json:"payload,omitempty"`
+	Links       []Link   `json:"links,omitempty"`
+}
+
+// Link is a link shown on the PagerDuty incident.
+type Link struct {
+	Href string `json:"href"`
+	Text string `json:"text,omitempty"`
 }
 
 // Payload is the trigger's payload object.
@@ -124,6 +131,10 @@ func Build(d notify.Delivery, routingKey string) Event {
 		Class:         a.Detector,
 		CustomDetails: details(d, a),
 	}
+	if d.ConsoleURL != "" {
+		ev.Links = []Link{{Href: d.ConsoleURL, Text: "agentwatch console: incident " + a.ID}}
+		ev.Payload.CustomDetails["console"] = d.ConsoleURL
+	}
 	fitSize(&ev)
 	return ev
 }
@@ -149,6 +160,21 @@ func details(d notify.Delivery, a schemas.Alert) map[string]any {
 		"dedup_key":     a.DedupKey,
 		"investigate":   notify.InvestigateQuery(a.Identity.AgentID),
 	}
+	// The incident's scope: a trigger with the same dedup_key refreshes
+	// these on the open PagerDuty alert as the incident grows.
+	if lines := notify.ScopeLines(a); len(lines) > 0 {
+		cd["incident"] = lines
+	}
+	for k, v := range map[string]int{"distinct_resources": a.DistinctResources, "distinct_actions": a.DistinctActions, "distinct_subjects": a.DistinctSubjects} {
+		if v > 0 {
+			cd[k] = v
+		}
+	}
+	for k, v := range map[string][]string{"resource_examples": a.ResourceExamples, "action_examples": a.ActionExamples, "subject_examples": a.SubjectExamples} {
+		if len(v) > 0 {
+			cd[k] = v
+		}
+	}
 	if len(a.Labels) > 0 {
 		cd["labels"] = a.Labels
 	}
@@ -158,15 +184,24 @@ func details(d notify.Delivery, a schemas.Alert) map[string]any {
 	return cd
 }
 
-// fitSize keeps the event under MaxEventBytes by shortening evidence, the
-// only part of an alert without a bound of its own; the summary, identity
-// and query always survive.
+// fitSize keeps the event under MaxEventBytes by shortening the
+// incident's examples and evidence, the parts of an alert without a bound
+// of their own; the summary, identity and query always survive.
 func fitSize(ev *Event) {
 	size := func() int { b, _ := json.Marshal(ev); return len(b) }
 	if size() <= MaxEventBytes {
 		return
 	}
 	cd := ev.Payload.CustomDetails
+	for _, k := range []string{"resource_examples", "action_examples", "subject_examples", "incident"} {
+		if xs, ok := cd[k].([]string); ok {
+			short := make([]string, len(xs))
+			for i, x := range xs {
+				short[i] = notify.Truncate(x, 512)
+			}
+			cd[k] = short
+		}
+	}
 	if evs, ok := cd["evidence"].([]schemas.Evidence); ok {
 		short := make([]schemas.Evidence, 0, min(len(evs), 20))
 		for i, e := range evs {

@@ -36,6 +36,8 @@ func testAlert() schemas.Alert {
 		Summary: "first-time action s3:DeleteObject", Reason: "never seen in 30 days",
 		Evidence:  []schemas.Evidence{{Feature: "action", Observed: "s3:DeleteObject", Baseline: "s3:GetObject"}},
 		FirstSeen: now.Add(-time.Minute), LastSeen: now, Count: 3, Status: schemas.StatusFiring,
+		DistinctResources: 2, ResourceExamples: []string{"prod-exports/a.csv", "prod-exports/b.csv"},
+		DistinctActions: 1, ActionExamples: []string{"s3:DeleteObject"},
 	}
 }
 
@@ -49,7 +51,7 @@ func newNotifier(t *testing.T, url string) *pagerduty.Notifier {
 }
 
 func delivery(a schemas.Alert) notify.Delivery {
-	return notify.Delivery{ID: 1, Key: a.DedupKey, Alert: a, Now: now}
+	return notify.Delivery{ID: 1, Key: a.NotifyKey(), Alert: a, Now: now}
 }
 
 func TestTriggerAndResolve(t *testing.T) {
@@ -69,8 +71,8 @@ func TestTriggerAndResolve(t *testing.T) {
 	if len(ev) != 2 || ev[0].EventAction != "trigger" || ev[1].EventAction != "resolve" {
 		t.Fatalf("events = %+v", ev)
 	}
-	if ev[0].DedupKey != a.DedupKey || ev[1].DedupKey != a.DedupKey {
-		t.Fatalf("dedup keys %q, %q; want %q", ev[0].DedupKey, ev[1].DedupKey, a.DedupKey)
+	if ev[0].DedupKey != a.NotifyKey() || ev[1].DedupKey != a.NotifyKey() {
+		t.Fatalf("dedup keys %q, %q; want %q", ev[0].DedupKey, ev[1].DedupKey, a.NotifyKey())
 	}
 	p := ev[0].Payload
 	if p["severity"] != "error" || p["source"] != "support-bot/pod-7f9c" || p["class"] != "novelty.action" {

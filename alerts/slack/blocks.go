@@ -51,7 +51,7 @@ var severityEmoji = map[schemas.Severity]string{
 }
 
 // Blocks renders the alert: header (severity, agent), what happened, the
-// identity block, evidence beside baseline, first/last seen and count, and
+// incident's scope (events, distinct resources, actions), the identity block, evidence beside baseline, first/last seen and count, and
 // the SQL to investigate; change, when set, says what changed since the
 // last message.
 func Blocks(d notify.Delivery, change string) []Block {
@@ -73,6 +73,17 @@ func Blocks(d notify.Delivery, change string) []Block {
 		what = "*Resolved:* behaviour is back inside the baseline.\n" + what
 	}
 	blocks = append(blocks, Block{Type: "section", Text: mrkdwn(what, MaxSectionText)})
+
+	// The incident's scope: one message stands for every event that
+	// crossed the same boundary, so it says how many and which.
+	if lines := notify.ScopeLines(a); len(lines) > 0 {
+		var b strings.Builder
+		b.WriteString("*Incident*")
+		for _, l := range lines {
+			b.WriteString("\n• " + esc(l))
+		}
+		blocks = append(blocks, Block{Type: "section", Text: mrkdwn(b.String(), MaxSectionText)})
+	}
 
 	var fields []*Text
 	for _, f := range notify.IdentityFields(a, d.Now) {
@@ -96,6 +107,9 @@ func Blocks(d notify.Delivery, change string) []Block {
 
 	query := "*Investigate*\n```" + esc(notify.InvestigateQuery(a.Identity.AgentID)) + "```"
 	blocks = append(blocks, Block{Type: "section", Text: mrkdwn(query, MaxSectionText)})
+	if d.ConsoleURL != "" {
+		blocks = append(blocks, Block{Type: "section", Text: mrkdwn("<"+esc(d.ConsoleURL)+"|Open the incident in the agentwatch console>", MaxSectionText)})
+	}
 
 	if change != "" {
 		blocks = append(blocks, Block{Type: "context", Elements: []*Text{mrkdwn("Updated: "+change, MaxFieldText)}})

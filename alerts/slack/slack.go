@@ -82,7 +82,10 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 		switch {
 		case err == nil:
 			st.SlackChannel, st.SlackTS = d.Prev.SlackChannel, d.Prev.SlackTS
-			if change == "" {
+			// An incident growing (more events, more resources) only edits
+			// its message; a severity rise or the resolution is news, told
+			// in the thread too so that followers hear of it.
+			if change == "" || !notify.Escalated(d.Prev, d.Alert) {
 				return st, false, nil
 			}
 			reply := Message{Channel: upd.Channel, ThreadTS: upd.TS, Text: notify.Truncate(replyText(d.Alert, change), MaxSectionText)}

@@ -39,6 +39,8 @@ func testAlert() schemas.Alert {
 			{Feature: "resource", Observed: "prod-exports/2026/11/*", Baseline: "support-attachments/*"},
 		},
 		FirstSeen: now.Add(-5 * time.Minute), LastSeen: now, Count: 3, Status: schemas.StatusFiring,
+		DistinctResources: 3, ResourceExamples: []string{"prod-exports/2026/11/a.csv", "prod-exports/2026/11/b.csv", "prod-exports/2026/11/c.csv"},
+		DistinctActions: 1, ActionExamples: []string{"s3:DeleteObject"}, DistinctSubjects: 1, SubjectExamples: []string{"s3:DeleteObject"},
 	}
 }
 
@@ -117,8 +119,18 @@ func TestWebAPIUpdatesInPlace(t *testing.T) {
 	if err != nil || st.SlackTS == "" || st.SlackChannel != "C0ALERTS" {
 		t.Fatalf("first post: %+v, %v, rejected %v", st, err, s.Rejected())
 	}
-	a.Count, a.Severity = 9, schemas.SeverityCritical
-	st2, _, err := n.Notify(context.Background(), notify.Delivery{Alert: a, Prev: st, Now: now})
+	// The incident grows: the message is edited, and nothing is posted.
+	a.Count, a.DistinctResources = 40, 38
+	st1, _, err := n.Notify(context.Background(), notify.Delivery{Alert: a, Prev: st, Now: now})
+	if err != nil || st1.SlackTS != st.SlackTS || st1.Count != 40 || st1.Resources != 38 {
+		t.Fatalf("growth: %+v, %v", st1, err)
+	}
+	if m := s.Messages(); len(m) != 1 || !strings.Contains(m[0].Text, "[40 events, 38 resources]") || len(s.Replies()) != 0 {
+		t.Fatalf("after growth: messages %+v, replies %+v", m, s.Replies())
+	}
+	// Its severity rises: edited, and told in the thread.
+	a.Count, a.Severity = 49, schemas.SeverityCritical
+	st2, _, err := n.Notify(context.Background(), notify.Delivery{Alert: a, Prev: st1, Now: now})
 	if err != nil || st2.SlackTS != st.SlackTS {
 		t.Fatalf("update: %+v, %v", st2, err)
 	}
@@ -127,18 +139,18 @@ func TestWebAPIUpdatesInPlace(t *testing.T) {
 		t.Fatalf("resolve: %v", err)
 	}
 	msgs, replies := s.Messages(), s.Replies()
-	if len(msgs) != 1 || msgs[0].Updates != 2 {
-		t.Fatalf("messages = %d (updates %d), want one message updated twice", len(msgs), msgs[0].Updates)
+	if len(msgs) != 1 || msgs[0].Updates != 3 {
+		t.Fatalf("messages = %d (updates %d), want one message updated three times", len(msgs), msgs[0].Updates)
 	}
 	if !strings.Contains(msgs[0].Text, "RESOLVED") {
 		t.Fatalf("final text %q does not say resolved", msgs[0].Text)
 	}
 	if len(replies) != 2 || replies[0].ThreadTS != st.SlackTS ||
-		!strings.Contains(replies[0].Text, "severity high → critical") || !strings.Contains(replies[0].Text, "count 3 → 9") ||
+		!strings.Contains(replies[0].Text, "severity high → critical") || !strings.Contains(replies[0].Text, "count 40 → 49") ||
 		!strings.Contains(replies[1].Text, "Resolved") {
 		t.Fatalf("replies = %+v", replies)
 	}
-	if got := strings.Join(s.Calls(), ","); got != "chat.postMessage,chat.update,chat.postMessage,chat.update,chat.postMessage" {
+	if got := strings.Join(s.Calls(), ","); got != "chat.postMessage,chat.update,chat.update,chat.postMessage,chat.update,chat.postMessage" {
 		t.Fatalf("calls = %s", got)
 	}
 }

@@ -146,7 +146,9 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 	var body []byte
 	var err error
 	if n.format == FormatOCSF {
-		body, err = ocsf.Marshal(d.Alert)
+		// An update of an incident the SIEM has seen: same finding uid,
+		// new counts.
+		body, err = ocsf.MarshalFor(d.Alert, d.Prev.Sent)
 	} else {
 		body, err = json.Marshal(d.Alert)
 	}

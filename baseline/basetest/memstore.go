@@ -25,6 +25,8 @@ type MemStore struct {
 	playground map[string]schemas.PlaygroundRow
 	agents     map[string]schemas.AgentRow
 	alerts     map[string]schemas.Alert
+	actions    []schemas.ActionRow
+	findings   map[string]schemas.PostureFindingRow
 	// Fail, when set, is consulted before every write with the operation
 	// name ("events", "windows", "baselines", "playground"); a non-nil
 	// error fails that write.
@@ -232,7 +234,7 @@ func (m *MemStore) LoadAlerts(_ context.Context, f store.AlertFilter) ([]schemas
 	defer m.mu.Unlock()
 	var out []schemas.Alert
 	for _, a := range m.alerts {
-		if (f.AgentID == "" || a.Identity.AgentID == f.AgentID) && (f.Status == "" || a.Status == f.Status) && !a.LastSeen.Before(f.Since) {
+		if (f.ID == "" || a.ID == f.ID) && (f.AgentID == "" || a.Identity.AgentID == f.AgentID) && (f.Status == "" || a.Status == f.Status) && !a.LastSeen.Before(f.Since) {
 			out = append(out, a)
 		}
 	}
@@ -283,4 +285,65 @@ func (m *MemStore) Windows() []schemas.WindowRow {
 		return out[i].WindowStart.Before(out[j].WindowStart)
 	})
 	return out
+}
+
+// SearchEvents implements store.Store.
+func (m *MemStore) SearchEvents(_ context.Context, q store.EventSearch) ([]schemas.AgentEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []schemas.AgentEvent
+	for _, e := range m.events {
+		if (q.AgentID != "" && e.AgentID != q.AgentID) || (q.Instance != "" && e.AgentInstance != q.Instance) ||
+			(q.OnBehalfOf != "" && e.OnBehalfOf != q.OnBehalfOf) || (q.CredentialID != "" && e.CredentialID != q.CredentialID) ||
+			(q.Action != "" && e.Action != q.Action) || (q.Resource != "" && e.Resource != q.Resource) ||
+			(len(q.EventIDs) > 0 && !slices.Contains(q.EventIDs, e.EventID)) ||
+			(!q.From.IsZero() && e.Time.Before(q.From)) || (!q.To.IsZero() && !e.Time.Before(q.To)) {
+			continue
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.After(out[j].Time)
+		}
+		return out[i].EventID < out[j].EventID
+	})
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultSearchLimit
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// InsertActions implements store.Store.
+func (m *MemStore) InsertActions(_ context.Context, rows []schemas.ActionRow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rows {
+		if !slices.ContainsFunc(m.actions, func(x schemas.ActionRow) bool { return x.ID == r.ID }) {
+			m.actions = append(m.actions, r)
+		}
+	}
+	return nil
+}
+
+// LoadActions implements store.Store.
+func (m *MemStore) LoadActions(_ context.Context, f store.ActionFilter) ([]schemas.ActionRow, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []schemas.ActionRow
+	for _, r := range m.actions {
+		if (f.AgentID == "" || r.AgentID == f.AgentID) && (f.AlertID == "" || r.AlertID == f.AlertID) &&
+			(f.Action == "" || r.Action == f.Action) && !r.Time.Before(f.Since) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }

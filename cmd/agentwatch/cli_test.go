@@ -124,8 +124,9 @@ func TestRunServesDrainsAndRestarts(t *testing.T) {
 	if err := os.WriteFile(inv, []byte("agents:\n  - id: bot\n    owner: team\n    playground:\n      systems: [crm]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen, metrics := freePort(t), freePort(t)
-	args := []string{"run", "--data-dir", dir, "--inventory", inv, "--set", "http.listen=" + listen, "--set", "http.metrics_listen=" + metrics, "--log-level", "warn", "--set", "store.retention_days=0"}
+	listen, metrics, consoleAddr := freePort(t), freePort(t), freePort(t)
+	args := []string{"run", "--data-dir", dir, "--inventory", inv, "--set", "http.listen=" + listen, "--set", "http.metrics_listen=" + metrics,
+		"--set", "console.listen=" + consoleAddr, "--log-level", "warn", "--set", "store.retention_days=0"}
 
 	start := func() (context.CancelFunc, chan error, *syncBuffer) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -174,6 +175,16 @@ func TestRunServesDrainsAndRestarts(t *testing.T) {
 		t.Errorf("collector response does not name the rejected line 21: %s", body)
 	}
 	waitMetric(t, metrics, `agentwatch_stage_events_total{result="out",stage="alerts"}`)
+	// run serves the console beside the stages.
+	if resp, err := http.Get("http://" + consoleAddr + "/agents/bot"); err != nil {
+		t.Errorf("console of agentwatch run: %v", err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "payroll") {
+			t.Errorf("console agent page: %d, lacks the event outside the playground", resp.StatusCode)
+		}
+	}
 	cancel() // what Ctrl-C does in main
 	select {
 	case err := <-done:

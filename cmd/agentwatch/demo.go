@@ -26,6 +26,11 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fs.Float64Var(&opt.Speed, "speed", 0, "time compression: simulated seconds per real second (0 = as fast as the pipeline goes)")
 	fs.StringVar(&keep, "data-dir", "", "keep the demo's SQLite store here (default: a temporary directory, removed at exit)")
 	fs.BoolVar(&verbose, "verbose", false, "show the pipeline's logs")
+	var serve bool
+	var consoleListen string
+	fs.BoolVar(&serve, "serve", false, "after the demo, keep the pipeline running and serve the web console on it (Ctrl-C stops)")
+	fs.StringVar(&consoleListen, "console-listen", "127.0.0.1:8081", "console address with --serve (port 0 picks a free one)")
+	fs.StringVar(&opt.CollectorListen, "http-listen", "", "with --serve, also run the HTTP collector here, to send the demo more events (e.g. 127.0.0.1:8080)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,11 +59,28 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	opt.Log = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 	opt.Out = env.stdout
+	if serve {
+		ccfg := pipeline.DefaultConsoleConfig()
+		ccfg.Listen = consoleListen
+		opt.Serve = func(ctx context.Context, a *pipeline.App) error {
+			if addr := a.CollectorAddr(); addr != "" {
+				fmt.Fprintf(env.stdout, "collector: http://%s/v1/events\n", addr)
+			}
+			_, done, err := startConsole(ctx, ccfg, appConsoleDeps(a, opt.Log), env.stdout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.stderr, "demo: serving the console on the demo fleet; Ctrl-C stops")
+			return <-done
+		}
+	} else if opt.CollectorListen != "" {
+		return fmt.Errorf("demo: --http-listen needs --serve")
+	}
 	start := time.Now()
 	res, err := pipeline.RunDemo(ctx, opt)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "demo: %d events, %d alerts in %s\n", res.Events, res.Alerts, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(env.stderr, "demo: %d events, %d incidents (%d updates) in %s\n", res.Events, res.Incidents, res.Updates, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -68,6 +68,11 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "agentwatch:", err)
+		// A command may ask for its own exit code (posture --fail-on: 2).
+		var ec interface{ ExitCode() int }
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

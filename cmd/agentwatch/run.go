@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/agentwatch/agentwatch/internal/config"
 	"github.com/agentwatch/agentwatch/pipeline"
@@ -22,13 +26,22 @@ func init() {
 // runStages is `agentwatch run` and the single-stage commands.
 func runStages(ctx context.Context, env *cliEnv, name string, args []string, stages []string) error {
 	var cf configFlags
+	var dryRun bool
 	fs := newFlagSet(name, name+" [flags]", env)
 	cf.add(fs)
+	detects := slices.Contains(stages, pipeline.StageDetect)
+	if detects {
+		fs.BoolVar(&dryRun, "dry-run", false, "shadow mode (detect.dry_run): alerts are recorded, nobody is notified; "+
+			"the playground report is kept in DATA_DIR/"+dryRunReport+" and printed at exit")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if dryRun {
+		cf.sets = append(cf.sets, "detect.dry_run=true")
 	}
 	cfg, err := cf.load(env)
 	if err != nil {
@@ -39,8 +52,36 @@ func runStages(ctx context.Context, env *cliEnv, name string, args []string, sta
 		return err
 	}
 	defer a.Close()
-	err = a.RunStages(ctx, stages, pipeline.Hooks{})
+	var consoleDone <-chan error
+	if name == "run" && cfg.Console.Listen != "" {
+		cctx, stopConsole := context.WithCancel(ctx)
+		defer stopConsole()
+		if _, consoleDone, err = startConsole(cctx, cfg.Console, appConsoleDeps(a, a.Log), env.stdout); err != nil {
+			return err
+		}
+		defer func() { stopConsole(); <-consoleDone }()
+	}
+	var hooks pipeline.Hooks
+	var report *dryRunReporter
+	if detects && cfg.Detect.DryRun {
+		report = newDryRunReporter(a.Inventory, filepath.Join(cfg.DataDir, dryRunReport), time.Now().UTC())
+		hooks.DetectObserver = report.checker
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); report.keep(rctx, time.Minute, a.Log) }()
+		defer func() { stop(); <-done }()
+		a.Log.Info("dry run: alerts are recorded, nobody is notified", "report", report.path)
+	}
+	err = a.RunStages(ctx, stages, hooks)
 	a.Log.Info("agentwatch stopped", "stages", stages, "err", err)
+	if report != nil {
+		if werr := report.write(); werr != nil {
+			a.Log.Error("write the dry-run report", "path", report.path, "err", werr)
+		}
+		if perr := report.print(env.stdout); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
 	return err
 }
 

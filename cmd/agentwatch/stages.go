@@ -20,7 +20,7 @@ func init() {
 	register("baseline", "run the baseline stage, or: baseline rebuild | baseline show AGENT", runBaseline)
 	register("alerts", "run the alerts stage, or: alerts list --failed | alerts retry ID... | alerts test RECEIVER", runAlerts)
 	register("silence", "silences: silence add|list|expire", runSilence)
-	register("eval", "score the detectors on labelled scenarios: eval --scenarios DIR", runEval)
+	register("eval", "score the detectors: eval --scenarios DIR | --fleet aws [--out DIR] | --fleet-dir DIR", runEval)
 }
 
 func runBaseline(ctx context.Context, env *cliEnv, args []string) error {
@@ -229,11 +229,45 @@ func runSilence(ctx context.Context, env *cliEnv, args []string) error {
 func runEval(ctx context.Context, env *cliEnv, args []string) error {
 	var cf configFlags
 	var dir string
-	fs := newFlagSet("eval", "eval --scenarios DIR [flags]", env)
+	var ff fleetFlags
+	fs := newFlagSet("eval", "eval [--scenarios DIR | --fleet aws [--seed S] [--weeks N] [--scale X] [--out DIR] | --fleet-dir DIR [--stored-alerts]] [flags]", env)
 	cf.add(fs)
 	fs.StringVar(&dir, "scenarios", "testdata/scenarios", "directory of labelled scenario files")
+	fs.StringVar(&ff.fleet, "fleet", "", "generate a realistic fleet and evaluate on it: aws (weeks of CloudTrail from nine agents, people and AWS services, with drift and attacks)")
+	fs.StringVar(&ff.dir, "fleet-dir", "", "evaluate on a fleet directory written by --fleet aws --out (its agentwatch.yaml gives attribution and inventory unless --config is set)")
+	fs.Int64Var(&ff.seed, "seed", 1, "--fleet: random seed; the same seed gives the same records")
+	fs.IntVar(&ff.weeks, "weeks", 4, "--fleet: weeks to generate, the last one the test week (2-12)")
+	fs.Float64Var(&ff.scale, "scale", 1, "--fleet: volume factor (1 = about 250,000 records in four weeks)")
+	fs.StringVar(&ff.out, "out", "", "--fleet: also write the fleet to this directory (S3 layout, labels, IAM policies, agents.yaml, agentwatch.yaml)")
+	fs.BoolVar(&ff.storedAlerts, "stored-alerts", false, "--fleet-dir: score the alerts in the configured store (after agentwatch run on the fleet) instead of running the detector")
+	fs.Float64Var(&ff.target, "target", 0.5, "--fleet, --fleet-dir: most false alerts per agent-week the test week may have")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("eval: unexpected argument %q", fs.Arg(0))
+	}
+	fleetMode := ff.fleet != "" || ff.dir != ""
+	switch {
+	case ff.fleet != "" && ff.dir != "":
+		return fmt.Errorf("eval: give --fleet or --fleet-dir, not both")
+	case fleetMode && fs.Changed("scenarios"):
+		return fmt.Errorf("eval: --scenarios and --fleet/--fleet-dir evaluate different things; give one")
+	case ff.storedAlerts && ff.dir == "":
+		return fmt.Errorf("eval: --stored-alerts needs --fleet-dir (the fleet the stored alerts came from)")
+	case ff.out != "" && ff.fleet == "":
+		return fmt.Errorf("eval: --out needs --fleet aws")
+	}
+	for _, name := range []string{"seed", "weeks", "scale"} {
+		if fs.Changed(name) && ff.fleet == "" {
+			return fmt.Errorf("eval: --%s needs --fleet aws", name)
+		}
+	}
+	if fs.Changed("target") && !fleetMode {
+		return fmt.Errorf("eval: --target needs --fleet or --fleet-dir")
+	}
+	if fleetMode {
+		return runFleetEval(ctx, env, &cf, ff)
 	}
 	cfg, err := cf.load(env)
 	if err != nil {

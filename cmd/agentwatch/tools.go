@@ -59,7 +59,7 @@ func runIngest(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		defer a.Close()
-		n, err := ingest.NewNormalizer(cfg.Ingest, a.Reg)
+		n, err := ingest.NewNormalizer(cfg.Ingest, a.Reg, ingest.WithPrincipals(a.Inventory.Principals()))
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,13 @@ func runAttribute(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := ingest.NewNormalizer(cfg.Ingest, nil)
+	// The inventory's principals list is part of the explanation: a
+	// record no rule maps may still be known infrastructure.
+	inv, err := loadInventory(cfg)
+	if err != nil {
+		return err
+	}
+	n, err := ingest.NewNormalizer(cfg.Ingest, nil, ingest.WithPrincipals(inv.Principals()))
 	if err != nil {
 		return err
 	}

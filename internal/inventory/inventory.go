@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -27,17 +26,22 @@ const (
 
 // Agent is one inventory entry.
 type Agent struct {
-	ID          string            `yaml:"id" json:"id"`
-	DisplayName string            `yaml:"display_name" json:"display_name,omitempty"`
-	Kind        string            `yaml:"kind" json:"kind,omitempty"` // peer group, e.g. "support-bot"
-	Owner       string            `yaml:"owner" json:"owner,omitempty"`
-	Contact     Contact           `yaml:"contact" json:"contact"`
-	Purpose     string            `yaml:"purpose" json:"purpose,omitempty"`
-	Status      string            `yaml:"status" json:"status"`
-	Created     *time.Time        `yaml:"created" json:"created,omitempty"`
-	Expires     *time.Time        `yaml:"expires" json:"expires,omitempty"`
-	Playground  Playground        `yaml:"playground" json:"playground"`
-	Labels      map[string]string `yaml:"labels" json:"labels,omitempty"`
+	ID          string     `yaml:"id" json:"id"`
+	DisplayName string     `yaml:"display_name" json:"display_name,omitempty"`
+	Kind        string     `yaml:"kind" json:"kind,omitempty"` // peer group, e.g. "support-bot"
+	Owner       string     `yaml:"owner" json:"owner,omitempty"`
+	Contact     Contact    `yaml:"contact" json:"contact"`
+	Purpose     string     `yaml:"purpose" json:"purpose,omitempty"`
+	Status      string     `yaml:"status" json:"status"`
+	Created     *time.Time `yaml:"created" json:"created,omitempty"`
+	Expires     *time.Time `yaml:"expires" json:"expires,omitempty"`
+	// SuspendedAt, ResumedAt and DecommissionedAt date the status changes
+	// (lifecycle.go): events are judged by the status at their time.
+	SuspendedAt      *time.Time        `yaml:"suspended_at" json:"suspended_at,omitempty"`
+	ResumedAt        *time.Time        `yaml:"resumed_at" json:"resumed_at,omitempty"`
+	DecommissionedAt *time.Time        `yaml:"decommissioned_at" json:"decommissioned_at,omitempty"`
+	Playground       Playground        `yaml:"playground" json:"playground"`
+	Labels           map[string]string `yaml:"labels" json:"labels,omitempty"`
 	// Instances is how many instances the agent normally runs (0 = unknown);
 	// more distinct instances on one credential is credential sharing.
 	Instances int `yaml:"instances" json:"instances,omitempty"`
@@ -54,26 +58,47 @@ type Contact struct {
 }
 
 // Playground is what the owner declares the agent may do. An empty list
-// means "not declared": it constrains nothing.
+// means "not declared": it constrains nothing. The syntax is documented in
+// docs/inventory.md.
 type Playground struct {
 	Systems []string `yaml:"systems" json:"systems,omitempty"`
-	// Actions are globs ("s3:Get*", "tickets.read").
+	// Actions are action patterns ("s3:Get*" matches as IAM does,
+	// "tickets.read" as a glob); with Resources they form one statement.
 	Actions []string `yaml:"actions" json:"actions,omitempty"`
-	// Resources are globs; "*" does not cross "/", "**" does.
+	// Resources are ARN patterns (matched as IAM matches Resource values:
+	// "*" crosses "/") or globs ("*" does not cross "/", "**" does).
 	Resources []string `yaml:"resources" json:"resources,omitempty"`
-	// Hours are UTC ranges like "Mon-Fri 08:00-18:00" or "* 00:00-24:00".
+	// Statements pair actions with the resources they apply to, as IAM
+	// policy statements do.
+	Statements []Statement `yaml:"statements" json:"statements,omitempty"`
+	// Hours are UTC calendar ranges: "Mon-Fri 08:00-18:00",
+	// "* 00:00-24:00", "1st 04:00-05:00" (see calendar.go).
 	Hours []string `yaml:"hours" json:"hours,omitempty"`
-	// Delegators are globs of principals the agent may act on behalf of.
-	Delegators       []string         `yaml:"delegators" json:"delegators,omitempty"`
+	// Delegators are globs of principals the agent may act on behalf of,
+	// or "none": it acts for nobody.
+	Delegators DelegatorList `yaml:"delegators" json:"delegators,omitempty"`
+	// Networks are the CIDRs (or addresses) the agent calls from.
+	Networks []string `yaml:"networks" json:"networks,omitempty"`
+	// Clients are the client families it calls with (boto3, aws-cli,
+	// aws-sdk-go, terraform, ...; see ClientFamily).
+	Clients          []string         `yaml:"clients" json:"clients,omitempty"`
 	CredentialPolicy CredentialPolicy `yaml:"credentials" json:"credentials"`
 
-	hours []hourRange
+	hours []calRange
+	c     *compiledPlayground
+	// limited caches c.resources beside c: the detector asks per event,
+	// and one cache line is cheaper than two.
+	limited bool
 }
 
 // CredentialPolicy restricts the credentials the agent may use.
 type CredentialPolicy struct {
 	AllowedTypes []string `yaml:"allowed_types" json:"allowed_types,omitempty"`
 	MaxAge       Duration `yaml:"max_age" json:"max_age,omitempty"`
+	// RotateEvery is how often long-lived keys must be rotated: a key in
+	// use for longer (since issued, or since agentwatch first saw it) is
+	// overdue: credential.not_rotated when it acts, and a posture finding.
+	RotateEvery Duration `yaml:"rotate_every" json:"rotate_every,omitempty"`
 }
 
 // Duration is a time.Duration that reads "90d", "12h", "30m" in YAML.
@@ -109,18 +134,22 @@ func ParseDuration(s string) (time.Duration, error) {
 	return v, nil
 }
 
-// Inventory is the loaded set of agents, by id.
+// Inventory is the loaded set of agents, by id, and the known non-agent
+// principals (principals.go).
 type Inventory struct {
-	agents map[string]*Agent
-	ids    []string
+	agents     map[string]*Agent
+	ids        []string
+	principals []*Principal
 }
 
-// New builds an inventory from agents, validating each.
+// New builds an inventory from agents, validating each. Lifecycle dates
+// are not checked against the wall clock here (see checkLifecycle): code
+// that builds inventories, such as the simulator, keeps its own time.
 func New(agents []Agent) (*Inventory, error) {
 	inv := &Inventory{agents: map[string]*Agent{}}
 	for i := range agents {
 		a := agents[i]
-		if err := a.validate(); err != nil {
+		if err := a.validate(time.Time{}); err != nil {
 			return nil, fmt.Errorf("agent %q: %w", a.ID, err)
 		}
 		if _, dup := inv.agents[a.ID]; dup {
@@ -170,7 +199,8 @@ func (inv *Inventory) Len() int {
 }
 
 type file struct {
-	Agents []yaml.Node `yaml:"agents"`
+	Agents     []yaml.Node `yaml:"agents"`
+	Principals []yaml.Node `yaml:"principals"`
 }
 
 // Load reads an agents.yaml file. Every error names the file, the line and
@@ -186,6 +216,12 @@ func Load(filename string) (*Inventory, error) {
 
 // Parse reads inventory YAML; name is used in error messages.
 func Parse(name string, data []byte) (*Inventory, error) {
+	return ParseAt(name, data, time.Now())
+}
+
+// ParseAt is Parse with the clock that lifecycle dates must not be ahead
+// of (tests inject it).
+func ParseAt(name string, data []byte, now time.Time) (*Inventory, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -208,12 +244,23 @@ func Parse(name string, data []byte) (*Inventory, error) {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		a.Line = n.Line
-		if err := a.validate(); err != nil {
-			return nil, fmt.Errorf("%s:%d: agent %q: %w", name, n.Line, a.ID, err)
+		if err := a.validate(now); err != nil {
+			line := n.Line
+			var ke *keyError
+			if errors.As(err, &ke) {
+				// lineOf also follows list indexes
+				// ("playground.statements[1].resources[0]").
+				line = lineOf(&n, ke.key)
+			}
+			return nil, fmt.Errorf("%s:%d: agent %q: %w", name, line, a.ID, err)
 		}
 		agents = append(agents, a)
 	}
-	inv := &Inventory{agents: map[string]*Agent{}}
+	principals, err := parsePrincipals(name, f.Principals)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{agents: map[string]*Agent{}, principals: principals}
 	for i := range agents {
 		a := agents[i]
 		if prev, dup := inv.agents[a.ID]; dup {
@@ -271,7 +318,7 @@ func fixLines(err error, offset int) error {
 	return &lineError{line: line + offset, msg: msg}
 }
 
-func (a *Agent) validate() error {
+func (a *Agent) validate(now time.Time) error {
 	if a.ID == "" {
 		return fmt.Errorf("key id: is required")
 	}
@@ -291,23 +338,20 @@ func (a *Agent) validate() error {
 			return fmt.Errorf("key playground.credentials.allowed_types: %q is not one of %s", t, strings.Join(schemas.CredentialTypes, ", "))
 		}
 	}
-	for _, g := range append(append(append([]string{}, a.Playground.Actions...), a.Playground.Resources...), a.Playground.Delegators...) {
-		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-			return fmt.Errorf("key playground: bad glob %q: %v", g, err)
-		}
+	if err := a.Playground.check(); err != nil {
+		return err
 	}
 	a.Playground.hours = nil
 	for _, h := range a.Playground.Hours {
-		r, err := parseHourRange(h)
-		if err != nil {
-			return fmt.Errorf("key playground.hours: %w", err)
-		}
+		r, _ := parseHourRange(h) // check parsed them
 		a.Playground.hours = append(a.Playground.hours, r)
 	}
+	a.Playground.c = a.Playground.compile()
+	a.Playground.limited = a.Playground.c.resources
 	if a.Created != nil && a.Expires != nil && a.Expires.Before(*a.Created) {
 		return fmt.Errorf("key expires: is before created")
 	}
-	return nil
+	return a.checkLifecycle(now)
 }
 
 // Row converts the agent to its agents-table row.
@@ -317,6 +361,7 @@ func (a *Agent) Row(now time.Time) schemas.AgentRow {
 		AgentID: a.ID, DisplayName: a.DisplayName, Kind: a.Kind, Owner: a.Owner,
 		Contact: a.Contact.Email, SlackChannel: a.Contact.SlackChannel, PagerDutyService: a.Contact.PagerDutyService,
 		Purpose: a.Purpose, Status: a.Status, CreatedAt: a.Created, ExpiresAt: a.Expires,
+		SuspendedAt: a.SuspendedAt, ResumedAt: a.ResumedAt, DecommissionedAt: a.DecommissionedAt,
 		Declared: string(declared), UpdatedAt: now,
 	}
 }

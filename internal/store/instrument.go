@@ -10,7 +10,7 @@ import (
 )
 
 // Tables are the store's tables, the only values of the "table" label.
-var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts"}
+var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts", "actions"}
 
 // WriteMetrics are the write series every store backend exports, with a
 // constant "backend" label and one "table" label value per table.
@@ -103,7 +103,17 @@ func (m *instrumented) UpsertAgents(ctx context.Context, rows []schemas.AgentRow
 	return m.observe("agents", len(rows), start, m.Store.UpsertAgents(ctx, rows))
 }
 
+func (m *instrumented) UpsertPostureFindings(ctx context.Context, rows []schemas.PostureFindingRow) error {
+	start := time.Now()
+	return m.observe("posture_findings", len(rows), start, m.Store.UpsertPostureFindings(ctx, rows))
+}
+
 func (m *instrumented) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error {
 	start := time.Now()
 	return m.observe("alerts", len(alerts), start, m.Store.UpsertAlerts(ctx, alerts))
+}
+
+func (m *instrumented) InsertActions(ctx context.Context, rows []schemas.ActionRow) error {
+	start := time.Now()
+	return m.observe("actions", len(rows), start, m.Store.InsertActions(ctx, rows))
 }

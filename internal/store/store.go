@@ -29,6 +29,9 @@ type Store interface {
 	InsertPlayground(ctx context.Context, rows []schemas.PlaygroundRow) error
 	UpsertAgents(ctx context.Context, rows []schemas.AgentRow) error
 	UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error
+	// UpsertPostureFindings stores posture finding states; for one id the
+	// highest version wins.
+	UpsertPostureFindings(ctx context.Context, rows []schemas.PostureFindingRow) error
 
 	// LoadBaselines returns the latest version of each feature of each
 	// agent in agentIDs (all agents when agentIDs is empty).
@@ -45,6 +48,18 @@ type Store interface {
 	ScanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error
 	// LoadAlerts returns alerts (latest state of each id) matching the filter.
 	LoadAlerts(ctx context.Context, f AlertFilter) ([]schemas.Alert, error)
+	// SearchEvents returns the distinct stored events matching s, newest
+	// first, at most s.Limit of them.
+	SearchEvents(ctx context.Context, s EventSearch) ([]schemas.AgentEvent, error)
+
+	// InsertActions records actions taken on incidents; an action id
+	// already stored is ignored.
+	InsertActions(ctx context.Context, rows []schemas.ActionRow) error
+	// LoadActions returns the recorded actions matching f, newest first.
+	LoadActions(ctx context.Context, f ActionFilter) ([]schemas.ActionRow, error)
+	// LoadPostureFindings returns the current state of every posture
+	// finding, ordered by id.
+	LoadPostureFindings(ctx context.Context) ([]schemas.PostureFindingRow, error)
 
 	// Query runs one read-only SQL statement and returns all rows.
 	Query(ctx context.Context, query string, args ...any) (*Result, error)
@@ -55,6 +70,7 @@ type Store interface {
 
 // AlertFilter selects alerts for LoadAlerts.
 type AlertFilter struct {
+	ID      string
 	AgentID string
 	Status  string // "", firing or resolved
 	Since   time.Time
@@ -66,4 +82,30 @@ type AlertFilter struct {
 type Result struct {
 	Columns []string
 	Rows    [][]any
+}
+
+// EventSearch selects events for SearchEvents: every set field must match
+// exactly; From and To bound the time ([From, To), zero = open).
+type EventSearch struct {
+	AgentID      string
+	Instance     string
+	OnBehalfOf   string
+	CredentialID string
+	Action       string
+	Resource     string
+	EventIDs     []string
+	From, To     time.Time
+	Limit        int // default DefaultSearchLimit
+}
+
+// DefaultSearchLimit bounds a search that sets no limit.
+const DefaultSearchLimit = 200
+
+// ActionFilter selects actions for LoadActions.
+type ActionFilter struct {
+	AgentID string
+	AlertID string
+	Action  string
+	Since   time.Time
+	Limit   int
 }

@@ -169,7 +169,9 @@ const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrate applies the pending migrations of schemas/sql/clickhouse and
 // records each in schema_migrations. ClickHouse has no transactional DDL,
 // so every statement is written to be re-runnable (IF NOT EXISTS): a
-// migration interrupted half-way is completed by the next run.
+// migration interrupted half-way is completed by the next run. ClickHouse
+// 18.16 has no ADD COLUMN IF NOT EXISTS, so an ADD COLUMN that finds its
+// column already there counts as done (see columnExists).
 func (s *Store) Migrate(ctx context.Context) error {
 	migs, err := store.LoadMigrations(schemas.SQL, "sql/clickhouse")
 	if err != nil {
@@ -195,7 +197,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !columnExists(stmt, err) {
 				return fmt.Errorf("migrate %s: statement %d: %w", m.File, i+1, err)
 			}
 		}
@@ -213,6 +215,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 		s.log.Info("clickhouse migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
+}
+
+// columnExists reports whether err is an ALTER TABLE ... ADD COLUMN
+// statement failing because the column is already there (code 44 on
+// 18.16 and 15 on current servers): the statement ran before, in a
+// migration that was interrupted before it was recorded.
+func columnExists(stmt string, err error) bool {
+	var ex *ch.Exception
+	if !errors.As(err, &ex) || !strings.Contains(strings.ToUpper(stmt), "ADD COLUMN") {
+		return false
+	}
+	return (ex.Code == 44 || ex.Code == 15) && strings.Contains(ex.Message, "already exists")
 }
 
 // Query runs one statement with readonly=1, so the server refuses any

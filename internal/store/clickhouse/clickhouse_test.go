@@ -124,8 +124,48 @@ func TestMetricsAndMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(res.Rows); got != "[[1 init]]" {
-		t.Errorf("schema_migrations = %s, want [[1 init]]", got)
+	// Every embedded migration is recorded once, whatever their number.
+	migs, err := store.LoadMigrations(schemas.SQL, "sql/clickhouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]any
+	for _, m := range migs {
+		want = append(want, []any{uint32(m.Version), m.Name})
+	}
+	if got := fmt.Sprint(res.Rows); got != fmt.Sprint(want) {
+		t.Errorf("schema_migrations = %s, want %v", got, want)
+	}
+}
+
+// TestMigrationWithAddColumnReruns: a migration that adds columns and was
+// interrupted before it was recorded runs again without failing on the
+// columns already there (18.16 has no ADD COLUMN IF NOT EXISTS).
+func TestMigrationWithAddColumnReruns(t *testing.T) {
+	cfg := testConfig(t)
+	s := openTest(t, cfg)
+	ctx := context.Background()
+	migs, err := store.LoadMigrations(schemas.SQL, "sql/clickhouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adds []store.Migration
+	for _, m := range migs {
+		if strings.Contains(strings.Join(m.Statements, "\n"), "ADD COLUMN") {
+			adds = append(adds, m)
+		}
+	}
+	if len(adds) == 0 {
+		t.Skip("no migration adds a column")
+	}
+	if err := s.conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := openTest(t, cfg) // every migration runs again, ADD COLUMN included
+	defer s2.Close()
+	if err := s2.InsertEvents(ctx, []schemas.AgentEvent{storetest.Event("e1", "agent-a", time.Now())}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -116,41 +116,62 @@ func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time
 const maxScanAgents = 1000
 
 func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
-	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
-		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain, action,
-		system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes, records, attributes,
-		unattributed FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
+	q := `SELECT ` + store.EventColumns + ` FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
 	cond, ids := agentFilter(" AND ", agentIDs)
 	q += cond
 	args = append(args, ids...)
 	q += ` ORDER BY time, time_nanos, event_id LIMIT 1 BY event_id`
 	return s.each(ctx, "scan events", q, args, func(rows driver.Rows) error {
-		var ev schemas.AgentEvent
-		var nanos uint32
-		var unattributed uint8
-		var attrs string
-		if err := rows.Scan(&ev.EventID, &ev.Time, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance,
-			&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
-			&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
-			&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
-			&unattributed); err != nil {
+		ev, err := scanEvent(rows)
+		if err != nil {
 			return err
 		}
-		ev.Time = ev.Time.UTC().Add(time.Duration(nanos))
 		if ev.Time.Before(from) || !ev.Time.Before(to) {
 			return nil
 		}
-		ev.CredentialIssuedAt, ev.CredentialExpiresAt = utcPtr(ev.CredentialIssuedAt), utcPtr(ev.CredentialExpiresAt)
-		ev.Unattributed = unattributed == 1
-		if len(ev.DelegationChain) == 0 {
-			ev.DelegationChain = nil
-		}
-		if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
-			return fmt.Errorf("attributes: %w", err)
-		}
 		return fn(ev)
 	})
+}
+
+// SearchEvents returns the distinct events matching q, newest first.
+func (s *Store) SearchEvents(ctx context.Context, q store.EventSearch) ([]schemas.AgentEvent, error) {
+	query, args := store.SearchSQL(store.DialectClickHouse, q)
+	var out []schemas.AgentEvent
+	err := s.each(ctx, "search events", query, args, func(rows driver.Rows) error {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
+
+// scanEvent decodes one row of store.EventColumns.
+func scanEvent(rows driver.Rows) (schemas.AgentEvent, error) {
+	var ev schemas.AgentEvent
+	var nanos uint32
+	var unattributed uint8
+	var attrs string
+	if err := rows.Scan(&ev.EventID, &ev.Time, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance,
+		&ev.Principal, &ev.CredentialID, &ev.CredentialType, &ev.CredentialIssuedAt, &ev.CredentialExpiresAt,
+		&ev.OnBehalfOf, &ev.DelegationChain, &ev.Action, &ev.System, &ev.Resource, &ev.ResourceType,
+		&ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent, &ev.Bytes, &ev.Records, &attrs,
+		&unattributed, &ev.PrincipalKind); err != nil {
+		return ev, err
+	}
+	ev.Time = ev.Time.UTC().Add(time.Duration(nanos))
+	ev.CredentialIssuedAt, ev.CredentialExpiresAt = utcPtr(ev.CredentialIssuedAt), utcPtr(ev.CredentialExpiresAt)
+	ev.Unattributed = unattributed == 1
+	if len(ev.DelegationChain) == 0 {
+		ev.DelegationChain = nil
+	}
+	if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
+		return ev, fmt.Errorf("attributes: %w", err)
+	}
+	return ev, nil
 }
 
 // LoadAlerts returns the current state of each alert matching f, most
@@ -160,9 +181,14 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	q := `SELECT id, dedup_key, detector, severity, score, boundary, agent_id, agent_instance, display_name,
 		agent_kind, owner, slack_channel, pagerduty_service, agent_status, on_behalf_of, principal,
 		credential_id, credential_type, credential_issued_at, unattributed, subject, summary, reason,
-		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run
+		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run, distinct_resources,
+		resource_examples, distinct_actions, action_examples, distinct_subjects, subject_examples
 		FROM (SELECT * FROM alerts ORDER BY id, version DESC LIMIT 1 BY id) WHERE 1 = 1`
 	var args []any
+	if f.ID != "" {
+		q += ` AND id = ?`
+		args = append(args, f.ID)
+	}
 	if f.AgentID != "" {
 		q += ` AND agent_id = ?`
 		args = append(args, f.AgentID)
@@ -184,17 +210,24 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 		var a schemas.Alert
 		var sev, evidence, labels string
 		var score int32
-		var count int64
+		var count, dRes, dAct, dSub int64
 		var unattributed, dryRun uint8
 		id := &a.Identity
 		if err := rows.Scan(&a.ID, &a.DedupKey, &a.Detector, &sev, &score, &a.Boundary, &id.AgentID,
 			&id.AgentInstance, &id.DisplayName, &id.Kind, &id.Owner, &id.SlackChannel, &id.PagerDutyService,
 			&id.Status, &id.OnBehalfOf, &id.Principal, &id.CredentialID, &id.CredentialType, &id.CredentialIssued,
 			&unattributed, &a.Subject, &a.Summary, &a.Reason, &evidence, &a.FirstSeen, &a.LastSeen, &count,
-			&a.EventIDs, &a.Status, &labels, &dryRun); err != nil {
+			&a.EventIDs, &a.Status, &labels, &dryRun, &dRes, &a.ResourceExamples, &dAct, &a.ActionExamples,
+			&dSub, &a.SubjectExamples); err != nil {
 			return err
 		}
 		a.Severity, a.Score, a.Count = schemas.Severity(sev), int(score), int(count)
+		a.DistinctResources, a.DistinctActions, a.DistinctSubjects = int(dRes), int(dAct), int(dSub)
+		for _, ex := range []*[]string{&a.ResourceExamples, &a.ActionExamples, &a.SubjectExamples} {
+			if len(*ex) == 0 {
+				*ex = nil
+			}
+		}
 		id.Unattributed, a.DryRun = unattributed == 1, dryRun == 1
 		id.CredentialIssued = utcPtr(id.CredentialIssued)
 		a.FirstSeen, a.LastSeen = a.FirstSeen.UTC(), a.LastSeen.UTC()

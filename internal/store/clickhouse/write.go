@@ -20,7 +20,7 @@ const insertEventsSQL = `INSERT INTO events (event_id, time, time_nanos, source,
 	agent_instance, principal, credential_id, credential_type, credential_issued_at,
 	credential_expires_at, on_behalf_of, delegation_chain, action, system, resource,
 	resource_type, outcome, error_code, src_ip, src_network, user_agent, bytes, records,
-	attributes, unattributed)`
+	attributes, unattributed, principal_kind)`
 
 // InsertEvents hands the events to the batcher and returns once the batch
 // holding them is stored. A redelivered event is stored again and
@@ -91,6 +91,7 @@ func eventColumnsOf(rows []schemas.AgentEvent) ([]any, error) {
 		chains                                                          = make([][]string, n)
 		bytes, records                                                  = make([]int64, n), make([]int64, n)
 		unattributed                                                    = make([]uint8, n)
+		kinds                                                           = make([]string, n)
 	)
 	for i := range rows {
 		ev := &rows[i]
@@ -103,11 +104,11 @@ func eventColumnsOf(rows []schemas.AgentEvent) ([]any, error) {
 		issued[i], expires[i], behalf[i], chains[i] = utcPtr(ev.CredentialIssuedAt), utcPtr(ev.CredentialExpiresAt), ev.OnBehalfOf, nonNil(ev.DelegationChain)
 		actions[i], systems[i], resources[i], resTypes[i], outcomes[i] = ev.Action, ev.System, ev.Resource, ev.ResourceType, ev.Outcome
 		errCodes[i], ips[i], networks[i], agentsUA[i] = ev.ErrorCode, ev.SrcIP, ev.Network(), ev.UserAgent
-		bytes[i], records[i], attrs[i], unattributed[i] = ev.Bytes, ev.Records, a, u8(ev.Unattributed)
+		bytes[i], records[i], attrs[i], unattributed[i], kinds[i] = ev.Bytes, ev.Records, a, u8(ev.Unattributed), ev.PrincipalKind
 	}
 	return []any{ids, times, nanos, sources, agents, instances, principals, credIDs, credTypes, issued, expires,
 		behalf, chains, actions, systems, resources, resTypes, outcomes, errCodes, ips, networks, agentsUA, bytes,
-		records, attrs, unattributed}, nil
+		records, attrs, unattributed, kinds}, nil
 }
 
 // insertColumns writes n rows given as one slice per column, retrying
@@ -185,11 +186,13 @@ func (s *Store) InsertPlayground(ctx context.Context, rows []schemas.PlaygroundR
 // UpsertAgents stores inventory rows; queries take the latest updated_at.
 func (s *Store) UpsertAgents(ctx context.Context, rows []schemas.AgentRow) error {
 	return s.insert(ctx, "agents", `INSERT INTO agents (agent_id, display_name, kind, owner, contact,
-		slack_channel, pagerduty_service, purpose, status, created_at, expires_at, declared, updated_at)`,
+		slack_channel, pagerduty_service, purpose, status, created_at, expires_at, suspended_at, resumed_at,
+		decommissioned_at, declared, updated_at)`,
 		len(rows), func(b driver.Batch, i int) error {
 			r := &rows[i]
 			return b.Append(r.AgentID, r.DisplayName, r.Kind, r.Owner, r.Contact, r.SlackChannel, r.PagerDutyService,
-				r.Purpose, r.Status, utcPtr(r.CreatedAt), utcPtr(r.ExpiresAt), r.Declared, r.UpdatedAt.UTC())
+				r.Purpose, r.Status, utcPtr(r.CreatedAt), utcPtr(r.ExpiresAt), utcPtr(r.SuspendedAt), utcPtr(r.ResumedAt),
+				utcPtr(r.DecommissionedAt), r.Declared, r.UpdatedAt.UTC())
 		})
 }
 
@@ -200,7 +203,8 @@ func (s *Store) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error 
 		agent_id, agent_instance, display_name, agent_kind, owner, slack_channel, pagerduty_service,
 		agent_status, on_behalf_of, principal, credential_id, credential_type, credential_issued_at,
 		unattributed, subject, summary, reason, evidence, first_seen, last_seen, count, event_ids,
-		status, labels, dry_run, version)`, len(alerts), func(b driver.Batch, i int) error {
+		status, labels, dry_run, version, distinct_resources, resource_examples, distinct_actions,
+		action_examples, distinct_subjects, subject_examples)`, len(alerts), func(b driver.Batch, i int) error {
 		a := &alerts[i]
 		evidence, err := store.EncodeJSON(a.Evidence, "[]")
 		if err != nil {
@@ -215,7 +219,9 @@ func (s *Store) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error 
 			id.AgentID, id.AgentInstance, id.DisplayName, id.Kind, id.Owner, id.SlackChannel, id.PagerDutyService,
 			id.Status, id.OnBehalfOf, id.Principal, id.CredentialID, id.CredentialType, utcPtr(id.CredentialIssued),
 			u8(id.Unattributed), a.Subject, a.Summary, a.Reason, evidence, a.FirstSeen.UTC(), a.LastSeen.UTC(),
-			int64(a.Count), nonNil(a.EventIDs), a.Status, labels, u8(a.DryRun), uint64(store.AlertVersion(a)))
+			int64(a.Count), nonNil(a.EventIDs), a.Status, labels, u8(a.DryRun), uint64(store.AlertVersion(a)),
+			int64(a.DistinctResources), nonNil(a.ResourceExamples), int64(a.DistinctActions), nonNil(a.ActionExamples),
+			int64(a.DistinctSubjects), nonNil(a.SubjectExamples))
 	})
 }
 

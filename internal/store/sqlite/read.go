@@ -132,46 +132,67 @@ func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time
 }
 
 func (s *Store) scanEvents(ctx context.Context, agentCond string, agentArgs []any, from, to time.Time, fn func(schemas.AgentEvent) error) error {
-	q := `SELECT event_id, time, time_nanos, source, agent_id, agent_instance, principal, credential_id,
-		credential_type, credential_issued_at, credential_expires_at, on_behalf_of, delegation_chain,
-		action, system, resource, resource_type, outcome, error_code, src_ip, user_agent, bytes,
-		records, attributes, unattributed FROM events WHERE time >= ? AND time <= ?`
+	q := `SELECT ` + store.EventColumns + ` FROM events WHERE time >= ? AND time <= ?`
 	args := append([]any{store.FormatTime(from), store.FormatTime(to)}, agentArgs...)
 	q += agentCond
 	q += ` ORDER BY time, time_nanos, event_id`
 	return s.each(ctx, "scan events", q, args, func(sc scanner) error {
-		var ev schemas.AgentEvent
-		var tm, chain, attrs string
-		var nanos int
-		var issued, expires sql.NullString
-		if err := sc.Scan(&ev.EventID, &tm, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance, &ev.Principal,
-			&ev.CredentialID, &ev.CredentialType, &issued, &expires, &ev.OnBehalfOf, &chain, &ev.Action,
-			&ev.System, &ev.Resource, &ev.ResourceType, &ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent,
-			&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed); err != nil {
-			return err
-		}
-		t, err := store.ParseTime(tm)
+		ev, err := scanEvent(sc)
 		if err != nil {
 			return err
 		}
-		ev.Time = t.Add(time.Duration(nanos))
 		if ev.Time.Before(from) || !ev.Time.Before(to) {
 			return nil
 		}
-		if ev.CredentialIssuedAt, err = parseNullTime(issued); err != nil {
-			return err
-		}
-		if ev.CredentialExpiresAt, err = parseNullTime(expires); err != nil {
-			return err
-		}
-		if err := store.DecodeJSON(chain, &ev.DelegationChain); err != nil {
-			return fmt.Errorf("delegation_chain: %w", err)
-		}
-		if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
-			return fmt.Errorf("attributes: %w", err)
-		}
 		return fn(ev)
 	})
+}
+
+// SearchEvents returns the events matching q, newest first.
+func (s *Store) SearchEvents(ctx context.Context, q store.EventSearch) ([]schemas.AgentEvent, error) {
+	query, args := store.SearchSQL(store.DialectSQLite, q)
+	var out []schemas.AgentEvent
+	err := s.each(ctx, "search events", query, args, func(sc scanner) error {
+		ev, err := scanEvent(sc)
+		if err != nil {
+			return err
+		}
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
+
+// scanEvent decodes one row of store.EventColumns.
+func scanEvent(sc scanner) (schemas.AgentEvent, error) {
+	var ev schemas.AgentEvent
+	var tm, chain, attrs string
+	var nanos int
+	var issued, expires sql.NullString
+	if err := sc.Scan(&ev.EventID, &tm, &nanos, &ev.Source, &ev.AgentID, &ev.AgentInstance, &ev.Principal,
+		&ev.CredentialID, &ev.CredentialType, &issued, &expires, &ev.OnBehalfOf, &chain, &ev.Action,
+		&ev.System, &ev.Resource, &ev.ResourceType, &ev.Outcome, &ev.ErrorCode, &ev.SrcIP, &ev.UserAgent,
+		&ev.Bytes, &ev.Records, &attrs, &ev.Unattributed, &ev.PrincipalKind); err != nil {
+		return ev, err
+	}
+	t, err := store.ParseTime(tm)
+	if err != nil {
+		return ev, err
+	}
+	ev.Time = t.Add(time.Duration(nanos))
+	if ev.CredentialIssuedAt, err = parseNullTime(issued); err != nil {
+		return ev, err
+	}
+	if ev.CredentialExpiresAt, err = parseNullTime(expires); err != nil {
+		return ev, err
+	}
+	if err := store.DecodeJSON(chain, &ev.DelegationChain); err != nil {
+		return ev, fmt.Errorf("delegation_chain: %w", err)
+	}
+	if err := store.DecodeJSON(attrs, &ev.Attributes); err != nil {
+		return ev, fmt.Errorf("attributes: %w", err)
+	}
+	return ev, nil
 }
 
 // LoadAlerts returns the stored alerts matching f, most recent first.
@@ -179,8 +200,14 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	q := `SELECT id, dedup_key, detector, severity, score, boundary, agent_id, agent_instance, display_name,
 		agent_kind, owner, slack_channel, pagerduty_service, agent_status, on_behalf_of, principal,
 		credential_id, credential_type, credential_issued_at, unattributed, subject, summary, reason,
-		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run FROM alerts WHERE 1 = 1`
+		evidence, first_seen, last_seen, count, event_ids, status, labels, dry_run, distinct_resources,
+		resource_examples, distinct_actions, action_examples, distinct_subjects, subject_examples
+		FROM alerts WHERE 1 = 1`
 	var args []any
+	if f.ID != "" {
+		q += ` AND id = ?`
+		args = append(args, f.ID)
+	}
 	if f.AgentID != "" {
 		q += ` AND agent_id = ?`
 		args = append(args, f.AgentID)
@@ -201,14 +228,21 @@ func (s *Store) LoadAlerts(ctx context.Context, f store.AlertFilter) ([]schemas.
 	err := s.each(ctx, "load alerts", q, args, func(sc scanner) error {
 		var a schemas.Alert
 		var sev, evidence, first, last, ids, labels string
+		var examples [3]string
 		var issued sql.NullString
 		id := &a.Identity
 		if err := sc.Scan(&a.ID, &a.DedupKey, &a.Detector, &sev, &a.Score, &a.Boundary, &id.AgentID,
 			&id.AgentInstance, &id.DisplayName, &id.Kind, &id.Owner, &id.SlackChannel, &id.PagerDutyService,
 			&id.Status, &id.OnBehalfOf, &id.Principal, &id.CredentialID, &id.CredentialType, &issued,
 			&id.Unattributed, &a.Subject, &a.Summary, &a.Reason, &evidence, &first, &last, &a.Count, &ids,
-			&a.Status, &labels, &a.DryRun); err != nil {
+			&a.Status, &labels, &a.DryRun, &a.DistinctResources, &examples[0], &a.DistinctActions, &examples[1],
+			&a.DistinctSubjects, &examples[2]); err != nil {
 			return err
+		}
+		for i, dst := range []*[]string{&a.ResourceExamples, &a.ActionExamples, &a.SubjectExamples} {
+			if err := store.DecodeJSON(examples[i], dst); err != nil {
+				return fmt.Errorf("examples: %w", err)
+			}
 		}
 		a.Severity = schemas.Severity(sev)
 		var err error

@@ -136,10 +136,14 @@ func TestEventsMigrationKeepsRowsAndDedup(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
-	old := (&Store{rw: db})
 	evs := []schemas.AgentEvent{storetest.Event("e1", "agent-a", at), storetest.Event("e2", "agent-b", at.Add(time.Second))}
-	if err := old.InsertEvents(ctx, evs); err != nil {
-		t.Fatal(err)
+	// Written as a binary of version 1 wrote them: its columns only.
+	for _, ev := range evs {
+		if _, err := db.ExecContext(ctx, `INSERT INTO events (event_id, time, time_nanos, source, agent_id, action, system,
+			resource, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.EventID, store.FormatTime(ev.Time), ev.Time.Nanosecond(),
+			ev.Source, ev.AgentID, ev.Action, ev.System, ev.Resource, ev.Outcome); err != nil {
+			t.Fatal(err)
+		}
 	}
 	db.Close()
 

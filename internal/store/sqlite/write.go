@@ -20,8 +20,8 @@ const insertEventSQL = `INSERT OR IGNORE INTO events (event_id, time, time_nanos
 	agent_instance, principal, credential_id, credential_type, credential_issued_at,
 	credential_expires_at, on_behalf_of, delegation_chain, action, system, resource,
 	resource_type, outcome, error_code, src_ip, src_network, user_agent, bytes, records,
-	attributes, unattributed)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	attributes, unattributed, principal_kind)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // InsertEvents stores events; an event already stored (same agent, time
 // and event_id) is ignored.
@@ -40,7 +40,7 @@ func (s *Store) InsertEvents(ctx context.Context, evs []schemas.AgentEvent) erro
 			ev.AgentInstance, ev.Principal, ev.CredentialID, ev.CredentialType, nullTime(ev.CredentialIssuedAt),
 			nullTime(ev.CredentialExpiresAt), ev.OnBehalfOf, chain, ev.Action, ev.System, ev.Resource,
 			ev.ResourceType, ev.Outcome, ev.ErrorCode, ev.SrcIP, ev.Network(), ev.UserAgent, ev.Bytes, ev.Records,
-			attrs, ev.Unattributed}, nil
+			attrs, ev.Unattributed, ev.PrincipalKind}, nil
 	})
 }
 
@@ -116,12 +116,14 @@ func (s *Store) InsertPlayground(ctx context.Context, rows []schemas.PlaygroundR
 }
 
 const upsertAgentSQL = `INSERT INTO agents (agent_id, display_name, kind, owner, contact, slack_channel,
-	pagerduty_service, purpose, status, created_at, expires_at, declared, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	pagerduty_service, purpose, status, created_at, expires_at, suspended_at, resumed_at,
+	decommissioned_at, declared, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (agent_id) DO UPDATE SET display_name = excluded.display_name, kind = excluded.kind,
 	owner = excluded.owner, contact = excluded.contact, slack_channel = excluded.slack_channel,
 	pagerduty_service = excluded.pagerduty_service, purpose = excluded.purpose, status = excluded.status,
-	created_at = excluded.created_at, expires_at = excluded.expires_at, declared = excluded.declared,
+	created_at = excluded.created_at, expires_at = excluded.expires_at, suspended_at = excluded.suspended_at,
+	resumed_at = excluded.resumed_at, decommissioned_at = excluded.decommissioned_at, declared = excluded.declared,
 	updated_at = excluded.updated_at
 	WHERE excluded.updated_at >= agents.updated_at`
 
@@ -130,7 +132,8 @@ func (s *Store) UpsertAgents(ctx context.Context, rows []schemas.AgentRow) error
 	return s.batch(ctx, "agents", upsertAgentSQL, len(rows), func(i int) ([]any, error) {
 		r := &rows[i]
 		return []any{r.AgentID, r.DisplayName, r.Kind, r.Owner, r.Contact, r.SlackChannel, r.PagerDutyService,
-			r.Purpose, r.Status, nullTime(r.CreatedAt), nullTime(r.ExpiresAt), r.Declared,
+			r.Purpose, r.Status, nullTime(r.CreatedAt), nullTime(r.ExpiresAt), nullTime(r.SuspendedAt),
+			nullTime(r.ResumedAt), nullTime(r.DecommissionedAt), r.Declared,
 			store.FormatTime(r.UpdatedAt)}, nil
 	})
 }
@@ -139,8 +142,10 @@ const upsertAlertSQL = `INSERT INTO alerts (id, dedup_key, detector, severity, s
 	agent_id, agent_instance, display_name, agent_kind, owner, slack_channel, pagerduty_service,
 	agent_status, on_behalf_of, principal, credential_id, credential_type, credential_issued_at,
 	unattributed, subject, summary, reason, evidence, first_seen, last_seen, count, event_ids,
-	status, labels, dry_run, version)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	status, labels, dry_run, version, distinct_resources, resource_examples, distinct_actions,
+	action_examples, distinct_subjects, subject_examples)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET dedup_key = excluded.dedup_key, detector = excluded.detector,
 	severity = excluded.severity, score = excluded.score, boundary = excluded.boundary,
 	agent_id = excluded.agent_id, agent_instance = excluded.agent_instance,
@@ -153,7 +158,10 @@ const upsertAlertSQL = `INSERT INTO alerts (id, dedup_key, detector, severity, s
 	reason = excluded.reason, evidence = excluded.evidence, first_seen = excluded.first_seen,
 	last_seen = excluded.last_seen, count = excluded.count, event_ids = excluded.event_ids,
 	status = excluded.status, labels = excluded.labels, dry_run = excluded.dry_run,
-	version = excluded.version
+	version = excluded.version, distinct_resources = excluded.distinct_resources,
+	resource_examples = excluded.resource_examples, distinct_actions = excluded.distinct_actions,
+	action_examples = excluded.action_examples, distinct_subjects = excluded.distinct_subjects,
+	subject_examples = excluded.subject_examples
 	WHERE excluded.version > alerts.version`
 
 // UpsertAlerts stores alert states; see store.AlertVersion for which
@@ -177,12 +185,19 @@ func alertArgs(a *schemas.Alert) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var examples [3]string
+	for i, ex := range [][]string{a.ResourceExamples, a.ActionExamples, a.SubjectExamples} {
+		if examples[i], err = store.EncodeJSON(ex, "[]"); err != nil {
+			return nil, err
+		}
+	}
 	id := &a.Identity
 	return []any{a.ID, a.DedupKey, a.Detector, string(a.Severity), a.Score, a.Boundary,
 		id.AgentID, id.AgentInstance, id.DisplayName, id.Kind, id.Owner, id.SlackChannel, id.PagerDutyService,
 		id.Status, id.OnBehalfOf, id.Principal, id.CredentialID, id.CredentialType, nullTime(id.CredentialIssued),
 		id.Unattributed, a.Subject, a.Summary, a.Reason, evidence, store.FormatTime(a.FirstSeen),
-		store.FormatTime(a.LastSeen), a.Count, ids, a.Status, labels, a.DryRun, store.AlertVersion(a)}, nil
+		store.FormatTime(a.LastSeen), a.Count, ids, a.Status, labels, a.DryRun, store.AlertVersion(a),
+		a.DistinctResources, examples[0], a.DistinctActions, examples[1], a.DistinctSubjects, examples[2]}, nil
 }
 
 // batch runs one prepared statement for n rows in one transaction.

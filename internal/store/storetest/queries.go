@@ -35,12 +35,15 @@ func RunDocumentedQueries(t *testing.T, s store.Store, queriesFile, dialect stri
 			{"network", "", "", "", "10.1.2.0/24", "9"},
 			{"triple", "aws", "s3:GetObject", "arn:aws:s3:::b/*", "", "40"},
 		},
-		"agents_over_p99_today":        {{"support-bot", hour, "13", "5", "2.6"}},
-		"first_seen_actions_this_week": {{"support-bot", "aws", "s3:DeleteObject", at(30 * time.Second)}, {"ghost", "aws", "iam:ListUsers", hour}},
-		"alerts_per_owner":             {{"team-a", "2", "1", "1"}, {"team-b", "1", "1", "1"}},
-		"shared_credentials":           {{"AKIASHARED", "static_key", "2"}},
-		"agent_baselines_current":      {{"events", "48"}},
-		"unattributed_principals":      {{"ghost", "1", "1"}},
+		"agents_over_p99_today": {{"support-bot", hour, "13", "5", "2.6"}},
+		"first_seen_actions_this_week": {{"support-bot", "aws", "s3:DeleteObject", at(30 * time.Second)},
+			{nodeRole, "aws", "sts:AssumeRole", hour}, {"ghost", "aws", "iam:ListUsers", hour}, {"report-bot", "aws", "sts:AssumeRole", hour}},
+		"alerts_per_owner":           {{"team-a", "2", "1", "1"}, {"team-b", "1", "1", "1"}},
+		"shared_credentials":         {{"AKIASHARED", "static_key", "2"}},
+		"agent_baselines_current":    {{"events", "48"}},
+		"unattributed_principals":    {{"ghost", "1", "1"}}, // not the node: it is known infrastructure
+		"known_principals":           {{nodeRole, "infrastructure", "3", "1", "1"}},
+		"acted_after_decommissioned": {{"billing-bot", hour, "2"}},
 	}
 	ran := map[string]bool{}
 	for _, q := range qs {
@@ -75,6 +78,9 @@ func RunDocumentedQueries(t *testing.T, s store.Store, queriesFile, dialect stri
 	}
 }
 
+// nodeRole is the scene's infrastructure principal.
+const nodeRole = "arn:aws:sts::1:assumed-role/eks-node/i-1"
+
 // seedScene writes the scene twice where redelivery could happen.
 func seedScene(t *testing.T, s store.Store, now time.Time) {
 	ev := func(id, agent, action, cred string, at time.Time) schemas.AgentEvent {
@@ -97,8 +103,27 @@ func seedScene(t *testing.T, s store.Store, now time.Time) {
 	ghost := ev("g-1", "ghost", "iam:ListUsers", "AKIAGHOST", now)
 	ghost.Unattributed = true
 	evs = append(evs, ghost)
+	// A node known as infrastructure assumes roles: twice for nobody we
+	// know, once making report-bot's credential (attributed to it).
+	for i, agent := range []string{nodeRole, nodeRole, "report-bot"} {
+		e := ev(fmt.Sprintf("n-%d", i), agent, "sts:AssumeRole", "ASIANODE", now)
+		e.Principal, e.PrincipalKind, e.Unattributed = nodeRole, schemas.PrincipalInfrastructure, agent == nodeRole
+		if agent == "report-bot" {
+			e.CredentialID = "ASIAREPORT"
+		}
+		evs = append(evs, e)
+	}
 	must(t, s.InsertEvents(ctx(t), evs))
 	must(t, s.InsertEvents(ctx(t), evs[:14])) // redelivered
+
+	// billing-bot was decommissioned this hour; the inventory row before
+	// that arrives again late.
+	active := schemas.AgentRow{AgentID: "billing-bot", Owner: "team-b", Status: "active", UpdatedAt: now.Add(-time.Hour)}
+	gone := active
+	gone.Status, gone.DecommissionedAt, gone.UpdatedAt = "decommissioned", ptr(now), now
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{active}))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{gone}))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{active}))
 
 	b1 := baseline("support-bot", "events", 1, 20)
 	b1.P99 = 50

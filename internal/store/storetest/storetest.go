@@ -33,6 +33,11 @@ func Run(t *testing.T, open Opener) {
 		{"Playground", testPlayground},
 		{"Agents", testAgents},
 		{"Alerts", testAlerts},
+		{"AlertByID", testAlertByID},
+		{"SearchEvents", testSearch},
+		{"Actions", testActions},
+		{"PostureFindings", testPostureFindings},
+		{"UnusedPermissionsView", testUnusedPermissionsView},
 		{"QueryIsReadOnly", testQueryReadOnly},
 		{"DropPartitionsBefore", testDrop},
 	}
@@ -137,7 +142,8 @@ func testMigrate(t *testing.T, s store.Store) {
 func testEventsRoundTrip(t *testing.T, s store.Store) {
 	full := Event("e1", "agent-a", base.Add(1500*time.Millisecond))
 	bare := schemas.AgentEvent{EventID: "e2", Time: base.Add(2 * time.Second), Source: "mcp", AgentID: "agent-a",
-		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true}
+		Action: "tools/call", System: "mcp", Outcome: schemas.OutcomeDenied, Unattributed: true,
+		PrincipalKind: schemas.PrincipalInfrastructure}
 	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{bare, full}))
 	got := scanAll(t, s, "", base, base.Add(time.Hour))
 	want := []schemas.AgentEvent{full, bare}
@@ -310,6 +316,15 @@ func testAgents(t *testing.T, s store.Store) {
 	if len(res.Rows) != 1 || store.Text(res.Rows[0][0]) != "team-new" {
 		t.Errorf("current owner = %v, want team-new", res.Rows)
 	}
+	// Lifecycle dates are stored; an undated status leaves them NULL.
+	gone := row
+	gone.AgentID, gone.Status = "agent-gone", "decommissioned"
+	gone.SuspendedAt, gone.DecommissionedAt = ptr(base.Add(24*time.Hour)), ptr(base.Add(48*time.Hour))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{gone}))
+	n := queryInt(t, s, "SELECT count(*) FROM agents WHERE agent_id = 'agent-gone' AND decommissioned_at > suspended_at AND resumed_at IS NULL")
+	if n != 1 {
+		t.Errorf("agents with decommissioned_at after suspended_at and no resumed_at = %d, want 1", n)
+	}
 }
 
 func alert(id string, count int, last time.Time, status string) schemas.Alert {
@@ -321,7 +336,9 @@ func alert(id string, count int, last time.Time, status string) schemas.Alert {
 		Subject: "s3:DeleteObject", Summary: "first s3:DeleteObject", Reason: "never seen in 30 days",
 		Evidence:  []schemas.Evidence{{Feature: "action", Observed: "s3:DeleteObject", Baseline: "absent"}},
 		FirstSeen: base, LastSeen: last, Count: count, EventIDs: []string{"e1", "e2"}, Status: status,
-		Labels: map[string]string{"env": "prod"}}
+		Labels:            map[string]string{"env": "prod"},
+		DistinctResources: 2 + count, ResourceExamples: []string{"arn:aws:s3:::b/k1", "arn:aws:s3:::b/k2"},
+		DistinctActions: 1, ActionExamples: []string{"s3:DeleteObject"}, DistinctSubjects: 1, SubjectExamples: []string{"s3:DeleteObject"}}
 }
 
 func testAlerts(t *testing.T, s store.Store) {
@@ -331,6 +348,9 @@ func testAlerts(t *testing.T, s store.Store) {
 	other := alert("al-2", 1, base.Add(2*time.Minute), schemas.StatusFiring)
 	other.Identity = schemas.Identity{AgentID: "agent-b"}
 	other.Evidence, other.EventIDs, other.Labels, other.DryRun = nil, nil, nil, true
+	// An alert stored before incidents had a scope reads back without one.
+	other.DistinctResources, other.ResourceExamples, other.DistinctActions, other.ActionExamples = 0, nil, 0, nil
+	other.DistinctSubjects, other.SubjectExamples = 0, nil
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{first, other}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{later}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{resolved}))
@@ -409,5 +429,98 @@ func testDrop(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(again) != 0 {
 		t.Errorf("second DropPartitionsBefore = %v, want nothing", again)
+	}
+}
+
+func testAlertByID(t *testing.T, s store.Store) {
+	a := schemas.Alert{ID: "al-x", DedupKey: "agent-a|d|s", Detector: "d", Severity: schemas.SeverityHigh, Score: 70,
+		Boundary: schemas.BoundaryLearned, Identity: schemas.Identity{AgentID: "agent-a"}, Summary: "x",
+		FirstSeen: base, LastSeen: base, Count: 1, Status: schemas.StatusFiring}
+	b := a
+	b.ID, b.DedupKey = "al-y", "agent-a|d|t"
+	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{a, b}))
+	got, err := s.LoadAlerts(ctx(t), store.AlertFilter{ID: "al-y"})
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "al-y" {
+		t.Errorf("LoadAlerts(ID al-y) = %+v, want only al-y", got)
+	}
+}
+
+func testSearch(t *testing.T, s store.Store) {
+	e1 := Event("s1", "agent-a", base)
+	e2 := Event("s2", "agent-a", base.Add(time.Minute))
+	e2.AgentInstance, e2.OnBehalfOf, e2.Action = "pod-2", "bob@example.com", "s3:PutObject"
+	e3 := Event("s3", "agent-b", base.Add(2*time.Minute))
+	e3.CredentialID, e3.Resource = "AKIAOTHER", "arn:aws:s3:::b/other"
+	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{e1, e2, e3}))
+	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{e3})) // redelivered
+	cases := []struct {
+		q    store.EventSearch
+		want []string
+	}{
+		{store.EventSearch{}, []string{"s3", "s2", "s1"}},
+		{store.EventSearch{AgentID: "agent-a"}, []string{"s2", "s1"}},
+		{store.EventSearch{Instance: "pod-2"}, []string{"s2"}},
+		{store.EventSearch{OnBehalfOf: "alice@example.com"}, []string{"s3", "s1"}},
+		{store.EventSearch{CredentialID: "AKIAOTHER"}, []string{"s3"}},
+		{store.EventSearch{Action: "s3:PutObject"}, []string{"s2"}},
+		{store.EventSearch{Resource: "arn:aws:s3:::b/other"}, []string{"s3"}},
+		{store.EventSearch{EventIDs: []string{"s1", "s3"}}, []string{"s3", "s1"}},
+		{store.EventSearch{From: base.Add(30 * time.Second), To: base.Add(2 * time.Minute)}, []string{"s2"}},
+		{store.EventSearch{Limit: 1}, []string{"s3"}},
+	}
+	for _, c := range cases {
+		got, err := s.SearchEvents(ctx(t), c.q)
+		must(t, err)
+		if g := ids(got); !reflect.DeepEqual(g, c.want) {
+			t.Errorf("SearchEvents(%+v) = %v, want %v", c.q, g, c.want)
+		}
+	}
+	got, err := s.SearchEvents(ctx(t), store.EventSearch{EventIDs: []string{"s2"}})
+	must(t, err)
+	if len(got) != 1 || !reflect.DeepEqual(got[0], e2) {
+		t.Errorf("SearchEvents round trip:\n got %+v\nwant %+v", got, e2)
+	}
+}
+
+func testActions(t *testing.T, s store.Store) {
+	until := base.Add(30 * 24 * time.Hour)
+	accept := schemas.ActionRow{ID: "act-1", Time: base, Actor: "alice", Action: schemas.ActionAccept, AlertID: "al-1",
+		AgentID: "agent-a", Detector: "playground.first_action", Subject: "s3:DeleteObject", Subjects: []string{"s3:DeleteObject", "s3:DeleteBucket"}, DedupKey: "agent-a|playground.first_action",
+		Boundary: schemas.BoundaryLearned, Reason: "new cleanup job", ExpiresAt: &until}
+	silence := schemas.ActionRow{ID: "act-2", Time: base.Add(time.Minute), Actor: "bob", Action: schemas.ActionSilence, AlertID: "al-2",
+		AgentID: "agent-b", Reason: "maintenance", ExpiresAt: &until, Matchers: []string{"agent=agent-b", "detector=volume.spike"}, Detail: "silence 3"}
+	resolve := schemas.ActionRow{ID: "act-3", Time: base.Add(2 * time.Minute), Actor: "alice", Action: schemas.ActionResolve, AlertID: "al-1",
+		AgentID: "agent-a", Reason: "fixed"}
+	must(t, s.InsertActions(ctx(t), []schemas.ActionRow{accept, silence}))
+	must(t, s.InsertActions(ctx(t), []schemas.ActionRow{resolve, accept})) // accept redelivered
+	all, err := s.LoadActions(ctx(t), store.ActionFilter{})
+	must(t, err)
+	if want := []schemas.ActionRow{resolve, silence, accept}; !reflect.DeepEqual(all, want) {
+		t.Errorf("LoadActions(all):\n got %+v\nwant %+v", all, want)
+	}
+	cases := []struct {
+		f    store.ActionFilter
+		want []string
+	}{
+		{store.ActionFilter{AgentID: "agent-a"}, []string{"act-3", "act-1"}},
+		{store.ActionFilter{AlertID: "al-2"}, []string{"act-2"}},
+		{store.ActionFilter{Action: schemas.ActionAccept}, []string{"act-1"}},
+		{store.ActionFilter{Since: base.Add(time.Minute)}, []string{"act-3", "act-2"}},
+		{store.ActionFilter{Limit: 1}, []string{"act-3"}},
+	}
+	for _, c := range cases {
+		got, err := s.LoadActions(ctx(t), c.f)
+		must(t, err)
+		var g []string
+		for _, r := range got {
+			g = append(g, r.ID)
+		}
+		if !reflect.DeepEqual(g, c.want) {
+			t.Errorf("LoadActions(%+v) = %v, want %v", c.f, g, c.want)
+		}
+	}
+	if n := queryInt(t, s, "SELECT count(DISTINCT id) FROM actions WHERE action = 'accept'"); n != 1 {
+		t.Errorf("actions queryable by SQL: %d accept rows, want 1", n)
 	}
 }

@@ -1,0 +1,401 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentwatch/agentwatch/alerts"
+	"github.com/agentwatch/agentwatch/detect"
+	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// Actions are what people do to incidents, from the console or the CLI:
+// accept (the behaviour is normal), silence (stop notifying for a while)
+// and resolve (the incident is over). Each is recorded in the actions
+// table with who, when and why before it takes effect.
+//
+// How each reaches detection: the detect stage reloads accepted
+// behaviours and closed incidents from the actions table (every
+// actionsReloadEvery, and at once when the action was taken in the same
+// process), so an accepted behaviour raises nothing more and a resolved
+// incident that recurs opens a new one. Closing an incident publishes its
+// resolved state on the alerts topic, so the alerts stage updates Slack
+// and resolves the PagerDuty incident as it would for a resolution by the
+// detector. A silence is the alerts stage's own (the outbox's silences):
+// detection goes on, notifications are held.
+type Actions struct {
+	st  store.Store
+	pub func(ctx context.Context, al []schemas.Alert) error
+	// outbox is the alert outbox holding silences; "" disables silence.
+	outbox string
+	now    func() time.Time
+	// changed tells an engine in this process to reload now.
+	changed *atomic.Int64
+
+	mu       sync.Mutex
+	silences *alerts.Silences
+}
+
+// ActionRequest is one action on one incident.
+type ActionRequest struct {
+	AlertID string
+	Actor   string
+	Reason  string
+	// For is how long an accept or a silence lasts (required for both).
+	For time.Duration
+	// Matchers narrow a silence; default: the incident's agent and detector.
+	Matchers []string
+}
+
+// ErrNotFound is returned for an incident id the store does not hold.
+var ErrNotFound = errors.New("no such incident")
+
+// NewActions builds actions over st. publish, when set, puts closed
+// incidents on the alerts topic; otherwise they are written to the store
+// directly (nobody is notified). outboxPath "" disables silences.
+func NewActions(st store.Store, publish func(context.Context, []schemas.Alert) error, outboxPath string, now func() time.Time) *Actions {
+	if now == nil {
+		now = time.Now
+	}
+	return &Actions{st: st, pub: publish, outbox: outboxPath, now: now, changed: new(atomic.Int64)}
+}
+
+// Actions returns the process's actions, publishing closed incidents
+// through the App's producer and notifying the App's detect stage at once.
+func (a *App) Actions() *Actions {
+	a.actionsOnce.Do(func() {
+		var pub func(context.Context, []schemas.Alert) error
+		if a.Producer != nil {
+			pub = func(ctx context.Context, al []schemas.Alert) error {
+				return publishAlerts(ctx, a.Producer, a.Cfg.Bus.Topics.Alerts, al)
+			}
+		}
+		a.actions = NewActions(a.Store, pub, a.Cfg.Alerts.OutboxPath, time.Now)
+		a.actions.changed = &a.actionsGen
+		a.closers = append(a.closers, a.actions.Close)
+	})
+	return a.actions
+}
+
+// AlertPublisher puts alerts on the alerts topic through p, keyed by agent
+// as the detect stage publishes them.
+func AlertPublisher(p bus.Publisher, topic string) func(context.Context, []schemas.Alert) error {
+	return func(ctx context.Context, al []schemas.Alert) error { return publishAlerts(ctx, p, topic, al) }
+}
+
+func publishAlerts(ctx context.Context, p bus.Publisher, topic string, al []schemas.Alert) error {
+	msgs := make([]bus.Message, 0, len(al))
+	for i := range al {
+		b, err := json.Marshal(&al[i])
+		if err != nil {
+			return fmt.Errorf("encode alert %s: %w", al[i].ID, err)
+		}
+		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte(al[i].Identity.AgentID), Value: b})
+	}
+	return p.Publish(ctx, msgs...)
+}
+
+// Close releases the outbox if a silence opened it.
+func (x *Actions) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.silences == nil {
+		return nil
+	}
+	err := x.silences.Close()
+	x.silences = nil
+	return err
+}
+
+// Alert returns the current state of incident id.
+func (x *Actions) Alert(ctx context.Context, id string) (schemas.Alert, error) {
+	as, err := x.st.LoadAlerts(ctx, store.AlertFilter{ID: id})
+	if err != nil {
+		return schemas.Alert{}, err
+	}
+	if len(as) == 0 {
+		return schemas.Alert{}, fmt.Errorf("incident %q: %w", id, ErrNotFound)
+	}
+	return as[0], nil
+}
+
+func (x *Actions) check(r ActionRequest, needFor bool) error {
+	var problems []string
+	if strings.TrimSpace(r.Actor) == "" {
+		problems = append(problems, "actor: who acts is required")
+	}
+	if strings.TrimSpace(r.Reason) == "" {
+		problems = append(problems, "reason: is required, so the change is auditable")
+	}
+	if needFor && r.For <= 0 {
+		problems = append(problems, "for: a positive duration is required, so the change expires")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (x *Actions) row(kind string, al schemas.Alert, r ActionRequest) schemas.ActionRow {
+	now := x.now().UTC().Truncate(time.Second)
+	row := schemas.ActionRow{ID: newActionID(), Time: now, Actor: strings.TrimSpace(r.Actor), Action: kind,
+		AlertID: al.ID, AgentID: al.Identity.AgentID, Detector: al.Detector, Subject: al.Subject,
+		DedupKey: al.DedupKey, Boundary: al.Boundary, Reason: strings.TrimSpace(r.Reason)}
+	if r.For > 0 {
+		until := now.Add(r.For)
+		row.ExpiresAt = &until
+	}
+	return row
+}
+
+// Accept records that the incident's behaviour is normal for the agent
+// until r.For from now, and closes the incident. For a declared boundary
+// the row's Detail holds the inventory change that would make it permanent.
+func (x *Actions) Accept(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
+	if err := x.check(r, true); err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("accept: %w", err)
+	}
+	al, err := x.Alert(ctx, r.AlertID)
+	if err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("accept: %w", err)
+	}
+	row := x.row(schemas.ActionAccept, al, r)
+	row.Subjects = IncidentSubjects(al)
+	var notes []string
+	if s := DeclaredSuggestion(al); s != "" {
+		notes = append(notes, s)
+	}
+	if al.DistinctSubjects > len(row.Subjects) {
+		notes = append(notes, fmt.Sprintf("the incident had %d distinct subjects and kept %d as examples: the others still raise", al.DistinctSubjects, len(row.Subjects)))
+	}
+	row.Detail = strings.Join(notes, "; ")
+	if err := x.st.InsertActions(ctx, []schemas.ActionRow{row}); err != nil {
+		return row, fmt.Errorf("accept: record: %w", err)
+	}
+	x.changed.Add(1)
+	return row, x.close(ctx, al, "accepted by "+row.Actor)
+}
+
+// Resolve records that the incident is over and closes it now; a
+// recurrence opens a new incident.
+func (x *Actions) Resolve(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
+	if err := x.check(r, false); err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("resolve: %w", err)
+	}
+	al, err := x.Alert(ctx, r.AlertID)
+	if err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("resolve: %w", err)
+	}
+	if al.Status == schemas.StatusResolved {
+		return schemas.ActionRow{}, fmt.Errorf("resolve: incident %s is already resolved", al.ID)
+	}
+	row := x.row(schemas.ActionResolve, al, r)
+	if err := x.st.InsertActions(ctx, []schemas.ActionRow{row}); err != nil {
+		return row, fmt.Errorf("resolve: record: %w", err)
+	}
+	x.changed.Add(1)
+	return row, x.close(ctx, al, "resolved by "+row.Actor)
+}
+
+// close publishes the incident's resolved state (or stores it, with no
+// publisher), unless it is resolved already.
+func (x *Actions) close(ctx context.Context, al schemas.Alert, how string) error {
+	if al.Status == schemas.StatusResolved {
+		return nil
+	}
+	al.Status = schemas.StatusResolved
+	labels := make(map[string]string, len(al.Labels)+1)
+	for k, v := range al.Labels {
+		labels[k] = v
+	}
+	labels["resolution"] = how
+	al.Labels = labels
+	if x.pub != nil {
+		if err := x.pub(ctx, []schemas.Alert{al}); err != nil {
+			return fmt.Errorf("close incident %s: publish: %w", al.ID, err)
+		}
+		return nil
+	}
+	if err := x.st.UpsertAlerts(ctx, []schemas.Alert{al}); err != nil {
+		return fmt.Errorf("close incident %s: %w", al.ID, err)
+	}
+	return nil
+}
+
+// Silence holds the notifications of alerts matching r.Matchers (by
+// default the incident's agent and detector) for r.For; detection goes on
+// and the incident keeps counting.
+func (x *Actions) Silence(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
+	if err := x.check(r, true); err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
+	}
+	if x.outbox == "" {
+		return schemas.ActionRow{}, errors.New("silence: no alert outbox configured (alerts.outbox_path)")
+	}
+	al, err := x.Alert(ctx, r.AlertID)
+	if err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
+	}
+	matchers := r.Matchers
+	if len(matchers) == 0 {
+		matchers = []string{"agent=" + al.Identity.AgentID, "detector=" + al.Detector}
+	}
+	if _, err := alerts.ParseMatchers(matchers); err != nil {
+		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
+	}
+	row := x.row(schemas.ActionSilence, al, r)
+	row.Matchers = matchers
+	x.mu.Lock()
+	if x.silences == nil {
+		if x.silences, err = alerts.OpenSilences(x.outbox); err != nil {
+			x.mu.Unlock()
+			return row, fmt.Errorf("silence: %w", err)
+		}
+	}
+	sil := x.silences
+	x.mu.Unlock()
+	id, err := sil.Add(ctx, alerts.Silence{Matchers: matchers, Comment: row.Reason, CreatedBy: row.Actor,
+		StartsAt: row.Time, EndsAt: *row.ExpiresAt})
+	if err != nil {
+		return row, err
+	}
+	row.Detail = fmt.Sprintf("silence %d in %s", id, x.outbox)
+	if err := x.st.InsertActions(ctx, []schemas.ActionRow{row}); err != nil {
+		return row, fmt.Errorf("silence: record: %w", err)
+	}
+	x.changed.Add(1)
+	return row, nil
+}
+
+// IncidentSubjects lists what crossed the boundary in an incident: its
+// first subject and the examples it kept, each once, in order. An accept
+// covers each of them.
+func IncidentSubjects(al schemas.Alert) []string {
+	out := []string{al.Subject}
+	for _, s := range al.SubjectExamples {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// DeclaredSuggestion is the inventory change that would make an accepted
+// declared-boundary habit permanent, as agents.yaml lines; "" when the
+// incident did not cross the declared playground.
+func DeclaredSuggestion(al schemas.Alert) string {
+	if al.Boundary == schemas.BoundaryLearned {
+		return ""
+	}
+	var adds []string
+	for _, subject := range IncidentSubjects(al) {
+		key, value := "", ""
+		switch al.Detector {
+		case detect.DPlaygroundDeclared:
+			kind, v, _ := strings.Cut(subject, ":")
+			value = v
+			switch kind {
+			case "system":
+				key = "playground.systems"
+			case "action":
+				key = "playground.actions"
+			case "resource":
+				key = "playground.resources"
+			}
+		case detect.DDelegNotAllowed:
+			key, value = "playground.delegators", subject
+		case detect.DCredDisallowedType:
+			key, value = "playground.credentials.allowed_types", subject
+		}
+		if key != "" && value != "" {
+			adds = append(adds, fmt.Sprintf("%q to %s", value, key))
+		}
+	}
+	if len(adds) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("agents.yaml, agent %s: add %s", al.Identity.AgentID, strings.Join(adds, ", "))
+}
+
+func newActionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// actionsReloadEvery is how often the detect stage rereads the actions
+// table for actions taken by other processes.
+const actionsReloadEvery = 5 * time.Second
+
+// actionSync brings a detect engine up to date with the actions table.
+type actionSync struct {
+	st      store.Store
+	changed *atomic.Int64
+	seen    int64
+	next    time.Time
+	now     func() time.Time
+}
+
+// maybeApply reloads when the interval passed or this process took an
+// action since the last load. A failed load keeps what the engine had and
+// is tried again at the next batch.
+func (s *actionSync) maybeApply(ctx context.Context, eng *detect.Engine) error {
+	now := s.now()
+	gen := s.changed.Load()
+	if gen == s.seen && now.Before(s.next) {
+		return nil
+	}
+	accepted, closed, err := LoadDetectorActions(ctx, s.st)
+	if err != nil {
+		return err
+	}
+	eng.SetAccepted(accepted)
+	eng.ForgetAlerts(closed)
+	s.seen, s.next = gen, now.Add(actionsReloadEvery)
+	return nil
+}
+
+// LoadDetectorActions reads what detection must know from the actions
+// table: the accepted behaviours (expired ones included: the engine
+// compares with event time) and the ids of incidents people closed.
+func LoadDetectorActions(ctx context.Context, st store.Store) ([]detect.Accepted, map[string]bool, error) {
+	rows, err := st.LoadActions(ctx, store.ActionFilter{Action: schemas.ActionAccept})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load accepted behaviours: %w", err)
+	}
+	resolved, err := st.LoadActions(ctx, store.ActionFilter{Action: schemas.ActionResolve})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load resolved incidents: %w", err)
+	}
+	closed := map[string]bool{}
+	acc := make([]detect.Accepted, 0, len(rows))
+	for _, r := range rows {
+		subjects := r.Subjects
+		if len(subjects) == 0 {
+			subjects = []string{r.Subject}
+		}
+		for _, s := range subjects {
+			a := detect.Accepted{AgentID: r.AgentID, Detector: r.Detector, Subject: s}
+			if r.ExpiresAt != nil {
+				a.Until = *r.ExpiresAt
+			}
+			acc = append(acc, a)
+		}
+		closed[r.AlertID] = true
+	}
+	for _, r := range resolved {
+		closed[r.AlertID] = true
+	}
+	return acc, closed, nil
+}

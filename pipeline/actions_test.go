@@ -1,0 +1,216 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentwatch/agentwatch/alerts"
+	"github.com/agentwatch/agentwatch/internal/store"
+	"github.com/agentwatch/agentwatch/schemas"
+)
+
+// actionsFixture is a running pipeline whose alerts (as the alerts stage
+// hears them) and outbox the test reads.
+type actionsFixture struct {
+	*pipeline
+	disp  *alerts.Dispatcher
+	acts  *Actions
+	next  int
+	clock time.Time
+}
+
+// startActions runs every stage on cfg with the e2e inventory and quick
+// notification timing, so silences are checked within the test's time.
+func startActions(t *testing.T, cfg Config) *actionsFixture {
+	quick := 50 * time.Millisecond
+	cfg.Alerts.Route.GroupWait, cfg.Alerts.Route.GroupInterval = &quick, &quick
+	inv := mustInventory(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := Open(ctx, cfg, Options{Log: testLogger(t), Inventory: inv})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	p := &pipeline{t: t, app: a, cancel: cancel, done: make(chan error, 1)}
+	disp, err := alerts.NewDispatcher(cfg.Alerts, inv, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := Hooks{Dispatcher: disp, OnAlert: func(al schemas.Alert) {
+		p.mu.Lock()
+		p.alerts = append(p.alerts, al)
+		p.mu.Unlock()
+	}}
+	go func() { p.done <- a.RunStages(ctx, AllStages, hooks) }()
+	t.Cleanup(func() { p.stop(); disp.Close() })
+	return &actionsFixture{pipeline: p, disp: disp, acts: a.Actions(), clock: day0.Add(24 * time.Hour)}
+}
+
+// send ships one support-bot event doing action at the next second and
+// waits until every stage has committed everything shipped so far: the
+// alerts stage hears an alert before it commits it, so whatever the event
+// raised has been heard.
+func (f *actionsFixture) send(action string) {
+	f.t.Helper()
+	f.next++
+	f.clock = f.clock.Add(time.Second)
+	f.shipEvents([]schemas.AgentEvent{supportEvent(900000+f.next, f.clock, action, "mcp:zendesk")})
+	waitFor(f.t, 60*time.Second, "every stage to catch up", func() bool { return f.app.Drained(int64(f.next)) })
+}
+
+func (f *actionsFixture) heard() []schemas.Alert {
+	f.pipeline.mu.Lock()
+	defer f.pipeline.mu.Unlock()
+	return append([]schemas.Alert(nil), f.alerts...)
+}
+
+// about returns the incidents heard about support-bot's action, latest
+// state of each, in the order they opened. An incident groups the agent's
+// declared-playground breaks, so the action may be one of its subjects.
+func (f *actionsFixture) about(action string) []schemas.Alert {
+	var order []string
+	latest := map[string]schemas.Alert{}
+	for _, a := range f.heard() {
+		if a.Identity.AgentID != "support-bot" || a.Detector != "playground.declared" {
+			continue
+		}
+		if a.Subject != "action:"+action && !slices.Contains(a.SubjectExamples, "action:"+action) {
+			continue
+		}
+		if _, ok := latest[a.ID]; !ok {
+			order = append(order, a.ID)
+		}
+		latest[a.ID] = a
+	}
+	out := make([]schemas.Alert, 0, len(order))
+	for _, id := range order {
+		out = append(out, latest[id])
+	}
+	return out
+}
+
+func (f *actionsFixture) stored(id string) schemas.Alert {
+	f.t.Helper()
+	var got []schemas.Alert
+	waitFor(f.t, 30*time.Second, "alert "+id+" in the store", func() bool {
+		var err error
+		got, err = f.app.Store.LoadAlerts(context.Background(), store.AlertFilter{ID: id})
+		return err == nil && len(got) == 1
+	})
+	return got[0]
+}
+
+func TestActionsEffectsEmbedded(t *testing.T) {
+	testActionsEffects(t, startActions(t, testConfig(t.TempDir())))
+}
+
+func TestActionsEffectsProduction(t *testing.T) {
+	testActionsEffects(t, startActions(t, prodConfig(t)))
+}
+
+// testActionsEffects checks what accept, resolve and silence do to
+// detection, on the real pipeline: an action outside the declared
+// playground raises an incident; resolved, the same behaviour opens a new
+// incident; accepted, the same behaviour raises nothing; silenced,
+// detection goes on and the notifications are held.
+func testActionsEffects(t *testing.T, f *actionsFixture) {
+	ctx := context.Background()
+	f.send("users.export")
+	first := f.about("users.export")
+	if len(first) != 1 || first[0].Status != schemas.StatusFiring {
+		t.Fatalf("a declared-playground break raised %+v, want one firing incident", first)
+	}
+	inc := first[0]
+	f.stored(inc.ID)
+
+	// Resolve: the incident closes (and the alerts stage hears it, to
+	// resolve Slack and PagerDuty); the same behaviour opens a new one.
+	if _, err := f.acts.Resolve(ctx, ActionRequest{AlertID: inc.ID, Actor: "alice", Reason: "export job paused"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the resolved incident in the store", func() bool {
+		return f.stored(inc.ID).Status == schemas.StatusResolved
+	})
+	if got := f.stored(inc.ID).Labels["resolution"]; got != "resolved by alice" {
+		t.Errorf("resolved incident's resolution label = %q, want %q", got, "resolved by alice")
+	}
+	f.send("users.export")
+	again := f.about("users.export")
+	var reopened *schemas.Alert
+	for i := range again {
+		if again[i].ID != inc.ID && again[i].Status == schemas.StatusFiring {
+			reopened = &again[i]
+		}
+	}
+	if reopened == nil {
+		t.Fatalf("after resolve, the same behaviour raised %+v, want a new incident", again)
+	}
+	f.stored(reopened.ID)
+
+	// Accept: the next identical event raises nothing at all.
+	if _, err := f.acts.Accept(ctx, ActionRequest{AlertID: reopened.ID, Actor: "bob", Reason: "nightly export is approved", For: 30 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the accepted incident closed in the store", func() bool {
+		return f.stored(reopened.ID).Status == schemas.StatusResolved
+	})
+	before := len(f.about("users.export")) // the closing state heard by the alerts stage
+	for i := 0; i < 3; i++ {
+		f.send("users.export")
+	}
+	if after := f.about("users.export"); len(after) != before {
+		t.Errorf("after accept, the same behaviour raised %+v, want nothing", after[before:])
+	}
+	// A different behaviour is still caught: accept is not a blanket mute.
+	f.send("users.delete")
+	del := f.about("users.delete")
+	if len(del) != 1 {
+		t.Fatalf("an unaccepted behaviour raised %+v, want one incident", del)
+	}
+	f.stored(del[0].ID)
+
+	// Silence: detection goes on (the incident keeps counting), and the
+	// notification of the update is held by the silence.
+	row, err := f.acts.Silence(ctx, ActionRequest{AlertID: del[0].ID, Actor: "carol", Reason: "cleanup this afternoon", For: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.send("users.delete")
+	upd := f.about("users.delete")
+	if len(upd) != 1 || upd[0].ID != del[0].ID || upd[0].Count != del[0].Count+1 {
+		t.Fatalf("silenced behaviour: heard %+v, want the same incident counting one more event", upd)
+	}
+	waitFor(t, 30*time.Second, "the update's notification held by the silence", func() bool {
+		ns, err := f.disp.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			if n.Alert.ID == del[0].ID && n.Alert.Count == upd[0].Count && n.State == "suppressed" && strings.Contains(n.LastError, "silenced by silence") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Every action is in the actions table, queryable by SQL.
+	res, err := f.app.Store.Query(ctx, "SELECT DISTINCT id, actor, action, reason FROM actions ORDER BY actor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, store.Text(r[1])+" "+store.Text(r[2])+" "+store.Text(r[3]))
+	}
+	want := []string{"alice resolve export job paused", "bob accept nightly export is approved", "carol silence cleanup this afternoon"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("actions table:\n got %q\nwant %q", got, want)
+	}
+	if !strings.HasPrefix(row.Detail, "silence ") {
+		t.Errorf("silence action detail = %q, want the outbox silence id", row.Detail)
+	}
+}
