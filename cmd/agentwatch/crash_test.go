@@ -138,6 +138,7 @@ data_dir: %s
 inventory: %s
 log: {level: warn}
 http: {listen: %s, metrics_listen: %s}
+console: {listen: ""}
 bus:
   partitions: 3
   embedded: {partitions: 3}
@@ -547,7 +548,7 @@ func TestIngestAnsweredSurvivesKill(t *testing.T) {
 	httpAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	start := func() *child {
 		args, _ := json.Marshal([]string{"run", "--data-dir", data, "--log-level", "warn",
-			"--set", "http.listen=" + httpAddr, "--set", "http.metrics_listen=" + metricsAddr, "--set", "store.retention_days=0"})
+			"--set", "http.listen=" + httpAddr, "--set", "http.metrics_listen=" + metricsAddr, "--set", "console.listen=", "--set", "store.retention_days=0"})
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+string(args))
 		cmd.Stdout = io.Discard
