@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,6 +69,16 @@ func (e *Engine) raise(out []schemas.Alert, f *finding, agentID string, id schem
 		return append(out, e.open(pol, f, id, ev))
 	}
 	a := &st.alert
+	// An event this incident already counted is a redelivery: a stage
+	// replaying its log from the last committed offset after a crash, or
+	// a shipper sending again what it was not sure had arrived. Counting
+	// it again would change the incident and notify its owner a second
+	// time. (The incident keeps the ids of its first ten events and of
+	// those that brought something new, so a later ordinary event sent
+	// again still adds to the count.)
+	if slices.Contains(a.EventIDs, ev.EventID) {
+		return out
+	}
 	a.Count++
 	if t.After(a.LastSeen) {
 		a.LastSeen = t

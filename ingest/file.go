@@ -211,7 +211,9 @@ func (e *publishError) Error() string { return e.err.Error() }
 func (e *publishError) Unwrap() error { return e.err }
 
 // publishRetry publishes, waiting with exponential backoff while the sink
-// reports backpressure; other errors are returned at once.
+// reports backpressure or that records cannot be kept for now (a full
+// disk under the embedded log): the reader pauses, its offsets unmoved.
+// Other errors are returned at once.
 func publishRetry(ctx context.Context, sink Sink, evs []schemas.AgentEvent, dead []DeadLetter) error {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -219,7 +221,7 @@ func publishRetry(ctx context.Context, sink Sink, evs []schemas.AgentEvent, dead
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, ErrBackpressure) {
+		if !errors.Is(err, ErrBackpressure) && !errors.Is(err, ErrUnavailable) {
 			return fmt.Errorf("publish (attempt %d): %w", attempt, err)
 		}
 		select {

@@ -155,15 +155,20 @@ func (c *httpCollector) handle(w http.ResponseWriter, r *http.Request, format st
 		return http.StatusBadRequest, IngestResponse{Error: "request body holds no records"}
 	}
 	if err := c.sink.Publish(r.Context(), evs, dead); err != nil {
+		// Nothing was acknowledged: the sender keeps the records and
+		// sends them again after Retry-After.
+		secs := int((c.cfg.RetryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		if errors.Is(err, ErrBackpressure) {
-			secs := int((c.cfg.RetryAfter + time.Second - 1) / time.Second)
-			if secs < 1 {
-				secs = 1
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			return http.StatusTooManyRequests, IngestResponse{Error: "the bus is backed up; retry later"}
 		}
 		c.log.Error("http ingest: publish failed", "source", source, "err", err)
+		if errors.Is(err, ErrUnavailable) {
+			return http.StatusServiceUnavailable, IngestResponse{Error: err.Error()}
+		}
 		return http.StatusServiceUnavailable, IngestResponse{Error: "could not publish; retry later"}
 	}
 	resp := IngestResponse{Accepted: len(evs), DeadLettered: len(dead)}

@@ -77,3 +77,8 @@ func DeadLetterFromMessage(m bus.Message) DeadLetter {
 // ErrBackpressure is returned by a Sink when the bus is backed up; the HTTP
 // collector answers 429 and file readers wait and retry.
 var ErrBackpressure = errors.New("ingest: bus is backed up")
+
+// ErrUnavailable wraps a Sink error that says why records cannot be kept
+// for now (the embedded log's disk is full): the HTTP collector answers
+// 503 with Retry-After and the reason, file readers wait and retry.
+var ErrUnavailable = errors.New("ingest: records cannot be kept for now")

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,10 +30,13 @@ import (
 // metrics, the bus, the store and the inventory. Open builds it; Close
 // releases it in reverse order.
 type App struct {
-	Cfg       Config
-	Log       *slog.Logger
-	Reg       *prometheus.Registry
-	Metrics   *telemetry.Metrics
+	Cfg     Config
+	Log     *slog.Logger
+	Reg     *prometheus.Registry
+	Metrics *telemetry.Metrics
+	// held counts publishes that waited for the stages downstream
+	// (embedded mode's backlog bound), by stage.
+	held      *prometheus.CounterVec
 	Health    *telemetry.Health
 	Inventory *inventory.Inventory
 	Store     store.Store
@@ -41,11 +46,8 @@ type App struct {
 	// eventsOut and alertsOut count what the stages published, so callers
 	// (the demo, tests) can wait until downstream stages caught up.
 	eventsOut atomic.Int64
-	// gateBacklog: busSink waits for the baseline and detect stages (set
-	// by RunStages).
-	gateBacklog bool
-	alertsOut   atomic.Int64
-	committed   [4]atomic.Int64 // per stage of AllStages, messages committed
+	alertsOut atomic.Int64
+	committed [4]atomic.Int64 // per stage of AllStages, messages committed
 
 	console  io.Writer
 	embedded *bus.Embedded
@@ -98,6 +100,13 @@ func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
 		a.Reg = telemetry.NewRegistry()
 	}
 	a.Metrics = telemetry.NewMetrics(a.Reg)
+	a.held = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "agentwatch_stage_held_total",
+		Help: "Publishes by collectors and the ingest stage that waited because the stages downstream were more than bus.embedded.max_backlog records behind (embedded mode).",
+	}, []string{"stage"})
+	if err := a.Reg.Register(a.held); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -130,13 +139,23 @@ func Open(ctx context.Context, cfg Config, opt Options) (_ *App, err error) {
 func (a *App) openBus(ctx context.Context) error {
 	bc := a.Cfg.Bus
 	if a.Cfg.Mode == "embedded" {
-		emb, err := bus.StartEmbedded(ctx, bc.Embedded, a.Log)
+		emb, err := bus.StartEmbedded(ctx, bc.Embedded, a.Reg, a.Log)
 		if err != nil {
 			return fmt.Errorf("start embedded broker: %w", err)
 		}
 		a.embedded = emb
 		a.closers = append(a.closers, func() error { emb.Close(); return nil })
 		bc.Brokers = emb.Addrs()
+		if err := emb.Prepare(ctx, a.flow(), bc.Partitions); err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		if err := emb.WaitMeasured(ctx); err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		a.logResume(emb)
+		a.Health.Add("embedded-log", func(context.Context) error {
+			return emb.WriteError(time.Now().Add(-healthWindow))
+		})
 	}
 	a.Brokers = bc.Brokers
 	a.Cfg.Bus = bc
@@ -261,6 +280,54 @@ func (a *App) Committed(stage string) int64 {
 		}
 	}
 	return 0
+}
+
+// logResume says what the stages will replay from the embedded log: after
+// a crash, everything acknowledged and not yet committed by every stage.
+func (a *App) logResume(emb *bus.Embedded) {
+	lags := emb.Lags()
+	var behind []any
+	var total int64
+	for _, g := range slices.Sorted(maps.Keys(lags)) {
+		behind = append(behind, slog.Int64(g, lags[g]))
+		total += lags[g]
+	}
+	attrs := []any{"log_dir", emb.Dir(), slog.Group("behind", behind...)}
+	switch {
+	case emb.Recovered():
+		a.Log.Warn("the embedded log was not closed by the last run (a crash, kill -9 or power loss); every acknowledged record is in it, and each stage resumes from its last committed offset", attrs...)
+	case total > 0:
+		a.Log.Info("each stage resumes from its last committed offset in the embedded log", attrs...)
+	}
+}
+
+// healthWindow is how long after a failed write of the embedded log the
+// readiness check reports it.
+const healthWindow = 10 * time.Second
+
+// flow tells the embedded broker which consumer groups read which topic
+// (retention deletes only what all of them committed; their lag is the
+// backlog), that outside shippers produce to the ingest topic (held while
+// the backlog is past its bound), and that no stage reads the dead-letter
+// topic (kept by size and age).
+func (a *App) flow() bus.Flow {
+	t, g := a.Cfg.Bus.Topics, a.Cfg.Pipeline.Groups
+	return bus.Flow{
+		Readers: map[string][]string{
+			t.Ingest: {g.Ingest},
+			t.Events: {g.Baseline, g.Detect},
+			t.Alerts: {g.Alerts},
+		},
+		Held: []string{t.Ingest},
+		Kept: []string{t.DLQ},
+	}
+}
+
+// downstreamGroups are the groups that read what collectors publish (the
+// events topic) and what follows from it (the alerts topic).
+func (a *App) downstreamGroups() []string {
+	g := a.Cfg.Pipeline.Groups
+	return []string{g.Baseline, g.Detect, g.Alerts}
 }
 
 // slowestCommitted is the fewest events any of the ingest, baseline and

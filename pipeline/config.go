@@ -149,6 +149,9 @@ func (c *Config) resolvePaths() {
 			c.Ingest.HTTP.AllowUnauthenticated = true
 		}
 	}
+	if c.Bus.Embedded.Dir == "" {
+		c.Bus.Embedded.Dir = filepath.Join(c.DataDir, "broker")
+	}
 	if c.Store.SQLitePath == "" {
 		c.Store.SQLitePath = filepath.Join(c.DataDir, "agentwatch.db")
 	}

@@ -40,6 +40,31 @@ type loop struct {
 	// tick, if set, runs on the loop's goroutine after every fetch, busy
 	// or idle, for periodic work that must not race the handler.
 	tick func(ctx context.Context)
+	// idle bounds how long a fetch waits for a first message when tick is
+	// set (default one second), so that tick also runs on a quiet topic:
+	// FetchBatch otherwise blocks until a message arrives, and the
+	// baseline stage's periodic flush would never run while nothing does.
+	idle time.Duration
+}
+
+// fetch is one FetchBatch, bounded by the idle wait when a tick needs the
+// loop to come round on a quiet topic. An idle wait that ends with no
+// message is an empty fetch, not an error.
+func (l *loop) fetch(ctx context.Context) ([]bus.Message, error) {
+	if l.tick == nil {
+		return l.fetcher.FetchBatch(ctx, l.batch, l.wait)
+	}
+	idle := l.idle
+	if idle <= 0 {
+		idle = time.Second
+	}
+	fctx, cancel := context.WithTimeout(ctx, idle)
+	defer cancel()
+	msgs, err := l.fetcher.FetchBatch(fctx, l.batch, l.wait)
+	if err != nil && len(msgs) == 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
+	return msgs, err
 }
 
 func (l *loop) run(ctx context.Context) error {
@@ -57,7 +82,7 @@ func (l *loop) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		msgs, err := l.fetcher.FetchBatch(ctx, l.batch, l.wait)
+		msgs, err := l.fetch(ctx)
 		if err != nil && len(msgs) == 0 {
 			if ctx.Err() != nil {
 				return nil

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/agentwatch/agentwatch/ingest"
 	"github.com/agentwatch/agentwatch/internal/bus"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
@@ -26,34 +28,33 @@ type busSink struct {
 	slots   chan struct{}
 	counter *atomic.Int64
 	wait    time.Duration
-	// backlog, when set, is how many events the baseline and detect
-	// stages have yet to commit; Publish waits while it is past
-	// embeddedBacklog.
+	// backlog, when set (embedded mode), is how many records the stages
+	// downstream of the events topic have yet to commit, as the broker
+	// measures it; Publish waits while it is past bound. The broker never
+	// deletes what they have not read, so without this a fast collector
+	// (a file replay, a burst of HTTP posts) would only grow the log.
 	backlog func() int64
+	bound   int64
+	held    prometheus.Counter
+	// writeErr, when set, says why the embedded log could not be written
+	// since the given time (a full disk).
+	writeErr func(since time.Time) error
 }
 
-// embeddedBacklog is how far, in events, collectors and the ingest stage
-// may run ahead of the baseline and detect stages in embedded mode. The
-// in-memory broker keeps only bus.embedded.retention_bytes per partition
-// (64 MiB each of 6: about 600,000 canonical events); waiting here, well
-// inside that, keeps a fast collector (a file replay, a burst of HTTP
-// posts) from pushing records out of retention before they are read. The
-// HTTP collector answers 429 with Retry-After once it has waited its
-// bound. It is no lower because waiting here also holds back the detect
-// stage, which otherwise runs ahead of a slower baseline stage and keeps
-// alerts prompt (at 100,000, event-to-alert p50 at 50,000 events/s offered
-// rose from about 0.2 s to 2.5 s).
-const embeddedBacklog = 250_000
-
 var _ ingest.Sink = (*busSink)(nil)
+
+// backlogPoll is how often a held publish looks at the backlog again.
+const backlogPoll = 5 * time.Millisecond
 
 func newBusSink(a *App, stage string, inflight int, wait time.Duration) *busSink {
 	s := &busSink{pub: a.Producer, topics: a.Cfg.Bus.Topics, stage: stage, metrics: a.Metrics,
 		slots: make(chan struct{}, inflight), wait: wait, counter: &a.eventsOut}
-	if a.gateBacklog {
-		s.backlog = func() int64 {
-			return a.eventsOut.Load() - min(a.Committed(StageBaseline), a.Committed(StageDetect))
-		}
+	if emb := a.embedded; emb != nil {
+		groups := a.downstreamGroups()
+		s.backlog = func() int64 { return emb.Backlog(groups...) }
+		s.bound = emb.MaxBacklog()
+		s.held = a.held.WithLabelValues(stage)
+		s.writeErr = emb.WriteError
 	}
 	return s
 }
@@ -70,9 +71,12 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 		defer t.Stop()
 		timeout = t.C
 	}
-	for s.backlog != nil && s.backlog() > embeddedBacklog {
+	for waited := false; s.backlog != nil && s.backlog() > s.bound; waited = true {
+		if !waited && s.held != nil {
+			s.held.Inc()
+		}
 		select {
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(backlogPoll):
 		case <-timeout:
 			return ingest.ErrBackpressure
 		case <-ctx.Done():
@@ -96,7 +100,13 @@ func (s *busSink) Publish(ctx context.Context, evs []schemas.AgentEvent, dead []
 	for _, d := range dead {
 		msgs = append(msgs, d.Message(s.topics.DLQ))
 	}
+	start := time.Now()
 	if err := s.pub.Publish(ctx, msgs...); err != nil {
+		if s.writeErr != nil {
+			if werr := s.writeErr(start); werr != nil {
+				return fmt.Errorf("%w: %w", ingest.ErrUnavailable, werr)
+			}
+		}
 		return fmt.Errorf("publish %d events and %d dead letters: %w", len(evs), len(dead), err)
 	}
 	s.counter.Add(int64(len(evs)))

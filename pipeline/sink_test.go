@@ -25,8 +25,9 @@ func (p *countingPublisher) Publish(_ context.Context, msgs ...bus.Message) erro
 // collector's sink gives up with ErrBackpressure at its bound, the file
 // tailer's waits, and both go through once the stages catch up.
 func TestSinkWaitsForBacklog(t *testing.T) {
+	const bound = 250_000
 	var behind, asked atomic.Int64
-	behind.Store(embeddedBacklog + 1)
+	behind.Store(bound + 1)
 	backlog := func() int64 {
 		asked.Add(1)
 		return behind.Load()
@@ -34,7 +35,7 @@ func TestSinkWaitsForBacklog(t *testing.T) {
 	pub := &countingPublisher{}
 	sink := func(wait time.Duration) *busSink {
 		return &busSink{pub: pub, topics: bus.DefaultTopics(), stage: "collector", metrics: telemetry.NewMetrics(telemetry.NewRegistry()),
-			slots: make(chan struct{}, 1), wait: wait, counter: new(atomic.Int64), backlog: backlog}
+			slots: make(chan struct{}, 1), wait: wait, counter: new(atomic.Int64), backlog: backlog, bound: bound}
 	}
 	evs := []schemas.AgentEvent{{EventID: "e1", AgentID: "a"}}
 	if err := sink(50*time.Millisecond).Publish(context.Background(), evs, nil); !errors.Is(err, ingest.ErrBackpressure) {
@@ -62,7 +63,7 @@ func TestSinkWaitsForBacklog(t *testing.T) {
 	if pub.n.Load() != 0 {
 		t.Fatalf("%d messages published while the stages were behind", pub.n.Load())
 	}
-	behind.Store(embeddedBacklog)
+	behind.Store(bound)
 	select {
 	case err := <-done:
 		if err != nil || pub.n.Load() != 1 {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,9 +83,6 @@ func (a *App) RunStages(parent context.Context, stages []string, hooks Hooks) er
 		}()
 	}
 
-	// Collectors and the ingest stage wait for the baseline and detect
-	// stages in embedded mode (see embeddedBacklog), when those run here.
-	a.gateBacklog = a.Cfg.Mode == "embedded" && slices.Contains(stages, StageBaseline) && slices.Contains(stages, StageDetect)
 	for _, s := range stages {
 		switch s {
 		case StageIngest:

@@ -45,11 +45,10 @@ func register(name, summary string, run func(ctx context.Context, env *cliEnv, a
 // allocates a steady stream of short-lived batches: letting the heap grow
 // to five times the live data before collecting cuts the collector's CPU
 // share a great deal (measured: about 30% more events per second end to
-// end). Embedded mode keeps Go's default (100): the in-memory broker's
-// records are live data, and five times them cost more in memory and
-// page faults than the collector saves (measured free-running: 38,500
-// events/s in 3.7 GB at 100 against 29,400 in 7.7 GB at 400). Set GOGC,
-// or GOMEMLIMIT for a ceiling, to override.
+// end). Embedded mode keeps Go's default (100): with its broker's records
+// in the log on disk, 400 bought no clear gain free-running (within the
+// noise of a shared machine) for twice the memory. Set GOGC, or
+// GOMEMLIMIT for a ceiling, to override.
 const productionGOGC = 400
 
 // tuneGC applies productionGOGC in production mode unless GOGC is set.

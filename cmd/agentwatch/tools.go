@@ -159,11 +159,19 @@ func runDLQ(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	brokers := cfg.Bus.Brokers
 	if cfg.Mode == "embedded" {
-		return fmt.Errorf("dlq %s: the embedded broker keeps data in memory inside 'agentwatch run'; read the DLQ from a Kafka cluster (mode: production) or with any Kafka client against the running embedded broker", sub)
+		// The embedded broker's log is in data_dir; one process at a time
+		// may open it.
+		emb, err := bus.StartEmbedded(ctx, cfg.Bus.Embedded, nil, pipeline.NewLogger(cfg.Log, env.stderr))
+		if err != nil {
+			return fmt.Errorf("dlq %s: %w (while 'agentwatch run' holds it, read the DLQ with any Kafka client from its embedded broker)", sub, err)
+		}
+		defer emb.Close()
+		brokers = emb.Addrs()
 	}
 	var msgs []bus.Message
-	err = bus.ReadAll(ctx, cfg.Bus.Brokers, cfg.Bus.Topics.DLQ, func(m bus.Message) error {
+	err = bus.ReadAll(ctx, brokers, cfg.Bus.Topics.DLQ, func(m bus.Message) error {
 		if reason == "" || strings.Contains(m.Headers["reason"], reason) {
 			msgs = append(msgs, m)
 		}
@@ -175,16 +183,18 @@ func runDLQ(ctx context.Context, env *cliEnv, args []string) error {
 	if sub == "list" {
 		return ingest.ListDLQ(env.stdout, msgs)
 	}
-	a, err := pipeline.Open(ctx, cfg, pipeline.Options{Log: pipeline.NewLogger(cfg.Log, env.stderr), NoStore: true})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	out := make([]bus.Message, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, ingest.ReplayMessage(m, cfg.Bus.Topics.Ingest))
 	}
-	if err := a.Producer.Publish(ctx, out...); err != nil {
+	// In embedded mode the replayed records wait in the log for the next
+	// 'agentwatch run'.
+	p, err := bus.NewProducer(cfg.Bus.WithBrokers(brokers), nil, pipeline.NewLogger(cfg.Log, env.stderr))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.Publish(ctx, out...); err != nil {
 		return fmt.Errorf("dlq replay: %w", err)
 	}
 	fmt.Fprintf(env.stdout, "replayed %d dead letters to %s\n", len(out), cfg.Bus.Topics.Ingest)

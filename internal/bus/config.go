@@ -63,13 +63,24 @@ type EmbeddedConfig struct {
 	// Partitions is the broker's default for topics created without a
 	// partition count.
 	Partitions int `koanf:"partitions"`
-	// RetentionBytes bounds what the broker keeps in memory: the oldest
-	// records of a partition beyond it are deleted (checked every few
-	// seconds). Retention, when set, also deletes records older than it
-	// by their Kafka timestamp; it is off by default, because a shipper
-	// replaying old logs may stamp records with their original time. A
-	// consumer that falls further behind than either loses the records it
-	// had not read, and says so in its log, as with any Kafka retention.
+	// Dir holds the broker's durable log (record segments, consumer
+	// offsets, topic metadata). A produce request is answered only once
+	// what it wrote is fsynced there, and a restart resumes from it.
+	// Empty keeps everything in memory (tests only: nothing survives).
+	// One process at a time may use a directory.
+	Dir string `koanf:"dir"`
+	// MaxBacklog bounds, in records, how far the slowest consumer group
+	// may fall behind the end of the topics it reads before producers
+	// are held: collectors wait or answer 429, and Kafka clients
+	// producing to the topics the pipeline reads first wait, then get a
+	// retriable error. Nothing unread is ever deleted; retention removes
+	// only what every reading group has committed.
+	MaxBacklog int64 `koanf:"max_backlog"`
+	// RetentionBytes and Retention apply only to topics no stage reads
+	// (the dead-letter topic): the oldest records of a partition beyond
+	// RetentionBytes are deleted, and, when Retention is set, records
+	// older than it by their Kafka timestamp (off by default: a shipper
+	// replaying old logs may stamp records with their original time).
 	Retention      time.Duration `koanf:"retention"`
 	RetentionBytes int64         `koanf:"retention_bytes"`
 }
@@ -94,7 +105,7 @@ func DefaultConfig() Config {
 		StartOffset:       "earliest",
 		OffsetRetention:   7 * 24 * time.Hour,
 		DialTimeout:       10 * time.Second,
-		Embedded:          EmbeddedConfig{Port: 0, Partitions: 6, RetentionBytes: 64 << 20},
+		Embedded:          EmbeddedConfig{Port: 0, Partitions: 6, MaxBacklog: 250_000, RetentionBytes: 64 << 20},
 	}
 }
 
@@ -168,6 +179,9 @@ func (c Config) Validate() error {
 	}
 	if c.Embedded.Enabled && c.Embedded.Retention != 0 && c.Embedded.Retention < time.Minute {
 		bad("embedded.retention", "must be 0 (no time limit) or at least 1m, got %s", c.Embedded.Retention)
+	}
+	if c.Embedded.Enabled && c.Embedded.MaxBacklog < 1000 {
+		bad("embedded.max_backlog", "must be at least 1000 records, got %d", c.Embedded.MaxBacklog)
 	}
 	if c.Embedded.Enabled && c.Embedded.RetentionBytes < 1<<20 {
 		bad("embedded.retention_bytes", "must be at least 1048576 (1 MiB), got %d", c.Embedded.RetentionBytes)

@@ -40,7 +40,7 @@ func newTestBus(t testing.TB) *testBus {
 		cfg.Brokers = strings.Split(addr, ",")
 		return &testBus{cfg: cfg, real: true}
 	}
-	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, testLogger(t))
+	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, nil, testLogger(t))
 	if err != nil {
 		t.Fatalf("start embedded broker: %v", err)
 	}

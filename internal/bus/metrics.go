@@ -80,3 +80,65 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	}
 	return c
 }
+
+// embeddedMetrics are the embedded broker's: its log and its backlog.
+type embeddedMetrics struct {
+	backlog        *prometheus.GaugeVec // group
+	bound          prometheus.Gauge
+	logBytes       *prometheus.GaugeVec // topic
+	syncSeconds    prometheus.Histogram
+	writeErrors    prometheus.Counter
+	produceHeld    prometheus.Counter
+	produceRefused prometheus.Counter
+	deleted        *prometheus.CounterVec // topic
+}
+
+func newEmbeddedMetrics(reg prometheus.Registerer) *embeddedMetrics {
+	m := &embeddedMetrics{
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentwatch_bus_embedded_backlog_records",
+			Help: "Records a consumer group has yet to commit on the embedded broker's topics it reads (from its committed offset to the end of the log, over all partitions).",
+		}, []string{"group"}),
+		bound: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agentwatch_bus_embedded_backlog_bound_records",
+			Help: "bus.embedded.max_backlog: past it, collectors and producers are held until the slowest group catches up.",
+		}),
+		logBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentwatch_bus_embedded_log_bytes",
+			Help: "Bytes of records the embedded broker's log holds, per topic.",
+		}, []string{"topic"}),
+		syncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "agentwatch_bus_embedded_log_sync_seconds",
+			Help:    "Duration of one group-commit fsync round of the embedded log; produce answers wait for one.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+		}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentwatch_bus_embedded_log_write_errors_total",
+			Help: "Failures to write or fsync the embedded log (a full disk, an I/O error); the produce requests concerned were not acknowledged.",
+		}),
+		produceHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentwatch_bus_embedded_produce_held_total",
+			Help: "Produce requests to a held topic that waited because the backlog was past its bound.",
+		}),
+		produceRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "agentwatch_bus_embedded_produce_refused_total",
+			Help: "Produce requests answered with a retriable error after waiting their time for the backlog to shrink.",
+		}),
+		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentwatch_bus_embedded_deleted_records_total",
+			Help: "Records retention deleted from the embedded log after every reading group had committed them.",
+		}, []string{"topic"}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.backlog = register(reg, m.backlog)
+	m.bound = register(reg, m.bound)
+	m.logBytes = register(reg, m.logBytes)
+	m.syncSeconds = register(reg, m.syncSeconds)
+	m.writeErrors = register(reg, m.writeErrors)
+	m.produceHeld = register(reg, m.produceHeld)
+	m.produceRefused = register(reg, m.produceRefused)
+	m.deleted = register(reg, m.deleted)
+	return m
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -147,7 +146,7 @@ func (s *syncBuffer) String() string {
 func TestEmbeddedBrokerWarnsAndBindsLoopback(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, log)
+	e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func TestEmbeddedBrokerWarnsAndBindsLoopback(t *testing.T) {
 	// A second broker on the same, now taken, port fails and says where.
 	_, port, _ := strings.Cut(addrs[0], ":")
 	p, _ := strconv.Atoi(port)
-	if e2, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true, Port: p}, nil); err == nil {
+	if e2, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true, Port: p}, nil, nil); err == nil {
 		e2.Close()
 		t.Errorf("second embedded broker on taken port %d started", p)
 	} else if !strings.Contains(err.Error(), port) {
@@ -177,7 +176,7 @@ func TestEmbeddedBrokerWarnsAndBindsLoopback(t *testing.T) {
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, nil)
+		e, err := StartEmbedded(context.Background(), EmbeddedConfig{Enabled: true}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +227,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 // configuration and a producer, all closed when the test ends.
 func embeddedOnePartition(t *testing.T, ecfg EmbeddedConfig) (*Embedded, Config, *Producer) {
 	t.Helper()
-	e, err := StartEmbedded(context.Background(), ecfg, nil)
+	e, err := StartEmbedded(context.Background(), ecfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,58 +261,26 @@ func offsetRange(t *testing.T, cfg Config, topic string) (first, end int64) {
 	return po.FirstOffset, po.LastOffset
 }
 
-// TestEmbeddedRetentionBoundsMemory: past bus.embedded.retention_bytes, the
-// embedded broker deletes a partition's oldest records (so a long run in
-// embedded mode does not grow without bound), and keeps the newest.
-func TestEmbeddedRetentionBoundsMemory(t *testing.T) {
-	defer func(d time.Duration) { retentionEvery = d }(retentionEvery)
-	retentionEvery = 50 * time.Millisecond
-	_, cfg, p := embeddedOnePartition(t, EmbeddedConfig{Enabled: true, Retention: time.Hour, RetentionBytes: 1 << 20})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// 4 MiB in 1 KiB records, four times the limit; random bytes, so that
-	// compression (lz4 by default) cannot shrink them.
-	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 4096
-	for i := 0; i < n; i += 256 {
-		msgs := make([]Message, 256)
-		for j := range msgs {
-			value := make([]byte, 1024)
-			for k := range value {
-				value[k] = byte(rng.Uint32())
-			}
-			msgs[j] = Message{Topic: cfg.Topics.Events, Key: []byte("k"), Value: value}
-		}
-		if err := p.Publish(ctx, msgs...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// What is kept comes down to at most the limit plus one segment (a
-	// quarter of it)...
-	var f, last int64
-	eventually(t, 10*time.Second, "retention to delete the oldest records", func() bool {
-		f, last = offsetRange(t, cfg, cfg.Topics.Events)
-		return last == n && last-f <= 1300
-	})
-	// ...and is the newest records, at least the limit less a segment.
-	if kept := last - f; kept < 700 {
-		t.Errorf("kept %d records of 1 KiB after retention to 1 MiB (offsets %d..%d)", kept, f, last)
-	}
-}
-
 // TestEmbeddedKeepsOldTimestampedRecords: with no time limit set (the
 // default), a record stamped long ago, as a shipper replaying old logs may
-// stamp it, survives retention.
+// stamp it, survives retention, in a topic stages read and in a kept one.
 func TestEmbeddedKeepsOldTimestampedRecords(t *testing.T) {
 	e, cfg, p := embeddedOnePartition(t, DefaultConfig().Embedded)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	old := time.Now().Add(-30 * 24 * time.Hour)
-	if err := p.Publish(ctx, Message{Topic: cfg.Topics.Ingest, Value: []byte("replayed"), Time: old}); err != nil {
+	if err := e.Prepare(ctx, Flow{Readers: map[string][]string{cfg.Topics.Ingest: {"g"}}, Kept: []string{cfg.Topics.DLQ}}, 1); err != nil {
 		t.Fatal(err)
 	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, topic := range []string{cfg.Topics.Ingest, cfg.Topics.DLQ} {
+		if err := p.Publish(ctx, Message{Topic: topic, Value: []byte("replayed"), Time: old}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.c.ApplyRetention() // what the retention loop does every few seconds
-	if first, end := offsetRange(t, cfg, cfg.Topics.Ingest); first != 0 || end != 1 {
-		t.Errorf("offsets %d..%d after retention, want the 30-day-old record kept (0..1)", first, end)
+	for _, topic := range []string{cfg.Topics.Ingest, cfg.Topics.DLQ} {
+		if first, end := offsetRange(t, cfg, topic); first != 0 || end != 1 {
+			t.Errorf("%s: offsets %d..%d after retention, want the 30-day-old record kept (0..1)", topic, first, end)
+		}
 	}
 }
