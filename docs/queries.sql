@@ -412,8 +412,32 @@ FROM posture_findings
 WHERE status = 'open'
 ORDER BY severity_rank DESC, type, agent_id, id;
 
+-- agent_unused_permissions (a view in both stores) covers what SQL can
+-- judge: declared systems, and the playground's top-level actions and
+-- resource globs, against the agent's own events of the last 30 days
+-- (credentials made for it by a known principal, principal_kind set, are
+-- not its use), with globs matched a little more leniently than
+-- `agentwatch posture` (case folded; SQLite's GLOB "*" crosses "/";
+-- ClickHouse 18.16 compares the text before the first "*" and after the
+-- last). It leaves out what needs more than SQL on these servers:
+-- - statements: an action is used only through a statement whose
+--   resources also match the call, as IAM allows it. That needs IAM's
+--   names for CloudTrail's calls (s3:ListObjects is s3:ListBucket,
+--   bedrock:Converse is bedrock:InvokeModel, versioned Lambda names), IAM
+--   matching of ARNs per part, and the resources IAM checks besides the
+--   one a record names (a Glue table's catalog and database, the model
+--   behind a Bedrock inference profile, the SSM document of SendCommand);
+--   ClickHouse 18.16 has neither per-row patterns nor JSON functions for
+--   nested arrays. A SQL approximation would call used permissions
+--   unused, so statements are judged by `agentwatch posture` only;
+-- - networks (CIDR containment) and client families (read from user
+--   agents by rules).
+-- For those, read the evidence of the privilege.unused findings that the
+-- last posture evaluation saved (posture_unused_entries below; `agentwatch
+-- run` evaluates hourly, `agentwatch posture --save` on demand).
+
 -- name: agent_unused_permissions
--- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- Declared systems and top-level actions and resource globs that no call of the agent's own matched in the last 30 days: candidates to remove (statements, networks and clients: posture_unused_entries).
 -- dialect: clickhouse
 SELECT agent_id, kind, pattern
 FROM agent_unused_permissions
@@ -421,9 +445,32 @@ WHERE status = 'active'
 ORDER BY agent_id, kind, pattern;
 
 -- name: agent_unused_permissions
--- Declared playground entries (systems, actions, resource globs) that no event of the agent matched in the last 30 days: candidates to remove.
+-- Declared systems and top-level actions and resource globs that no call of the agent's own matched in the last 30 days: candidates to remove (statements, networks and clients: posture_unused_entries).
 -- dialect: sqlite
 SELECT agent_id, kind, pattern
 FROM agent_unused_permissions
 WHERE status = 'active'
 ORDER BY agent_id, kind, pattern;
+
+-- name: posture_unused_entries
+-- Everything the last posture evaluation found unused, one row per agent and kind: whole statements, a statement's actions and resources, systems, top-level lists, networks, clients.
+-- dialect: clickhouse
+SELECT agent_id, owner, severity, kind, unused
+FROM (
+    SELECT agent_id, owner, severity, severity_rank, evidence
+    FROM posture_findings
+    WHERE status = 'open' AND type = 'privilege.unused'
+)
+ARRAY JOIN
+    extractAll(evidence, '"feature":"unused_([a-z_]+)"') AS kind,
+    extractAll(evidence, '"feature":"unused_[a-z_]+","observed":"((?:[^"\\\\]|\\\\.)*)"') AS unused
+ORDER BY severity_rank DESC, agent_id, kind;
+
+-- name: posture_unused_entries
+-- Everything the last posture evaluation found unused, one row per agent and kind: whole statements, a statement's actions and resources, systems, top-level lists, networks, clients.
+-- dialect: sqlite
+SELECT f.agent_id, f.owner, f.severity, substr(json_extract(e.value, '$.feature'), 8) AS kind,
+       json_extract(e.value, '$.observed') AS unused
+FROM posture_findings AS f, json_each(CASE WHEN json_valid(f.evidence) THEN f.evidence ELSE '[]' END) AS e
+WHERE f.status = 'open' AND f.type = 'privilege.unused' AND json_extract(e.value, '$.feature') LIKE 'unused\_%' ESCAPE '\'
+ORDER BY f.severity_rank DESC, f.agent_id, kind;

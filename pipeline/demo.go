@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -79,6 +81,15 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 	cfg.resolvePaths()
 	if err := cfg.Validate(); err != nil {
 		return res, err
+	}
+	// The inventory the demo simulates, beside its store, dated for its
+	// simulated weeks: `agentwatch posture --data-dir D --inventory
+	// D/agents.yaml --at latest` reports on a kept demo with it.
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return res, fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "agents.yaml"), fleet.InventoryYAML(), 0o644); err != nil {
+		return res, fmt.Errorf("demo: write the fleet's inventory: %w", err)
 	}
 	a, err := Open(ctx, cfg, Options{Log: opt.Log, Inventory: fleet.Inventory()})
 	if err != nil {

@@ -166,7 +166,7 @@ func TestChecks(t *testing.T) {
 		{TNoOwner, "no-owner", "", schemas.SeverityHigh, "has no owner"},
 		{TNoContact, "no-contact", "", schemas.SeverityMedium, "has no contact"},
 		{TContactFailing, "", "slack → #c", schemas.SeverityHigh, "2 notifications"},
-		{TInstances, "ok-agent", "", schemas.SeverityMedium, "7 distinct instances"},
+		{TInstances, "ok-agent", "", schemas.SeverityMedium, "7 instances at once"},
 		{TSessionTooOld, "ok-agent", "", schemas.SeverityMedium, "older than its max_age 1h0m0s"},
 		{TUndeclaredDeleg, "ok-agent", "", schemas.SeverityHigh, "outside its declared delegators"},
 		{TExpired, "expired-agent", "", schemas.SeverityHigh, "still acting"},
@@ -178,7 +178,7 @@ func TestChecks(t *testing.T) {
 		{TNotRotated, "", "AKIAHELPER", schemas.SeverityMedium, "has not rotated for 200d"},
 		{THumanDelegation, "helper", "", schemas.SeverityMedium, "on behalf of 1 people"},
 		{TStaticSource, "helper", "", schemas.SeverityLow, "static credentials"},
-		{TUnusedPermissions, "ok-agent", "", schemas.SeverityMedium, "1 declared permissions"},
+		{TUnusedPermissions, "ok-agent", "", schemas.SeverityMedium, "did not use 1 of its 3 declared permissions"},
 		{TUnknownPrincipal, "arn:aws:iam::1:user/mallory", "arn:aws:iam::1:user/mallory", schemas.SeverityMedium, "maps to no agent"},
 	}
 	for _, c := range cases {

@@ -95,10 +95,20 @@ type agentUse struct {
 	resources   *set // generalised resource globs, for the suggested playground
 	networks    *set
 	instances   *set
-	delegators  *set
-	sources     *set
-	// declared entries of an inventory agent that an event matched
-	usedSys, usedAct, usedRes []bool
+	// spans are when each instance acted, first to last, for how many
+	// ran at once (instances.go)
+	spans      map[string]*span
+	delegators *set
+	sources    *set
+	// declared entries of an inventory agent that its own events used:
+	// systems, the rules (statements, and the top-level lists as one
+	// more; privilege.go), networks and client families
+	usedSys, usedNet, usedClient []bool
+	rules                        []ruleUse
+	// made counts the credentials made for the agent by principals known
+	// not to be agents (baseline.MadeFor): not its own activity, kept
+	// apart from everything above.
+	made *madeUse
 	// undeclared delegators (not matching the declared delegators)
 	undeclared *set
 	// humans acted for, when the agent declares no delegators
@@ -118,15 +128,49 @@ type agentUse struct {
 func newAgentUse(id string, unattributed bool, ag *inventory.Agent) *agentUse {
 	u := &agentUse{id: id, unattributed: unattributed,
 		principals: newSet(maxSetValues), systems: newSet(maxSetValues), actions: newSet(maxActions),
-		resources: newSet(maxResources), networks: newSet(maxSetValues), instances: newSet(maxInstances),
+		resources: newSet(maxResources), networks: newSet(maxSetValues), instances: newSet(maxInstances), spans: map[string]*span{},
 		delegators: newSet(maxDelegators), sources: newSet(16), undeclared: newSet(maxSetValues),
 		humans: newSet(maxSetValues), vaultPaths: newSet(maxSetValues), vaultAuth: newSet(8), credTypes: newSet(8)}
 	if ag != nil {
-		u.usedSys = make([]bool, len(ag.Playground.Systems))
-		u.usedAct = make([]bool, len(ag.Playground.Actions))
-		u.usedRes = make([]bool, len(ag.Playground.Resources))
+		pg := &ag.Playground
+		u.usedSys = make([]bool, len(pg.Systems))
+		u.usedNet = make([]bool, len(pg.Networks))
+		u.usedClient = make([]bool, len(pg.Clients))
+		for _, r := range pg.Rules() {
+			u.rules = append(u.rules, newRuleUse(r))
+		}
 	}
 	return u
+}
+
+// madeUse is the credentials made for an agent by known non-agent
+// principals (a platform node's sts:AssumeRole of the agent's role): who
+// made them, when, for which instances. They say the agent still holds
+// credentials, not what it did.
+type madeUse struct {
+	events      int64
+	first, last time.Time
+	callers     *set // the principals that made them
+	creds       *set
+	instances   *set
+}
+
+func (m *madeUse) add(ev *schemas.AgentEvent) {
+	m.events++
+	if m.first.IsZero() || ev.Time.Before(m.first) {
+		m.first = ev.Time
+	}
+	if ev.Time.After(m.last) {
+		m.last = ev.Time
+	}
+	m.callers.add(principalGroup(ev.Principal))
+	m.creds.add(ev.CredentialID)
+	m.instances.add(ev.AgentInstance)
+}
+
+// text says what was made, for evidence: "1,234 by arn:...:assumed-role/node/*, last 2026-03-16T18:00:00Z".
+func (m *madeUse) text() string {
+	return fmt.Sprintf("%d role assumptions by %s, last %s", m.events, m.callers.text(3), m.last.Format(time.RFC3339))
 }
 
 // credUse is what one credential id was used for in the window.
@@ -157,27 +201,18 @@ type usage struct {
 func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to time.Time) (*usage, error) {
 	u := &usage{from: from, to: to, agents: map[string]*agentUse{}, creds: map[string]*credUse{},
 		credFirst: map[string]time.Time{}, agentLast: map[string]time.Time{}}
-	// Verdicts of declared globs per agent and value, cached: globbing
-	// every event against every entry would dominate the scan.
-	type key struct{ agent, kind, v string }
+	// Verdicts of declared system globs per agent and value, cached:
+	// globbing every event against every entry would dominate the scan.
+	type key struct{ agent, v string }
 	cache := map[key][]int{}
-	matches := func(ag *inventory.Agent, kind, v string, globs []string) []int {
-		k := key{ag.ID, kind, v}
+	systems := func(ag *inventory.Agent, v string) []int {
+		k := key{ag.ID, v}
 		if m, ok := cache[k]; ok {
 			return m
 		}
 		var m []int
-		for i, g := range globs {
-			// Actions and resources match as the declared playground
-			// matches them (ARNs as IAM does).
-			match := inventory.Glob
-			switch kind {
-			case "a":
-				match = inventory.MatchAction
-			case "r":
-				match = inventory.MatchResource
-			}
-			if match(g, v) {
+		for i, g := range ag.Playground.Systems {
+			if inventory.Glob(g, v) {
 				m = append(m, i)
 			}
 		}
@@ -187,6 +222,7 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		cache[k] = m
 		return m
 	}
+	uc := newUseCache()
 	entries := map[string]*inventory.Principal{} // principal -> its principals entry (nil: none)
 	known := func(ev *schemas.AgentEvent) bool {
 		if ev.PrincipalKind != "" {
@@ -216,6 +252,18 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 			a = newAgentUse(id, ev.Unattributed, ag)
 			u.agents[id] = a
 		}
+		if baseline.MadeFor(&ev) {
+			// A credential made for the agent (a node assuming its role):
+			// the caller acted, not the agent. Its permissions, network,
+			// client and delegator are the caller's, so it uses nothing
+			// of the agent's playground; it only says the agent still
+			// gets credentials (lifecycle).
+			if a.made == nil {
+				a.made = &madeUse{callers: newSet(maxSetValues), creds: newSet(maxSetValues), instances: newSet(maxInstances)}
+			}
+			a.made.add(&ev)
+			return nil
+		}
 		a.events++
 		if ev.Unattributed && known(&ev) {
 			a.known++
@@ -237,6 +285,7 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		}
 		a.networks.add(ev.Network())
 		a.instances.add(ev.AgentInstance)
+		a.span(ev.AgentInstance, ev.Time)
 		a.sources.add(ev.Source)
 		if ev.OnBehalfOf != "" {
 			a.delegators.add(ev.OnBehalfOf)
@@ -258,19 +307,14 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		}
 		if ag != nil {
 			pg := &ag.Playground
-			for _, i := range matches(ag, "s", ev.System, pg.Systems) {
+			for _, i := range systems(ag, ev.System) {
 				a.usedSys[i] = true
 			}
-			for _, i := range matches(ag, "a", ev.Action, pg.Actions) {
-				a.usedAct[i] = true
-			}
-			if ev.Resource != "" {
-				for _, i := range matches(ag, "r", ev.Resource, pg.Resources) {
-					a.usedRes[i] = true
-				}
-			}
+			a.use(pg, &ev, uc)
 			if ev.OnBehalfOf != "" {
-				if len(pg.Delegators) > 0 && len(matches(ag, "d", ev.OnBehalfOf, pg.Delegators)) == 0 {
+				// The inventory's own judgement: "delegators: none" allows
+				// nobody, an empty list anybody.
+				if !pg.AllowsDelegator(ev.OnBehalfOf) {
 					a.undeclared.add(ev.OnBehalfOf)
 				}
 				if len(pg.Delegators) == 0 && looksHuman(ev.OnBehalfOf) {

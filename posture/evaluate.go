@@ -192,15 +192,19 @@ func (c *checks) owners(failed []alerts.Notification) {
 			fix = "Find the shipper that drops the identity (see the events' source and src_ip) and make the source log who acted."
 		}
 		if !a.unattributed && c.inv.Get(a.id) == nil {
-			summary = fmt.Sprintf("events name agent %s, which is not in the inventory (%d events)", a.id, a.events)
+			n := a.events
+			if a.made != nil {
+				n += a.made.events
+			}
+			summary = fmt.Sprintf("events name agent %s, which is not in the inventory (%d events)", a.id, n)
 			fix = fmt.Sprintf("Add agent %s to the inventory with an owner and contact, or correct the attribution rule that names it.", a.id)
 		}
 		c.add(newFinding(TUnknownPrincipal, sev, a.id, "", a.id, summary, fix,
 			evidence("events", fmt.Sprint(a.events), "0 (unknown principal)"),
 			evidence("actions", a.actions.text(8), ""),
 			evidence("networks", orNone(a.networks.text(8)), ""),
-			evidence("first_seen", a.first.Format(time.RFC3339), ""),
-			evidence("last_seen", a.last.Format(time.RFC3339), ""),
+			evidence("first_seen", orNone(formatTime(a.first)), ""),
+			evidence("last_seen", orNone(formatTime(a.last)), ""),
 			evidence("principals", a.principals.text(4), "")))
 	}
 	for _, ag := range c.inv.Agents() {
@@ -272,18 +276,23 @@ func (c *checks) owners(failed []alerts.Notification) {
 	}
 }
 
-// lifecycle: past expiry, decommissioned but active, dormant, too many
-// instances.
+// lifecycle: past expiry, decommissioned but active or still given
+// credentials, dormant, too many instances. Credentials made for an agent
+// (a platform node assuming its role: baseline.MadeFor) are not its
+// activity, but they are credentials it holds: they keep an expired or
+// decommissioned agent's finding up, and a dormant agent's finding says
+// they are still being made.
 func (c *checks) lifecycle() {
 	for _, ag := range c.inv.Agents() {
-		use := c.u.agents[ag.ID]
-		if use != nil && use.unattributed {
-			use = nil
-		}
+		use := c.own(ag.ID)
+		made := c.made(ag.ID)
 		if ag.Expires != nil && c.now.After(*ag.Expires) && ag.Status != inventory.StatusDecommissioned {
 			sev, acted := schemas.SeverityMedium, "no activity since"
-			if use != nil && use.last.After(*ag.Expires) {
+			switch {
+			case use != nil && use.last.After(*ag.Expires):
 				sev, acted = schemas.SeverityHigh, "still acting, last at "+use.last.Format(time.RFC3339)
+			case made != nil && made.last.After(*ag.Expires):
+				sev, acted = schemas.SeverityHigh, "not acting, but credentials are still made for it: "+made.text()
 			}
 			c.add(newFinding(TExpired, sev, ag.ID, ag.Owner, "",
 				fmt.Sprintf("agent %s expired on %s and is still %s (%s)", ag.ID, ag.Expires.UTC().Format(time.DateOnly), ag.Status, acted),
@@ -291,15 +300,8 @@ func (c *checks) lifecycle() {
 				evidence("expires", ag.Expires.UTC().Format(time.RFC3339), "in the future"),
 				evidence("status", ag.Status, "decommissioned after expiry")))
 		}
-		// Events before decommissioned_at were the agent's normal work.
-		if ag.Status == inventory.StatusDecommissioned && use != nil && (ag.DecommissionedAt == nil || !use.last.Before(*ag.DecommissionedAt)) {
-			creds := c.agentCreds(ag.ID)
-			c.add(newFinding(TDecommissionedUsed, schemas.SeverityCritical, ag.ID, ag.Owner, "",
-				fmt.Sprintf("decommissioned agent %s still acts: %d events, last %s, with credentials %s", ag.ID, use.events, use.last.Format(time.RFC3339), orNone(strings.Join(creds, ", "))),
-				fmt.Sprintf("Revoke every credential of %s now (%s), remove its role bindings and policies, and find who still runs it (networks: %s).", ag.ID, orNone(strings.Join(creds, ", ")), orNone(use.networks.text(4))),
-				evidence("events", fmt.Sprint(use.events), "0 (decommissioned)"),
-				evidence("credentials", orNone(strings.Join(creds, ", ")), "none"),
-				evidence("last_seen", use.last.Format(time.RFC3339), "")))
+		if ag.Status == inventory.StatusDecommissioned {
+			c.decommissioned(ag, use, made)
 		}
 		if ag.Status == inventory.StatusActive && c.dormantAfter > 0 {
 			last := c.u.agentLast[ag.ID]
@@ -315,40 +317,103 @@ func (c *checks) lifecycle() {
 				}
 			}
 			if !since.IsZero() && c.now.Sub(since) > c.dormantAfter {
-				c.add(newFinding(TDormant, schemas.SeverityLow, ag.ID, ag.Owner, "",
-					fmt.Sprintf("agent %s is dormant: %s, more than %s ago", ag.ID, what, days(c.dormantAfter)),
-					fmt.Sprintf("If %s is no longer needed set status: decommissioned and revoke its credentials; otherwise confirm with %s that it should keep its access.", ag.ID, orNone(ag.Owner)),
-					evidence("last_seen", orNone(formatTime(last)), "within "+days(c.dormantAfter))))
+				ev := []schemas.Evidence{evidence("last_seen", orNone(formatTime(last)), "within "+days(c.dormantAfter))}
+				summary := fmt.Sprintf("agent %s is dormant: %s, more than %s ago", ag.ID, what, days(c.dormantAfter))
+				fix := fmt.Sprintf("If %s is no longer needed set status: decommissioned and revoke its credentials; otherwise confirm with %s that it should keep its access.", ag.ID, orNone(ag.Owner))
+				if made != nil && made.last.After(last) {
+					summary += fmt.Sprintf(", yet credentials are still made for it (last %s)", made.last.Format(time.RFC3339))
+					ev = append(ev, evidence("credentials_made_for_it", made.text(), "none for an agent that does not act"))
+					fix = fmt.Sprintf("%s still gets credentials (%s assumes its role) but uses none: if it is no longer needed, stop what runs it, set status: decommissioned and remove the role; otherwise confirm with %s why it is idle.", ag.ID, made.callers.text(2), orNone(ag.Owner))
+				}
+				c.add(newFinding(TDormant, schemas.SeverityLow, ag.ID, ag.Owner, "", summary, fix, ev...))
 			}
 		}
 		if ag.Instances > 0 && use != nil {
 			limit := int(float64(ag.Instances) * c.cfg.InstancesFactor)
-			if n := use.instances.len(); n > limit {
+			if n, at, which := use.peak(); n > limit {
+				examples := strings.Join(which, ", ")
+				if len(which) > 6 {
+					examples = strings.Join(which[:6], ", ") + fmt.Sprintf(" (+%d more)", len(which)-6)
+				}
 				c.add(newFinding(TInstances, schemas.SeverityMedium, ag.ID, ag.Owner, "",
-					fmt.Sprintf("agent %s ran %d distinct instances in the window; the inventory declares %d", ag.ID, n, ag.Instances),
+					fmt.Sprintf("agent %s ran %d instances at once (at %s); the inventory declares %d", ag.ID, n, at.UTC().Format(time.RFC3339), ag.Instances),
 					fmt.Sprintf("Find who starts the extra instances of %s (a credential copied elsewhere?) and stop them, or raise instances: in agents.yaml if the fleet really grew.", ag.ID),
-					evidence("instances", fmt.Sprint(n), fmt.Sprintf("%d declared (× %g allowed)", ag.Instances, c.cfg.InstancesFactor)),
-					evidence("examples", use.instances.text(6), "")))
+					evidence("instances_at_once", fmt.Sprint(n), fmt.Sprintf("%d declared (× %g allowed)", ag.Instances, c.cfg.InstancesFactor)),
+					evidence("running_then", examples, ""),
+					evidence("distinct_in_window", fmt.Sprint(use.instances.len()), "")))
 			}
 		}
 	}
 }
 
-// delegation: acting for identities outside the declared delegators, or
-// for people when none are declared.
+// decommissioned: a decommissioned agent that still acts, or for which
+// credentials are still made (its role is still assumed for it), at or
+// after its decommissioned_at: events before it were its normal work.
+func (c *checks) decommissioned(ag *inventory.Agent, use *agentUse, made *madeUse) {
+	after := func(t time.Time) bool { return ag.DecommissionedAt == nil || !t.Before(*ag.DecommissionedAt) }
+	acts := use != nil && after(use.last)
+	holds := made != nil && after(made.last)
+	if !acts && !holds {
+		return
+	}
+	var summary, fix string
+	var ev []schemas.Evidence
+	if acts {
+		creds := c.agentCreds(ag.ID)
+		summary = fmt.Sprintf("decommissioned agent %s still acts: %d events, last %s, with credentials %s", ag.ID, use.events, use.last.Format(time.RFC3339), orNone(strings.Join(creds, ", ")))
+		fix = fmt.Sprintf("Revoke every credential of %s now (%s), remove its role bindings and policies, and find who still runs it (networks: %s).", ag.ID, orNone(strings.Join(creds, ", ")), orNone(use.networks.text(4)))
+		ev = append(ev, evidence("events", fmt.Sprint(use.events), "0 (decommissioned)"),
+			evidence("credentials", orNone(strings.Join(creds, ", ")), "none"),
+			evidence("last_seen", use.last.Format(time.RFC3339), ""))
+	}
+	if holds {
+		if acts {
+			summary += fmt.Sprintf("; its role is still assumed for it (%s)", made.text())
+		} else {
+			summary = fmt.Sprintf("decommissioned agent %s still holds credentials: its role is still assumed for it, %s", ag.ID, made.text())
+			fix = fmt.Sprintf("Find why %s still assumes %s's role (its pods, tasks or functions still run?) and stop it, then delete the role or remove it from the role's trust policy, and revoke the role's active sessions (%s).", made.callers.text(2), ag.ID, made.creds.text(4))
+		}
+		ev = append(ev, evidence("credentials_made", made.text(), "none (decommissioned)"),
+			evidence("sessions_made", made.creds.text(6), ""),
+			evidence("instances", orNone(made.instances.text(6)), ""))
+	}
+	if ag.DecommissionedAt != nil {
+		ev = append(ev, evidence("decommissioned_at", ag.DecommissionedAt.UTC().Format(time.RFC3339), ""))
+	}
+	c.add(newFinding(TDecommissionedUsed, schemas.SeverityCritical, ag.ID, ag.Owner, "", summary, fix, ev...))
+}
+
+// made is what was made for the agent by known non-agent principals.
+func (c *checks) made(agent string) *madeUse {
+	if a := c.u.agents[agent]; a != nil && !a.unattributed {
+		return a.made
+	}
+	return nil
+}
+
+// delegation: acting for identities outside the declared delegators (for
+// anyone at all with "delegators: none"), or for people when none are
+// declared.
 func (c *checks) delegation() {
 	for _, ag := range c.inv.Agents() {
-		use := c.u.agents[ag.ID]
-		if use == nil || use.unattributed {
+		use := c.own(ag.ID)
+		if use == nil {
 			continue
 		}
+		pg := &ag.Playground
 		if use.undeclared.len() > 0 {
-			c.add(newFinding(TUndeclaredDeleg, schemas.SeverityHigh, ag.ID, ag.Owner, "",
-				fmt.Sprintf("agent %s acted on behalf of %d identities outside its declared delegators", ag.ID, use.undeclared.len()),
-				fmt.Sprintf("Check why %s acts for %s; if it should, add them to playground.delegators, else fix the caller that passes them.", ag.ID, use.undeclared.text(3)),
-				evidence("on_behalf_of", use.undeclared.text(8), strings.Join(ag.Playground.Delegators, ", "))))
+			summary := fmt.Sprintf("agent %s acted on behalf of %d identities outside its declared delegators", ag.ID, use.undeclared.len())
+			fix := fmt.Sprintf("Check why %s acts for %s; if it should, add them to playground.delegators, else fix the caller that passes them.", ag.ID, use.undeclared.text(3))
+			base := strings.Join(pg.Delegators, ", ")
+			if pg.ActsForNobody() {
+				summary = fmt.Sprintf("agent %s acts for nobody (delegators: none) yet acted on behalf of %d identities", ag.ID, use.undeclared.len())
+				fix = fmt.Sprintf("Find who passes %s to %s (someone borrowing its session or token, or a caller it now serves); if it should act for them, replace delegators: none with whom it may act for.", use.undeclared.text(3), ag.ID)
+				base = "nobody (delegators: none)"
+			}
+			c.add(newFinding(TUndeclaredDeleg, schemas.SeverityHigh, ag.ID, ag.Owner, "", summary, fix,
+				evidence("on_behalf_of", use.undeclared.text(8), base)))
 		}
-		if len(ag.Playground.Delegators) == 0 && use.humans.len() > 0 {
+		if len(pg.Delegators) == 0 && use.humans.len() > 0 {
 			c.add(newFinding(THumanDelegation, schemas.SeverityMedium, ag.ID, ag.Owner, "",
 				fmt.Sprintf("agent %s acts on behalf of %d people but declares no delegators", ag.ID, use.humans.len()),
 				fmt.Sprintf("Declare whom %s may act for in playground.delegators (e.g. \"*@example.com\"), so acting for anyone else alarms.", ag.ID),

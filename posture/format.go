@@ -70,7 +70,7 @@ func (r *Report) Write(w io.Writer, format string, opt WriteOptions) error {
 
 func (r *Report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Posture %s (activity %s to %s): %d findings\n\n", r.GeneratedAt.Format("2006-01-02 15:04Z"),
+	fmt.Fprintf(tw, "Posture as of %s (activity %s to %s): %d findings\n\n", r.GeneratedAt.Format("2006-01-02 15:04Z"),
 		r.From.Format("2006-01-02"), r.To.Format("2006-01-02"), len(r.Findings))
 	fmt.Fprintln(tw, "SEVERITY\tTYPE\tAGENT\tOWNER\tID\tSUMMARY")
 	for _, f := range r.Findings {

@@ -2,10 +2,10 @@ package posture
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -14,11 +14,14 @@ import (
 // sibling globs fold into their parent's "/**".
 const maxSuggestedResources = 12
 
-// privilege: declared systems, actions and resource globs that nothing
-// used in the window, the smallest playground covering what was used, and
-// for AWS, Kubernetes and GCP the policy change that removes the rest.
+// privilege: declared entries that nothing the agent did in the window
+// used (systems; the actions and resources of each statement, and of the
+// top-level lists; networks and client families), with, for a playground
+// of top-level lists, the smallest one covering what was used, and for
+// AWS, Kubernetes and GCP the policy change that removes the rest.
 func (c *checks) privilege() {
 	from := c.now.Add(-c.cfg.UnusedAfter)
+	days := fmt.Sprintf("%d days", int(c.cfg.UnusedAfter.Hours()/24))
 	for _, ag := range c.inv.Agents() {
 		if ag.Status != inventory.StatusActive {
 			continue
@@ -27,59 +30,258 @@ func (c *checks) privilege() {
 			// Younger than the look-back: too early to call anything unused.
 			continue
 		}
-		use := c.u.agents[ag.ID]
-		if use != nil && use.unattributed {
-			use = nil
-		}
-		pg := &ag.Playground
+		use := c.own(ag.ID)
 		// Usage inside the look-back only (the scan may reach further back
 		// for dormancy): with no event after `from`, nothing was used.
 		if use != nil && use.last.Before(from) {
 			use = nil
 		}
-		unused := func(list []string, used []bool) []string {
-			var out []string
-			for i, v := range list {
-				if use == nil || !used[i] {
-					out = append(out, v)
-				}
-			}
-			return out
-		}
-		var us, ua, ur []string
-		if use != nil {
-			us, ua, ur = unused(pg.Systems, use.usedSys), unused(pg.Actions, use.usedAct), unused(pg.Resources, use.usedRes)
-		} else {
-			us, ua, ur = pg.Systems, pg.Actions, pg.Resources
-		}
-		if len(us)+len(ua)+len(ur) == 0 {
+		un := unusedOf(ag, use)
+		n := un.count()
+		if n == 0 {
 			continue
 		}
-		sev := schemas.SeverityLow
-		if len(ua) > 0 || len(us) > 0 {
+		sev := schemas.SeverityInfo
+		switch {
+		case len(un.systems) > 0 || un.actions() > 0:
 			sev = schemas.SeverityMedium
+		case un.resources() > 0:
+			sev = schemas.SeverityLow
 		}
-		n := len(us) + len(ua) + len(ur)
-		days := fmt.Sprintf("%d days", int(c.cfg.UnusedAfter.Hours()/24))
+		base := "used in the last " + days
 		ev := []schemas.Evidence{}
-		if len(us) > 0 {
-			ev = append(ev, evidence("unused_systems", strings.Join(us, ", "), "used in the last "+days))
+		add := func(feature string, vals []string) {
+			if len(vals) > 0 {
+				ev = append(ev, evidence(feature, strings.Join(vals, ", "), base))
+			}
 		}
-		if len(ua) > 0 {
-			ev = append(ev, evidence("unused_actions", strings.Join(ua, ", "), "used in the last "+days))
+		add("unused_systems", un.systems)
+		var whole, acts, res []string
+		for _, r := range un.rules {
+			if r.info.Statement < 0 {
+				add("unused_actions", r.actions)
+				add("unused_resources", r.resources)
+				continue
+			}
+			switch {
+			case r.whole:
+				whole = append(whole, r.info.Name)
+			default:
+				if len(r.actions) > 0 {
+					acts = append(acts, r.info.Name+": "+strings.Join(r.actions, ", "))
+				}
+				if len(r.resources) > 0 {
+					res = append(res, r.info.Name+": "+strings.Join(r.resources, ", "))
+				}
+			}
 		}
-		if len(ur) > 0 {
-			ev = append(ev, evidence("unused_resources", strings.Join(ur, ", "), "used in the last "+days))
+		add("unused_statements", whole)
+		if len(acts) > 0 {
+			ev = append(ev, evidence("unused_statement_actions", strings.Join(acts, "; "), base))
 		}
-		suggest := suggestPlayground(use)
-		ev = append(ev, evidence("suggested_playground", suggest.text(), "covers every use in the last "+days))
-		f := newFinding(TUnusedPermissions, sev, ag.ID, ag.Owner, "",
-			fmt.Sprintf("agent %s has %d declared permissions it did not use in the last %s", ag.ID, n, days),
-			fmt.Sprintf("Shrink %s's playground in agents.yaml (line %d) to the suggested one, and remove the same permissions from its cloud policies.", ag.ID, ag.Line),
-			ev...)
-		f.PolicyDiff = policyDiff(ag, use, ua)
+		if len(res) > 0 {
+			ev = append(ev, evidence("unused_statement_resources", strings.Join(res, "; "), base))
+		}
+		add("unused_networks", un.networks)
+		add("unused_clients", un.clients)
+		pg := &ag.Playground
+		fix := fmt.Sprintf("Shrink %s's playground in agents.yaml (line %d) to the suggested one, and remove the same permissions from its cloud policies.", ag.ID, ag.Line)
+		if pg.HasStatements() {
+			fix = fmt.Sprintf("Remove the unused statements, actions and resources from %s's playground in agents.yaml (line %d), and make the same change to its role's policy (the policy change below).", ag.ID, ag.Line)
+		} else {
+			suggest := suggestPlayground(use)
+			ev = append(ev, evidence("suggested_playground", suggest.text(), "covers every use in the last "+days))
+		}
+		if len(un.networks)+len(un.clients) > 0 {
+			fix += " Drop the networks and clients no call came from (and any aws:SourceIp condition naming those networks)."
+		}
+		what := fmt.Sprintf("agent %s did not use %d of its %d declared permissions in the last %s (%s)", ag.ID, n, declaredCount(pg), days, un.parts())
+		if use == nil {
+			what = fmt.Sprintf("agent %s did not act in the last %s: none of its %d declared permissions was used", ag.ID, days, declaredCount(pg))
+		}
+		f := newFinding(TUnusedPermissions, sev, ag.ID, ag.Owner, "", what, fix, ev...)
+		f.PolicyDiff = policyDiff(ag, use, un)
 		c.add(f)
 	}
+}
+
+// own is the agent's own activity in the window: nil for an agent that
+// did not act (credentials made for it are not its activity).
+func (c *checks) own(agent string) *agentUse {
+	a := c.u.agents[agent]
+	if a == nil || a.unattributed || a.events == 0 {
+		return nil
+	}
+	return a
+}
+
+// unusedPerms is what an agent declares and did not use.
+type unusedPerms struct {
+	systems           []string
+	rules             []unusedRule // rules with something unused, in rule order
+	networks, clients []string
+}
+
+// unusedRule is the unused part of one rule.
+type unusedRule struct {
+	index              int // in Playground.Rules()
+	info               inventory.RuleInfo
+	actions, resources []string
+	// whole: none of its actions was used; the statement can go.
+	whole bool
+}
+
+func (u *unusedPerms) actions() int {
+	n := 0
+	for _, r := range u.rules {
+		n += len(r.actions)
+	}
+	return n
+}
+
+func (u *unusedPerms) resources() int {
+	n := 0
+	for _, r := range u.rules {
+		n += len(r.resources)
+	}
+	return n
+}
+
+func (u *unusedPerms) count() int {
+	return len(u.systems) + u.actions() + u.resources() + len(u.networks) + len(u.clients)
+}
+
+// parts says what the count is made of: "2 whole statements, 3 actions, 1 network".
+func (u *unusedPerms) parts() string {
+	var out []string
+	add := func(n int, one, many string) {
+		switch {
+		case n == 1:
+			out = append(out, "1 "+one)
+		case n > 1:
+			out = append(out, fmt.Sprintf("%d %s", n, many))
+		}
+	}
+	whole, acts, res := 0, 0, 0
+	for _, r := range u.rules {
+		if r.whole && r.info.Statement >= 0 {
+			whole++
+			continue
+		}
+		acts += len(r.actions)
+		res += len(r.resources)
+	}
+	add(len(u.systems), "system", "systems")
+	add(whole, "whole statement", "whole statements")
+	add(acts, "action", "actions")
+	add(res, "resource", "resources")
+	add(len(u.networks), "network", "networks")
+	add(len(u.clients), "client", "clients")
+	return strings.Join(out, ", ")
+}
+
+// declaredCount is how many entries the playground declares, counted as
+// unusedPerms counts them.
+func declaredCount(pg *inventory.Playground) int {
+	n := len(pg.Systems) + len(pg.Networks) + len(pg.Clients)
+	for _, r := range pg.Rules() {
+		n += len(r.Actions) + len(r.Resources)
+	}
+	return n
+}
+
+// unusedOf compares the declared playground with what the agent used
+// (nil: it did not act).
+func unusedOf(ag *inventory.Agent, use *agentUse) unusedPerms {
+	pg := &ag.Playground
+	pick := func(list []string, used []bool) []string {
+		var out []string
+		for i, v := range list {
+			if use == nil || !used[i] {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	var u unusedPerms
+	if use != nil {
+		u.systems, u.networks, u.clients = pick(pg.Systems, use.usedSys), pick(pg.Networks, use.usedNet), pick(pg.Clients, use.usedClient)
+	} else {
+		u.systems, u.networks, u.clients = pg.Systems, pg.Networks, pg.Clients
+	}
+	for i, info := range pg.Rules() {
+		var ru *ruleUse
+		if use != nil && i < len(use.rules) {
+			ru = &use.rules[i]
+		}
+		r := unusedRule{index: i, info: info}
+		for j, a := range info.Actions {
+			if ru != nil && permissionOnly[strings.ToLower(a)] {
+				continue // no record can show it used
+			}
+			if ru == nil || !ru.acts[j] {
+				r.actions = append(r.actions, a)
+			}
+		}
+		r.whole = len(info.Actions) > 0 && len(r.actions) == len(info.Actions)
+		switch {
+		case r.whole || ru == nil:
+			r.resources = append(r.resources, info.Resources...)
+		default:
+			for j, res := range info.Resources {
+				if !ru.res[j] {
+					r.resources = append(r.resources, res)
+				}
+			}
+			if len(r.resources) == len(info.Resources) && len(info.Actions) > 0 {
+				// Its actions were used, on resources outside it only
+				// (playground.declared alerts on those): emptying its
+				// resources would not make a statement.
+				r.resources = nil
+			}
+		}
+		if len(r.actions)+len(r.resources) > 0 {
+			u.rules = append(u.rules, r)
+		}
+	}
+	u.systems = keepNeededSystems(pg, u)
+	return u
+}
+
+// keepNeededSystems drops from the unused systems those an action that
+// stays needs (iam:PassRole, which no record shows, needs aws:iam): a
+// playground naming an AWS action of an undeclared system does not load.
+func keepNeededSystems(pg *inventory.Playground, u unusedPerms) []string {
+	if len(u.systems) == 0 {
+		return nil
+	}
+	gone := map[int]map[string]bool{}
+	for _, r := range u.rules {
+		m := map[string]bool{}
+		for _, a := range r.actions {
+			m[a] = true
+		}
+		gone[r.index] = m
+	}
+	var needed []string
+	for i, info := range pg.Rules() {
+		for _, a := range info.Actions {
+			if svc, _, ok := strings.Cut(a, ":"); ok && awsiam.LooksLikeAction(a) && !gone[i][a] {
+				needed = append(needed, "aws:"+strings.ToLower(svc))
+			}
+		}
+	}
+	var out []string
+	for _, s := range u.systems {
+		keep := false
+		for _, n := range needed {
+			keep = keep || inventory.Glob(s, n)
+		}
+		if !keep {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // suggestion is the smallest playground covering what was used.
@@ -148,122 +350,5 @@ func foldGlobs(globs []string, limit int) []string {
 		out = append(out, g)
 	}
 	sort.Strings(out)
-	return out
-}
-
-var (
-	iamAction = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
-	k8sAction = regexp.MustCompile(`^k8s:(\S+) (\S+)$`)
-	gcpMethod = regexp.MustCompile(`^[a-z]+(\.[a-zA-Z]+){2,3}$`)
-)
-
-// policyDiff renders the cloud-policy change for the unused actions: an
-// AWS IAM policy diff (declared actions of AWS services against the ones
-// used), Kubernetes RBAC rules to drop, GCP permissions to remove from the
-// custom role. Empty when no unused action belongs to those clouds.
-func policyDiff(ag *inventory.Agent, use *agentUse, unusedActions []string) string {
-	var b strings.Builder
-	awsSystems := map[string]bool{}
-	for _, s := range ag.Playground.Systems {
-		if svc, ok := strings.CutPrefix(s, "aws:"); ok {
-			awsSystems[svc] = true
-		}
-	}
-	usedAWS := map[string][]string{} // service → actions used
-	if use != nil {
-		for sa := range use.actions.vals {
-			sys, a, _ := strings.Cut(sa, " ")
-			if svc, ok := strings.CutPrefix(sys, "aws:"); ok {
-				awsSystems[svc] = true
-				usedAWS[svc] = append(usedAWS[svc], a)
-			}
-		}
-	}
-	isAWS := func(a string) bool {
-		svc, _, _ := strings.Cut(a, ":")
-		return iamAction.MatchString(a) && awsSystems[svc]
-	}
-	unused := map[string]bool{}
-	for _, a := range unusedActions {
-		unused[a] = true
-	}
-	// AWS: the declared actions are the policy's Action list; unused ones
-	// go, wildcards that were partly used become the actions used.
-	var lines []string
-	changed := false
-	for _, a := range ag.Playground.Actions {
-		if !isAWS(a) {
-			continue
-		}
-		svc, _, _ := strings.Cut(a, ":")
-		switch {
-		case unused[a]:
-			lines = append(lines, fmt.Sprintf("-      %q,", a))
-			changed = true
-		case strings.ContainsAny(a, "*?"):
-			var used []string
-			for _, u := range usedAWS[svc] {
-				if inventory.MatchAction(a, u) {
-					used = append(used, u)
-				}
-			}
-			sort.Strings(used)
-			used = dedup(used)
-			lines = append(lines, fmt.Sprintf("-      %q,", a))
-			for _, u := range used {
-				lines = append(lines, fmt.Sprintf("+      %q,", u))
-			}
-			changed = true
-		default:
-			lines = append(lines, fmt.Sprintf("       %q,", a))
-		}
-	}
-	if changed {
-		b.WriteString("AWS IAM policy (the agent's role or user):\n")
-		b.WriteString("   {\n     \"Effect\": \"Allow\",\n     \"Action\": [\n")
-		for _, l := range lines {
-			b.WriteString(l + "\n")
-		}
-		b.WriteString("     ]\n   }\n")
-	}
-	// Kubernetes: verbs on resources no event used.
-	var k8s []string
-	for _, a := range unusedActions {
-		if m := k8sAction.FindStringSubmatch(a); m != nil {
-			res := m[2]
-			group := ""
-			if i := strings.IndexByte(res, '.'); i > 0 && !strings.Contains(res, "/") {
-				res, group = res[:i], res[i+1:]
-			}
-			k8s = append(k8s, fmt.Sprintf("- remove verb %q on resource %q (apiGroup %q) from the agent's Role/ClusterRole", m[1], res, group))
-		}
-	}
-	if len(k8s) > 0 {
-		b.WriteString("Kubernetes RBAC (the role bound to the agent's service account):\n")
-		for _, l := range k8s {
-			b.WriteString("  " + l + "\n")
-		}
-	}
-	// GCP: audit logs name methods; for the services whose permission has
-	// the method's name (storage.objects.get), that permission can go.
-	var gcp []string
-	for _, a := range unusedActions {
-		if gcpMethod.MatchString(a) && !strings.HasPrefix(a, "google.") {
-			gcp = append(gcp, a)
-		}
-	}
-	if len(gcp) > 0 {
-		b.WriteString("GCP IAM (the service account's custom role): remove permissions " + strings.Join(gcp, ", ") + "\n")
-	}
-	return b.String()
-}
-
-func dedup(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
 	return out
 }

@@ -5,7 +5,19 @@ import (
 	"testing"
 
 	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/schemas"
 )
+
+// usedBy is what the agent's own events evs used, as collect records it.
+func usedBy(ag *inventory.Agent, evs ...schemas.AgentEvent) *agentUse {
+	use := newAgentUse(ag.ID, false, ag)
+	uc := newUseCache()
+	for i := range evs {
+		use.events++
+		use.use(&ag.Playground, &evs[i], uc)
+	}
+	return use
+}
 
 func TestPolicyDiffKubernetesAndGCP(t *testing.T) {
 	inv, err := inventory.Parse("agents.yaml", []byte(`agents:
@@ -17,7 +29,10 @@ func TestPolicyDiffKubernetesAndGCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diff := policyDiff(inv.Get("a"), nil, []string{"k8s:patch deployments.apps", "k8s:delete pods", "storage.objects.delete"})
+	ag := inv.Get("a")
+	use := usedBy(ag, schemas.AgentEvent{System: "k8s", Action: "k8s:get deployments"},
+		schemas.AgentEvent{System: "gcp:storage", Action: "storage.objects.get"})
+	diff := policyDiff(ag, use, unusedOf(ag, use))
 	for _, want := range []string{
 		`remove verb "patch" on resource "deployments" (apiGroup "apps")`,
 		`remove verb "delete" on resource "pods" (apiGroup "")`,

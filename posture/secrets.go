@@ -122,8 +122,8 @@ func (c *checks) sources() []CredentialSource {
 	var out []CredentialSource
 	for _, a := range c.sortedAgents() {
 		ag := c.inv.Get(a.id)
-		if a.unattributed || ag == nil {
-			continue
+		if a.unattributed || ag == nil || a.events == 0 {
+			continue // no activity of its own (credentials made for it only)
 		}
 		s := CredentialSource{AgentID: a.id, Owner: ag.Owner, VaultLeases: a.vaultLeases, VaultKVReads: a.vaultKV,
 			VaultAuth: a.vaultAuth.sorted(0), VaultPaths: a.vaultPaths.sorted(8), CredentialTypes: a.credTypes.sorted(0)}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/agentwatch/agentwatch/pipeline"
@@ -82,5 +83,9 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.stderr, "demo: %d events, %d incidents (%d updates) in %s\n", res.Events, res.Incidents, res.Updates, time.Since(start).Round(time.Millisecond))
+	if keep != "" {
+		fmt.Fprintf(env.stderr, "demo: store and inventory kept in %s; its standing risk as of the simulated weeks: agentwatch posture --data-dir %s --inventory %s --at latest\n",
+			keep, keep, filepath.Join(keep, "agents.yaml"))
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +113,83 @@ func TestPostureCommand(t *testing.T) {
 	out, _, err = cli(t, ctx, environ, "sql", "--format", "csv", "SELECT type FROM posture_findings WHERE status = 'open' AND agent_id = 'old-bot' ORDER BY type")
 	if err != nil || !strings.Contains(out, "lifecycle.decommissioned_active") {
 		t.Fatalf("posture_findings after --save: %v\n%s", err, out)
+	}
+}
+
+// TestPostureAt: replayed history judged against the wall clock shows
+// every agent dormant and every permission unused; --at latest judges it
+// as of the newest stored event, --at TIME as of that time.
+func TestPostureAt(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "agents.yaml")
+	if err := os.WriteFile(inv, []byte(`agents:
+  - id: replayed-bot
+    owner: team-a
+    contact: {slack_channel: "#a"}
+    created: 2020-01-01T00:00:00Z
+    playground:
+      systems: [aws:s3]
+      statements:
+        - sid: Read
+          actions: ["s3:GetObject"]
+          resources: ["arn:aws:s3:::lake/*"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{"AGENTWATCH_DATA_DIR=" + dir, "AGENTWATCH_INVENTORY=" + inv}
+	cfg, err := pipeline.Load(config.Sources{Environ: func() []string { return environ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := pipeline.OpenStore(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// An empty store has no latest event.
+	if _, _, err := cli(t, ctx, environ, "posture", "--at", "latest"); err == nil || !strings.Contains(err.Error(), "--at latest: the store holds no events") {
+		t.Errorf("--at latest on an empty store: %v", err)
+	}
+
+	st, err = pipeline.OpenStore(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A week of history, a year ago.
+	last := time.Date(2025, 3, 16, 22, 50, 39, 500_000_000, time.UTC)
+	var evs []schemas.AgentEvent
+	for d := range 7 {
+		evs = append(evs, schemas.AgentEvent{EventID: fmt.Sprintf("e%d", d), Time: last.Add(-time.Duration(d) * 24 * time.Hour), Source: "cloudtrail",
+			AgentID: "replayed-bot", Action: "s3:GetObject", System: "aws:s3", Resource: "arn:aws:s3:::lake/k", Outcome: "success"})
+	}
+	if err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	out, _, err := cli(t, ctx, environ, "posture")
+	if err != nil || !strings.Contains(out, "lifecycle.dormant") || !strings.Contains(out, "did not act in the last 30 days") {
+		t.Fatalf("posture against the wall clock: %v\n%s", err, out)
+	}
+	out, _, err = cli(t, ctx, environ, "posture", "--at", "latest")
+	if err != nil || !strings.HasPrefix(out, "Posture as of 2025-03-16 22:50Z (activity 2025-02-14 to 2025-03-16): 0 findings") {
+		t.Fatalf("--at latest: %v\n%s", err, out)
+	}
+	// A date is its end: the history's second-to-last day is inside.
+	out, _, err = cli(t, ctx, environ, "posture", "--at", "2025-03-15", "--format", "json")
+	if err != nil || !strings.Contains(out, `"generated_at": "2025-03-16T00:00:00Z"`) || strings.Contains(out, "lifecycle.dormant") {
+		t.Fatalf("--at 2025-03-15: %v\n%s", err, out)
+	}
+	// Long after the history, it is dormant again.
+	out, _, err = cli(t, ctx, environ, "posture", "--at", "2025-06-01T00:00:00Z")
+	if err != nil || !strings.Contains(out, "lifecycle.dormant") {
+		t.Fatalf("--at 2025-06-01: %v\n%s", err, out)
+	}
+	if _, _, err := cli(t, ctx, environ, "posture", "--at", "yesterday"); err == nil || !strings.Contains(err.Error(), "--at") {
+		t.Errorf("--at yesterday: %v", err)
 	}
 }

@@ -70,11 +70,14 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// compileNetworks parses the declared networks, one prefix per entry: an
+// entry that does not parse (validate reports it) is the zero prefix,
+// which contains nothing, so indexes stay those of the list.
 func compileNetworks(list []string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range list {
+	out := make([]netip.Prefix, len(list))
+	for i, s := range list {
 		if p, err := parseNetwork(s); err == nil {
-			out = append(out, p)
+			out[i] = p
 		}
 	}
 	return out

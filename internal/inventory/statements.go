@@ -85,8 +85,11 @@ func (m *resourceMatcher) match(r string) bool {
 // rule is a compiled statement: empty actions or resources mean any.
 type rule struct {
 	name      string // for messages: the Sid, or where it is declared
+	stmt      int    // index in Statements; -1 for the top-level lists
 	actions   []actionMatcher
 	resources []resourceMatcher
+	resAt     []int    // index in written of each of resources
+	acts      []string // the actions as written
 	written   []string // the resources as written
 }
 
@@ -117,17 +120,18 @@ var maskSeed = maphash.MakeSeed()
 // reports them) are left out.
 func (p *Playground) compile() *compiledPlayground {
 	c := &compiledPlayground{}
-	add := func(name string, actions, resources []string) {
+	add := func(name string, stmt int, actions, resources []string) {
 		if len(c.rules) == maxRules {
 			return
 		}
-		r := rule{name: name, written: resources}
+		r := rule{name: name, stmt: stmt, acts: actions, written: resources}
 		for _, a := range actions {
 			r.actions = append(r.actions, compileActionPattern(a))
 		}
-		for _, res := range resources {
+		for j, res := range resources {
 			if m, err := compileResourcePattern(res); err == nil {
 				r.resources = append(r.resources, m)
+				r.resAt = append(r.resAt, j)
 				c.resources = c.resources || !m.all
 			}
 		}
@@ -137,14 +141,14 @@ func (p *Playground) compile() *compiledPlayground {
 	// no statements, as they always were; beside statements, when they
 	// name actions.
 	if (len(p.Statements) == 0 && (len(p.Actions) > 0 || len(p.Resources) > 0)) || len(p.Actions) > 0 {
-		add("playground.actions", p.Actions, p.Resources)
+		add("playground.actions", -1, p.Actions, p.Resources)
 	}
 	for i, s := range p.Statements {
 		name := s.Sid
 		if name == "" {
 			name = "statements[" + itoa(i) + "]"
 		}
-		add(name, s.Actions, s.Resources)
+		add(name, i, s.Actions, s.Resources)
 	}
 	c.networks = compileNetworks(p.Networks)
 	if len(p.Clients) > 0 {

@@ -46,17 +46,25 @@ func testPostureFindings(t *testing.T, s store.Store) {
 	}
 }
 
-// testUnusedPermissionsView: declared entries no event of the last 30 days
-// matched, with globs.
+// testUnusedPermissionsView: declared entries (systems and the top-level
+// lists) no event of the agent's own in the last 30 days matched, with
+// globs; a statement's entries are not mistaken for the top-level lists,
+// and a credential made for the agent by a known principal uses nothing.
 func testUnusedPermissionsView(t *testing.T, s store.Store) {
 	now := time.Now().UTC()
-	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{{AgentID: "agent-a", Status: "active", UpdatedAt: now,
-		Declared: `{"systems":["aws:s3","aws:kms"],"actions":["s3:Get*","s3:PutObject","kms:Decrypt"],"resources":["arn:aws:s3:::b/**","arn:aws:s3:::c"]}`}}))
+	must(t, s.UpsertAgents(ctx(t), []schemas.AgentRow{
+		{AgentID: "agent-a", Status: "active", UpdatedAt: now,
+			Declared: `{"systems":["aws:s3","aws:kms"],"actions":["s3:Get*","s3:PutObject","kms:Decrypt"],"resources":["arn:aws:s3:::b/**","arn:aws:s3:::c"]}`},
+		{AgentID: "agent-b", Status: "active", UpdatedAt: now,
+			Declared: `{"systems":["aws:s3","aws:sts"],"statements":[{"sid":"Read","actions":["s3:GetObject"],"resources":["arn:aws:s3:::d/*"]}],"delegators":["none"]}`},
+	}))
 	recent := Event("e1", "agent-a", now.Add(-time.Hour))
 	recent.System, recent.Action, recent.Resource = "aws:s3", "s3:GetObject", "arn:aws:s3:::b/k/1"
 	old := Event("e2", "agent-a", now.Add(-40*24*time.Hour))
 	old.System, old.Action, old.Resource = "aws:kms", "kms:Decrypt", "arn:aws:s3:::c"
-	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{recent, old, recent}))
+	made := Event("e3", "agent-b", now.Add(-time.Hour))
+	made.System, made.Action, made.PrincipalKind = "aws:sts", "sts:AssumeRole", schemas.PrincipalInfrastructure
+	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{recent, old, recent, made}))
 	res, err := s.Query(ctx(t), "SELECT agent_id, kind, pattern FROM agent_unused_permissions ORDER BY agent_id, kind, pattern")
 	must(t, err)
 	var rows [][]string
@@ -66,6 +74,7 @@ func testUnusedPermissionsView(t *testing.T, s store.Store) {
 	want := [][]string{
 		{"agent-a", "action", "kms:Decrypt"}, {"agent-a", "action", "s3:PutObject"},
 		{"agent-a", "resource", "arn:aws:s3:::c"}, {"agent-a", "system", "aws:kms"},
+		{"agent-b", "system", "aws:s3"}, {"agent-b", "system", "aws:sts"},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("agent_unused_permissions = %v\nwant %v", rows, want)

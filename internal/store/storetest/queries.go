@@ -44,6 +44,11 @@ func RunDocumentedQueries(t *testing.T, s store.Store, queriesFile, dialect stri
 		"unattributed_principals":    {{"ghost", "1", "1"}}, // not the node: it is known infrastructure
 		"known_principals":           {{nodeRole, "infrastructure", "3", "1", "1"}},
 		"acted_after_decommissioned": {{"billing-bot", hour, "2"}},
+		// The open privilege.unused finding's entries, not the fixed one's.
+		"posture_unused_entries": {
+			{"lake-bot", "team-a", "medium", "statement_actions", "ReadDocs: s3:GetObjectTagging"},
+			{"lake-bot", "team-a", "medium", "statements", "Admin, statements[4]"},
+		},
 	}
 	ran := map[string]bool{}
 	for _, q := range qs {
@@ -154,4 +159,15 @@ func seedScene(t *testing.T, s store.Store, now time.Time) {
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{a1, a2, a3}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{a1r}))
 	must(t, s.UpsertAlerts(ctx(t), []schemas.Alert{a1, a3}))
+
+	// Posture's least-privilege findings as an evaluation saves them.
+	unused := schemas.PostureFindingRow{ID: "pf-lake", Type: "privilege.unused", Severity: schemas.SeverityMedium,
+		AgentID: "lake-bot", Owner: "team-a", Summary: "lake-bot did not use 3 of its 12 declared permissions",
+		Evidence: `[{"feature":"unused_statements","observed":"Admin, statements[4]","baseline":"used in the last 30 days"},` +
+			`{"feature":"unused_statement_actions","observed":"ReadDocs: s3:GetObjectTagging","baseline":"used in the last 30 days"},` +
+			`{"feature":"suggested_playground","observed":"systems: [aws:s3]","baseline":""}]`,
+		Fix: "remove them", Status: schemas.FindingOpen, FirstSeen: now, LastSeen: now, EvaluatedAt: now, Version: now.UnixNano()}
+	gone2 := unused
+	gone2.ID, gone2.AgentID, gone2.Status = "pf-old", "old-bot", schemas.FindingFixed
+	must(t, s.UpsertPostureFindings(ctx(t), []schemas.PostureFindingRow{unused, gone2}))
 }

@@ -1,0 +1,111 @@
+package inventory
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/agentwatch/agentwatch/internal/awsiam"
+)
+
+// What follows lets a report say which declared entries were used (the
+// posture report's least privilege), judging each event exactly as the
+// detectors judge it: the same compiled rules, in ActionRules' bit order.
+
+// RuleInfo describes one rule of a playground: a statement, or the
+// top-level actions and resources, which form one rule more.
+type RuleInfo struct {
+	// Name is the statement's Sid, "statements[i]" without one, or
+	// "playground.actions" for the top-level lists.
+	Name string
+	// Statement is the index in Statements; -1 for the top-level lists.
+	Statement int
+	// Actions and Resources are as written; an empty list means any.
+	Actions, Resources []string
+}
+
+// Rules lists the playground's rules in the order of ActionRules' bits.
+func (p *Playground) Rules() []RuleInfo {
+	c := p.compiled()
+	out := make([]RuleInfo, len(c.rules))
+	for i := range c.rules {
+		r := &c.rules[i]
+		out[i] = RuleInfo{Name: r.name, Statement: r.stmt, Actions: r.acts, Resources: r.written}
+	}
+	return out
+}
+
+// RuleEntries says which entries of rule i an event of action on resource
+// matches: the indexes (in RuleInfo's lists) of the rule's action patterns
+// that match action, and of its resource patterns that match resource.
+// An event that names no resource (a call IAM authorises against "*")
+// matches the resource entries that match anything. Out-of-range i
+// matches nothing.
+func (p *Playground) RuleEntries(i int, action, resource string) (actions, resources []int) {
+	c := p.compiled()
+	if i < 0 || i >= len(c.rules) {
+		return nil, nil
+	}
+	r := &c.rules[i]
+	if len(r.actions) > 0 {
+		lower := strings.ToLower(action)
+		iamLower := lower
+		if strings.IndexByte(action, ':') > 0 {
+			if a := awsiam.IAMAction(action); a != action {
+				iamLower = strings.ToLower(a)
+			}
+		}
+		for j := range r.actions {
+			if r.actions[j].match(action, lower, iamLower) {
+				actions = append(actions, j)
+			}
+		}
+	}
+	for j := range r.resources {
+		m := &r.resources[j]
+		if m.all || (resource != "" && m.match(resource)) {
+			resources = append(resources, r.resAt[j])
+		}
+	}
+	return actions, resources
+}
+
+// NetworkEntries returns the indexes of the declared networks that hold
+// ip; none when ip is not an address (an AWS service acting for the
+// agent is named by its host name).
+func (p *Playground) NetworkEntries(ip string) []int {
+	if len(p.Networks) == 0 || ip == "" {
+		return nil
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return nil
+	}
+	a = a.Unmap()
+	var out []int
+	for i, n := range p.compiled().networks {
+		if n.IsValid() && n.Contains(a) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// ClientEntry returns the index of the declared client family a call with
+// user agent ua from srcIP was made with, or -1: none declared, no user
+// agent, another family, or a call an AWS service made for the agent
+// (which AllowsClient does not judge either).
+func (p *Playground) ClientEntry(ua, srcIP string) int {
+	if len(p.Clients) == 0 || ua == "" {
+		return -1
+	}
+	f := ClientFamily(ua)
+	if srcIP == "" && (f == "aws-service" || f == "aws-internal") {
+		return -1
+	}
+	for i, c := range p.Clients {
+		if c == f {
+			return i
+		}
+	}
+	return -1
+}
