@@ -24,10 +24,14 @@ func newRuleUse(r inventory.RuleInfo) ruleUse {
 	return ruleUse{info: r, acts: make([]bool, len(r.Actions)), res: make([]bool, len(r.Resources)), iam: newSet(maxActions)}
 }
 
-// useCache keeps what is dear to recompute per event: the client entry
-// of a user agent.
+// useCache keeps what is dear to recompute per event and repeats from
+// event to event: the client entry of a user agent, the networks of an
+// address, the IAM name of an action. Each map is cleared when it grows
+// past its bound: a cache, not state.
 type useCache struct {
-	clients map[clientKey]int
+	clients  map[clientKey]int
+	networks map[agentValue][]int
+	iam      map[string]string
 }
 
 type clientKey struct {
@@ -35,7 +39,36 @@ type clientKey struct {
 	noIP      bool
 }
 
-func newUseCache() *useCache { return &useCache{clients: map[clientKey]int{}} }
+type agentValue struct{ agent, v string }
+
+func newUseCache() *useCache {
+	return &useCache{clients: map[clientKey]int{}, networks: map[agentValue][]int{}, iam: map[string]string{}}
+}
+
+func (c *useCache) network(agent string, pg *inventory.Playground, ip string) []int {
+	k := agentValue{agent, ip}
+	if m, ok := c.networks[k]; ok {
+		return m
+	}
+	if len(c.networks) > 1<<16 {
+		clear(c.networks)
+	}
+	m := pg.NetworkEntries(ip)
+	c.networks[k] = m
+	return m
+}
+
+func (c *useCache) iamAction(action string) string {
+	if a, ok := c.iam[action]; ok {
+		return a
+	}
+	if len(c.iam) > 1<<14 {
+		clear(c.iam)
+	}
+	a := awsiam.IAMAction(action)
+	c.iam[action] = a
+	return a
+}
 
 func (c *useCache) client(agent string, pg *inventory.Playground, ev *schemas.AgentEvent) int {
 	k := clientKey{agent, ev.UserAgent, ev.SrcIP == ""}
@@ -58,11 +91,13 @@ func (c *useCache) client(agent string, pg *inventory.Playground, ev *schemas.Ag
 func (a *agentUse) use(pg *inventory.Playground, ev *schemas.AgentEvent, c *useCache) {
 	if len(a.rules) > 0 {
 		if mask := pg.ActionRules(ev.Action); mask != 0 && mask != inventory.AnyRule {
-			a.useRules(pg, ev, mask)
+			a.useRules(pg, ev, mask, c.iamAction(ev.Action))
 		}
 	}
-	for _, i := range pg.NetworkEntries(ev.SrcIP) {
-		a.usedNet[i] = true
+	if len(a.usedNet) > 0 && ev.SrcIP != "" {
+		for _, i := range c.network(a.id, pg, ev.SrcIP) {
+			a.usedNet[i] = true
+		}
 	}
 	if len(a.usedClient) > 0 && ev.UserAgent != "" {
 		if i := c.client(a.id, pg, ev); i >= 0 {
@@ -79,7 +114,7 @@ func (a *agentUse) use(pg *inventory.Playground, ev *schemas.AgentEvent, c *useC
 // still counts as used in every statement that names it, since removing
 // it on the strength of that call could break what the agent does, but
 // no resource does.
-func (a *agentUse) useRules(pg *inventory.Playground, ev *schemas.AgentEvent, mask uint64) {
+func (a *agentUse) useRules(pg *inventory.Playground, ev *schemas.AgentEvent, mask uint64, iam string) {
 	type hit struct {
 		i         int
 		acts, res []int
@@ -98,7 +133,6 @@ func (a *agentUse) useRules(pg *inventory.Playground, ev *schemas.AgentEvent, ma
 		inside = inside || in
 		hits = append(hits, hit{i, acts, res, in})
 	}
-	iam := awsiam.IAMAction(ev.Action)
 	for _, h := range hits {
 		if inside && !h.in {
 			continue
