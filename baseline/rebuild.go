@@ -39,7 +39,7 @@ func Rebuild(ctx context.Context, cfg Config, st store.Store, inv *inventory.Inv
 	var n, late int64
 	var flushErr error
 	err = st.ScanEvents(ctx, nil, time.Unix(0, 0), endOfTime, func(ev schemas.AgentEvent) error {
-		if ev.Unattributed {
+		if ev.Unattributed || MadeFor(&ev) {
 			return nil
 		}
 		w.loaded[ev.AgentID] = true // rebuilding from nothing: never load old state

@@ -289,6 +289,15 @@ func (t *Tracker) triple(sys, act, pat uint32) uint32 {
 	return v
 }
 
+// MadeFor reports whether an event attributed to an agent was made for it
+// by a principal known not to be an agent (principal_kind set): a
+// platform node calling sts:AssumeRole with the agent's role, which an
+// attribution rule on request parameters gives to the agent. It records
+// that a credential was made for the agent; it is not something the agent
+// did, so its network, client and action are the caller's and are not
+// learned as the agent's habits.
+func MadeFor(ev *schemas.AgentEvent) bool { return !ev.Unattributed && ev.PrincipalKind != "" }
+
 // Observe closes any windows the event's time ends, judges the event
 // against what was learned before it, then learns from it.
 func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {

@@ -225,7 +225,7 @@ func (w *Worker) count(ctx context.Context, items []Item, keep []int, touched ma
 	var load []string
 	for _, i := range keep {
 		it := &items[i]
-		if it.Event.Unattributed {
+		if it.Event.Unattributed || MadeFor(&it.Event) {
 			continue
 		}
 		id := it.Event.AgentID
@@ -248,6 +248,9 @@ func (w *Worker) count(ctx context.Context, items []Item, keep []int, touched ma
 		if ev.Unattributed {
 			w.m.unattributed.Inc()
 			continue
+		}
+		if MadeFor(ev) {
+			continue // stored, not learned: the caller acted, not the agent
 		}
 		w.observe(ev)
 	}
@@ -317,7 +320,7 @@ func (w *Worker) load(ctx context.Context, ids []string) error {
 	for _, from := range starts {
 		group := groups[from]
 		err = w.st.ScanEvents(ctx, group, time.Unix(from, 0), endOfTime, func(ev schemas.AgentEvent) error {
-			if !ev.Unattributed {
+			if !ev.Unattributed && !MadeFor(&ev) {
 				w.observe(&ev)
 			}
 			return nil

@@ -225,3 +225,49 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("NewWorker should validate")
 	}
 }
+
+// TestWorkerStoresButDoesNotLearnCredentialsMadeForAnAgent: records a
+// known principal made for an agent (a node assuming its role, attributed
+// by request parameters) are stored, not counted in its windows: the
+// windows are those of the stream without them.
+func TestWorkerStoresButDoesNotLearnCredentialsMadeForAnAgent(t *testing.T) {
+	items := stream(300)
+	want := reference(t, items)
+	var mixed []Item
+	for i, it := range items {
+		mixed = append(mixed, it)
+		if i%5 == 0 {
+			e := ev(it.Event.AgentID, it.Event.Time, "sts:AssumeRole", "arn:aws:iam::123456789012:role/"+it.Event.AgentID)
+			e.EventID, e.PrincipalKind, e.SrcIP = fmt.Sprintf("made-%05d", i), schemas.PrincipalInfrastructure, "10.9.9.9"
+			mixed = append(mixed, Item{Event: *e, Partition: it.Partition, Offset: int64(1000 + i)})
+		}
+	}
+	// Offsets must grow per partition: renumber.
+	next := map[int]int64{}
+	for i := range mixed {
+		mixed[i].Offset = next[mixed[i].Partition]
+		next[mixed[i].Partition]++
+	}
+	st := basetest.New()
+	w := newWorker(t, st)
+	for _, b := range batches(mixed, 25) {
+		if err := w.HandleBatch(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := stripTimes(st.Windows()); !reflect.DeepEqual(got, want) {
+		t.Fatalf("windows with the credential records differ from the stream without them (%d vs %d rows)", len(got), len(want))
+	}
+	made := 0
+	if err := st.ScanEvents(context.Background(), nil, t0.Add(-time.Hour), t0.Add(365*24*time.Hour), func(e schemas.AgentEvent) error {
+		if MadeFor(&e) {
+			made++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if made != 60 {
+		t.Fatalf("%d credential records stored, want 60", made)
+	}
+}

@@ -259,7 +259,8 @@ func (c *Checker) WriteReport(w io.Writer, title string) error {
 	if len(sugs) > 0 {
 		b.WriteString("\nSuggested inventory edits: the smallest widening of each declared playground that covers what\n" +
 			"recurred (seen in at least two different hours). Review, then replace each agent's playground block\n" +
-			"in agents.yaml with the one below; what happened only once is listed in comments, not added.\n\n")
+			"in agents.yaml with the one below; what happened only once, or was refused by the source every\n" +
+			"time (AccessDenied), is listed in comments, not added.\n\n")
 		b.WriteString(RenderSuggestions(sugs))
 	}
 	_, err := io.WriteString(w, b.String())

@@ -187,7 +187,7 @@ func TestSuggestionPieces(t *testing.T) {
 	at := t0
 	m := map[string]*crossing{}
 	for i, r := range []string{"docs/readme.md", "docs/guide.md", "docs/faq.md", "other/x.md"} {
-		addTo(m, r, at.Add(time.Duration(i)*time.Hour), r)
+		addTo(m, r, at.Add(time.Duration(i)*time.Hour), r, false)
 	}
 	c := collapseResources(m)
 	if len(c) != 2 || c["docs/*"] == nil || c["docs/*"].events != 3 || !c["docs/*"].recurring() || c["other/x.md"].recurring() {
@@ -202,7 +202,7 @@ func TestSuggestionPieces(t *testing.T) {
 				x = &hourCrossing{days: map[string]bool{}}
 				hs[h] = x
 			}
-			x.add(tm, "")
+			x.add(tm, "", false)
 			x.days[tm.Format(time.DateOnly)] = true
 			x.weekdays |= 1 << uint(tm.Weekday())
 		}

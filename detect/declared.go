@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/baseline"
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -28,7 +29,7 @@ func (e *Engine) declared(ag *inventory.Agent, ev *schemas.AgentEvent, o *baseli
 		case v&okAction == 0:
 			what, subject, allowed = "action "+ev.Action, "action:"+ev.Action, "action not in ["+strings.Join(declaredActions(pg), ", ")+"]"
 			brokeAction = true
-		case ev.Resource != "" && pg.ConstrainsResources():
+		case ev.Resource != "" && v&okAlways == 0 && pg.ConstrainsResources():
 			// The action is declared; is it declared on this resource?
 			// Statements allow an action only on their own resources.
 			mask := pg.ActionRules(ev.Action)
@@ -101,6 +102,8 @@ const (
 	okSystem = 1 << iota
 	okAction
 	okDelegator
+	// okAlways: an action IAM never denies, inside any AWS playground.
+	okAlways
 )
 
 // noSystem marks a delegator entry in the verdict cache.
@@ -129,12 +132,42 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 		if pg.AllowsAction(ev.Action) {
 			v |= okAction
 		}
+		if neverDenied[ev.Action] && awsPlayground(pg) {
+			v |= okSystem | okAction | okAlways
+		}
 	}
 	if len(e.verdicts) >= 1<<20 {
 		clear(e.verdicts) // bounded: a cache, not state
 	}
 	e.verdicts[k] = v
 	return v
+}
+
+// neverDenied are the AWS actions IAM does not authorise: any identity
+// may call them and no policy can deny them (sts:GetCallerIdentity, which
+// SDKs and CLIs call to learn who they are). A playground that says what
+// IAM says leaves them out, since no policy names them, yet they are
+// inside it: the learned detectors still judge them (a first
+// GetCallerIdentity from a new network or client is news).
+var neverDenied = map[string]bool{"sts:GetCallerIdentity": true}
+
+// awsPlayground reports whether a playground is about AWS: it declares an
+// AWS system, or, declaring no systems, an action of an AWS service.
+func awsPlayground(pg *inventory.Playground) bool {
+	for _, s := range pg.Systems {
+		if strings.HasPrefix(s, "aws:") {
+			return true
+		}
+	}
+	if len(pg.Systems) > 0 {
+		return false
+	}
+	for _, a := range declaredActions(pg) {
+		if svc, _, ok := strings.Cut(a, ":"); ok && awsiam.KnownPrefix(svc) {
+			return true
+		}
+	}
+	return false
 }
 
 // unattributed reports activity by a principal no rule maps to an agent.

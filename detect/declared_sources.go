@@ -77,3 +77,30 @@ func declaredActions(pg *inventory.Playground) []string {
 	}
 	return out
 }
+
+// declaredSlot drops the learned findings that compare an event with the
+// agent's weekly habits when the event is wholly inside its declared
+// playground (fs holds no declared finding: the caller checks) during a
+// declared day-of-month slot ("1st 04:00-05:00"). A monthly run does
+// what the agent does on no other day (more data, actions it uses once a
+// month, an hour it is otherwise silent), and a profile learned by hour of
+// the week cannot have seen it; the owner declaring the slot and the
+// actions is what says it is normal. What the run does outside its
+// statements, from another network or with another client is still
+// judged, and so are the other learned detectors (new source, new client,
+// shared credentials).
+func (e *Engine) declaredSlot(ag *inventory.Agent, ev *schemas.AgentEvent, fs []finding) []finding {
+	pg := &ag.Playground
+	if !e.cfg.enabled(DPlaygroundDeclared) || (len(pg.Actions) == 0 && len(pg.Statements) == 0) || !pg.InDatedSlot(ev.Time) {
+		return fs
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		switch f.detector {
+		case DFirstSystem, DFirstAction, DNovelResource, DUnusualHour, DVolumeData, DVolumeSpike, DVolumeResources, DVolumeFailures:
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}

@@ -220,3 +220,160 @@ func TestSuggestionWithStatements(t *testing.T) {
 		t.Fatalf("the rest of the playground was lost:\n%s", out)
 	}
 }
+
+// TestActionsIAMNeverDenies: sts:GetCallerIdentity needs no permission,
+// so no policy names it, yet it is inside any AWS playground; in a
+// playground about other systems it is still outside.
+func TestActionsIAMNeverDenies(t *testing.T) {
+	e := iamEngine(t)
+	who := awsEv(t0.Add(9*time.Hour), "aws:sts", "sts:GetCallerIdentity", "")
+	if as := e.Process(who); len(as) != 0 {
+		t.Fatalf("GetCallerIdentity in an AWS playground: %v", detectors(as))
+	}
+	e = newEngine(t, nil)
+	var g gen
+	ev := g.ev("support-bot", t0.Add(9*time.Hour), "sts:GetCallerIdentity", "")
+	ev.System = "aws:sts"
+	if as := e.Process(ev); len(as) != 1 || as[0].Detector != DPlaygroundDeclared {
+		t.Fatalf("GetCallerIdentity from a helpdesk agent: %v", detectors(as))
+	}
+}
+
+// TestDeclaredSlotQuietsWeeklyHabits: reporter works weekdays 06:00-20:00
+// and runs a declared monthly job on the 1st at 04:00. On the 1st, at an
+// hour it has never been busy, it reads a declared resource with an
+// action it has never used: inside its declared slot and statements, the
+// learned hour and first-use detectors stay quiet. The same call outside
+// the slot is a first use; a call outside its statements in the slot is
+// still declared-outside.
+func TestDeclaredSlotQuietsWeeklyHabits(t *testing.T) {
+	e := iamEngine(t)
+	for d := 0; d < 28; d++ {
+		day := t0.AddDate(0, 0, d)
+		if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
+			continue
+		}
+		for h := 6; h < 20; h++ {
+			for i := 0; i < 6; i++ {
+				if as := e.Process(awsEv(day.Add(time.Duration(h)*time.Hour+time.Duration(i*10)*time.Minute), "aws:ec2", "ec2:DescribeInstances", "")); len(as) != 0 {
+					t.Fatalf("warm-up raised %v", detectors(as))
+				}
+			}
+		}
+	}
+	first := time.Date(2026, 4, 1, 4, 5, 0, 0, time.UTC) // a Wednesday, the 1st
+	var got []string
+	for i := 0; i < 20; i++ {
+		got = append(got, firing(e.Process(awsEv(first.Add(time.Duration(i)*time.Minute), "aws:s3", "s3:GetObject",
+			fmt.Sprintf("arn:aws:s3:::acme-lake/docs/close/%d.pdf", i))))...)
+	}
+	if len(got) != 0 {
+		t.Fatalf("the declared monthly run raised %v", got)
+	}
+	if got := firing(e.Process(awsEv(first.Add(30*time.Minute), "aws:s3", "s3:PutObject", "arn:aws:s3:::acme-lake/docs/x"))); len(got) != 1 || got[0] != DPlaygroundDeclared+"/firing" {
+		t.Fatalf("an undeclared action in the slot: %v", got)
+	}
+	later := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC) // Thursday, inside the weekday hours
+	if got := firing(e.Process(awsEv(later, "aws:ec2", "ec2:DescribeVpcs", ""))); len(got) != 1 || got[0] != DFirstAction+"/firing" {
+		t.Fatalf("a first use outside the slot: %v", got)
+	}
+}
+
+// TestCredentialsMadeForAnAgent: a node assuming an agent's role (given
+// to the agent by an attribution rule on request parameters; the node is
+// a known principal) is not the agent's own call: neither its declared
+// playground nor its learned habits judge it, and it is not learned. A
+// credential made for a decommissioned agent is still news.
+func TestCredentialsMadeForAnAgent(t *testing.T) {
+	e := iamEngine(t)
+	ev := awsEv(t0.Add(3*time.Hour), "aws:sts", "sts:AssumeRole", "arn:aws:iam::123456789012:role/reporter")
+	ev.Principal, ev.PrincipalKind = "arn:aws:sts::123456789012:assumed-role/eks-node/i-0abc", schemas.PrincipalInfrastructure
+	ev.SrcIP, ev.UserAgent = "192.0.2.7", "credd/1.0 aws-sdk-go-v2/1.30"
+	if as := e.Process(ev); len(as) != 0 {
+		t.Fatalf("a node assuming the agent's role: %v", detectors(as))
+	}
+	if a := e.Tracker().Get("reporter"); a != nil && (len(a.Actions) > 0 || len(a.Networks) > 0) {
+		t.Fatalf("the node's call was learned as the agent's: %d actions, %d networks", len(a.Actions), len(a.Networks))
+	}
+	e = newEngine(t, nil)
+	var g gen
+	made := g.ev("old-bot", t0, "sts:AssumeRole", "arn:aws:iam::123456789012:role/old-bot")
+	made.PrincipalKind = schemas.PrincipalInfrastructure
+	if as := e.Process(made); len(as) != 1 || as[0].Detector != DDecommissioned {
+		t.Fatalf("credentials made for a decommissioned agent: %v", detectors(as))
+	}
+}
+
+// TestSuggestionLeavesOutWhatIAMRefused: a crossing the source refused
+// every time (AccessDenied) is not added, however often it recurred:
+// the playground says what the policy allows.
+func TestSuggestionLeavesOutWhatIAMRefused(t *testing.T) {
+	inv, err := inventory.Parse("agents.yaml", []byte(iamAgents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := inv.Get("reporter")
+	x := newCrossings()
+	at := t0.Add(9 * time.Hour)
+	for h := 0; h < 3; h++ {
+		ev := awsEv(at.Add(time.Duration(h)*time.Hour), "aws:s3", "s3:GetObject", "arn:aws:s3:::acme-lake/finance/payroll.csv")
+		ev.Outcome = schemas.OutcomeDenied
+		x.record(ag, DPlaygroundDeclared, ev)
+		x.record(ag, DPlaygroundDeclared, awsEv(at.Add(time.Duration(h)*time.Hour), "aws:s3", "s3:GetObject", "arn:aws:s3:::acme-lake/exports/x.csv"))
+	}
+	s, ok := suggest(ag, x)
+	if !ok || len(s.Added) != 1 || len(s.Denied) != 1 || !strings.Contains(s.Denied[0].Value, "acme-lake/finance/") {
+		t.Fatalf("suggestion = %+v", s)
+	}
+	out := RenderSuggestions([]Suggestion{s})
+	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
+	if err != nil {
+		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
+	}
+	p := &parsed.Get("reporter").Playground
+	if p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/finance/payroll.csv") || !p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/exports/x.csv") ||
+		!strings.Contains(out, "refused by the source every time") {
+		t.Fatalf("widened playground:\n%s", out)
+	}
+}
+
+// TestSuggestionNetworksAndClients: recurring undeclared sources are
+// suggested as the public address itself (a NAT gateway) or, for private
+// ones, by /24, folded into the /16 once three /24s of it recur; a client
+// family that recurs is added; one-offs are listed, not added.
+func TestSuggestionNetworksAndClients(t *testing.T) {
+	inv, err := inventory.Parse("agents.yaml", []byte(iamAgents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := inv.Get("reporter")
+	x := newCrossings()
+	at := t0.Add(9 * time.Hour)
+	for h := 0; h < 2; h++ {
+		for _, ip := range []string{"54.208.77.12", "10.30.1.9", "10.30.2.9", "10.30.3.9"} {
+			ev := awsEv(at.Add(time.Duration(h)*time.Hour), "aws:ec2", "ec2:DescribeInstances", "")
+			ev.SrcIP = ip
+			x.record(ag, DNetworkUndeclared, ev)
+		}
+		tf := awsEv(at.Add(time.Duration(h)*time.Hour), "aws:ec2", "ec2:DescribeVpcs", "")
+		tf.UserAgent = "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 terraform-provider-aws/5.80.0 aws-sdk-go-v2/1.32.6"
+		x.record(ag, DClientUndeclared, tf)
+	}
+	once := awsEv(at, "aws:ec2", "ec2:DescribeInstances", "")
+	once.SrcIP = "198.51.100.9"
+	x.record(ag, DNetworkUndeclared, once)
+	s, ok := suggest(ag, x)
+	if !ok || len(s.Added) != 3 || len(s.Skipped) != 1 {
+		t.Fatalf("suggestion = %+v", s)
+	}
+	out := RenderSuggestions([]Suggestion{s})
+	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
+	if err != nil {
+		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
+	}
+	p := &parsed.Get("reporter").Playground
+	if !p.AllowsNetwork("54.208.77.12") || p.AllowsNetwork("54.208.77.13") || !p.AllowsNetwork("10.30.200.1") || !p.AllowsNetwork("10.20.1.1") ||
+		p.AllowsNetwork("198.51.100.9") || !p.AllowsClient("Terraform/1.9.8 terraform-provider-aws/5.80.0", "10.20.1.1") {
+		t.Fatalf("widened playground:\n%s", out)
+	}
+}

@@ -7,7 +7,9 @@
 //
 //	declared.go (always on, boundary "declared")
 //	  playground.declared         system, action or resource outside the declared lists; with
-//	                              statements, an action on a resource its statements leave out
+//	                              statements, an action on a resource its statements leave out;
+//	                              actions IAM never denies (sts:GetCallerIdentity) are inside
+//	                              any AWS playground
 //	  time.outside_hours          outside the declared calendar hours (UTC)
 //	  credential.disallowed_type  credential type not allowed
 //	  credential.too_old          credential older than its maximum age
@@ -21,8 +23,13 @@
 //	learned.go (after maturity, or from a mature peer group for a young agent; boundary "learned")
 //	  playground.first_system, playground.first_action, playground.novel_resource
 //	                              first use, scored up for sensitive actions (data/sensitive.txt),
-//	                              new among peers and new in the fleet; one per event
-//	  network.new_source          new /24 or /48
+//	                              new among peers and new in the fleet; one per event; a new
+//	                              resource in a collection it uses (tickets/7 after tickets/3,
+//	                              function:b after function:a) is not novel
+//	  network.new_source          new /24 or /48 (network.go); not for an address inside the
+//	                              declared networks, nor a private one in a /16 where the agent
+//	                              already used three private /24s; a public network after only
+//	                              private ones scores higher
 //	  network.new_user_agent      new client (versions ignored)
 //	  delegation.first_delegator  new on_behalf_of, for agents acting for few principals
 //	  credential.shared           a credential another agent uses, or more instances than declared
@@ -47,7 +54,14 @@
 // is added; it resolves once quiet for detect.incidents.quiet_period, and
 // the next crossing opens a new incident (a new id, the same dedup key).
 // A finding that violates a declared boundary and is also new to the
-// learned playground has boundary "both".
+// learned playground has boundary "both". Inside a declared day-of-month
+// slot ("1st 04:00-05:00"), a call wholly inside the declared playground
+// raises none of the learned findings that compare it with weekly habits
+// (first use, unusual hour, volume): a monthly run is what weeks of
+// learning cannot have seen, and the owner declared it. An event a known
+// non-agent principal made for an agent (baseline.MadeFor: a platform node
+// assuming the agent's role) is judged for the agent's lifecycle only and
+// not learned (principals.go).
 //
 // check.go and suggest.go are `playground check` and the dry-run report:
 // a Checker observes an engine (replaying stored events, or live) and

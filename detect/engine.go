@@ -195,6 +195,9 @@ func (e *Engine) process(ev *schemas.AgentEvent) []schemas.Alert {
 	if ev.Unattributed {
 		return append(out, e.unattributed(ev)...)
 	}
+	if ev.PrincipalKind != "" { // baseline.MadeFor
+		return append(out, e.madeFor(ev)...)
+	}
 	o := e.tr.Observe(ev)
 	ag := o.Agent.Decl // the tracker's inventory is e.inv
 	fs := e.buf[:0]
@@ -204,7 +207,11 @@ func (e *Engine) process(ev *schemas.AgentEvent) []schemas.Alert {
 	}
 	own := e.tr.Mature(o.Agent)
 	if own || (o.Agent.P.N < uint32(e.cfg.Baseline.MinWindows) && e.tr.PeerMature(o.Peer)) {
+		n := len(fs)
 		fs = e.learned(ag, ev, &o, own, broke, fs)
+		if len(fs) > n && n == 0 && ag != nil {
+			fs = e.declaredSlot(ag, ev, fs)
+		}
 	}
 	e.buf = fs[:0]
 	if len(fs) == 0 {

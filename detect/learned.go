@@ -29,11 +29,9 @@ func (e *Engine) learned(ag *inventory.Agent, ev *schemas.AgentEvent, o *baselin
 	out = e.playground(ev, o, own, brokeDeclared, out)
 	if own {
 		if o.NewNetwork && len(a.Networks) > 1 && e.cfg.enabled(DNewSource) {
-			net := e.tr.Str(o.Network)
-			out = append(out, finding{detector: DNewSource, subject: net, score: 40, boundary: schemas.BoundaryLearned,
-				summary:  fmt.Sprintf("%s from network %s (%s), a source it has never used", verb(ev), net, ev.SrcIP),
-				reason:   "outside the learned playground: new source network",
-				evidence: []schemas.Evidence{{Feature: "source_network", Observed: net, Baseline: e.known(a.Networks, 5)}}})
+			if f, ok := e.newSource(ag, ev, o); ok {
+				out = append(out, f)
+			}
 		}
 		if o.NewUserAgent && len(a.UserAgents) > 1 && e.cfg.enabled(DNewUserAgent) {
 			ua := e.tr.Str(o.UserAgent)
@@ -166,12 +164,38 @@ func (e *Engine) patternsOf(a *baseline.Agent, o *baseline.Obs) (string, bool) {
 	return strings.Join(names, ", "), same
 }
 
-// collection is a pattern's first segment: "tickets/{n}" -> "tickets".
+// collection is the set of like resources a pattern belongs to: its
+// first segment ("tickets/{n}" -> "tickets"). For an ARN that is the ARN
+// up to the first "/" of its resource part (an S3 object's bucket,
+// secret:prod/..., repository/...), and for a resource part without one,
+// up to its last ":" (function:api-orders and function:billing-webhook
+// are both functions, alarm:x and alarm:y both alarms); an S3 bucket's
+// collection is every bucket.
 func collection(p string) string {
+	if strings.HasPrefix(p, "arn:") {
+		return arnCollection(p)
+	}
 	if i := strings.IndexByte(p, '/'); i >= 0 {
 		return p[:i]
 	}
 	return p
+}
+
+func arnCollection(p string) string {
+	// arn:partition:service:region:account:resource
+	f := strings.SplitN(p, ":", 6)
+	if len(f) < 6 {
+		return p
+	}
+	res := f[5]
+	head := p[:len(p)-len(res)]
+	if i := strings.IndexByte(res, '/'); i >= 0 {
+		return head + res[:i]
+	}
+	if i := strings.LastIndexByte(res, ':'); i >= 0 && f[2] != "s3" {
+		return head + res[:i]
+	}
+	return head
 }
 
 // unusualHour fires once per window when an agent with a learned daily

@@ -144,3 +144,46 @@ func TestDisabledDetector(t *testing.T) {
 		t.Fatalf("disabled detector raised %v", detectors(as))
 	}
 }
+
+func TestCollection(t *testing.T) {
+	for in, want := range map[string]string{
+		"tickets/{n}":              "tickets",
+		"tickets":                  "tickets",
+		"arn:aws:s3:::lake/docs/*": "arn:aws:s3:::lake",
+		"arn:aws:s3:::lake":        "arn:aws:s3:::",
+		"arn:aws:lambda:us-east-1:{n}:function:api-orders":             "arn:aws:lambda:us-east-1:{n}:function",
+		"arn:aws:cloudwatch:us-east-1:{n}:alarm:5xx-rate":              "arn:aws:cloudwatch:us-east-1:{n}:alarm",
+		"arn:aws:secretsmanager:us-east-1:{n}:secret:prod/devex/token": "arn:aws:secretsmanager:us-east-1:{n}:secret:prod",
+		"arn:aws:ecr:us-east-1:{n}:repository/api-orders":              "arn:aws:ecr:us-east-1:{n}:repository",
+		"arn:aws:sns:us-east-1:{n}:alerts":                             "arn:aws:sns:us-east-1:{n}:",
+		"arn:aws:iam::{n}":                                             "arn:aws:iam::{n}",
+	} {
+		if got := collection(in); got != want {
+			t.Errorf("collection(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNovelResourceInAKnownCollection: a deploy agent updating a new
+// Lambda function, when it already updates others, is a new name in a
+// collection it uses; a function-less resource type is not.
+func TestNovelResourceInAKnownCollection(t *testing.T) {
+	e := newEngine(t, nil)
+	g := &gen{}
+	fn := func(name string) string { return "arn:aws:lambda:us-east-1:123456789012:function:" + name }
+	for h := 0; h < 14*24; h++ {
+		for i := 0; i < 4; i++ {
+			ev := g.ev("free-bot", t0.Add(time.Duration(h)*time.Hour+time.Duration(i*15)*time.Minute), "lambda:UpdateFunctionCode", fn([]string{"api-orders", "notifier"}[i%2]))
+			if as := e.Process(ev); len(as) != 0 {
+				t.Fatalf("warm-up raised %v", detectors(as))
+			}
+		}
+	}
+	at := t0.Add(14*24*time.Hour + 10*time.Hour)
+	if as := e.Process(g.ev("free-bot", at, "lambda:UpdateFunctionCode", fn("billing-webhook"))); len(as) != 0 {
+		t.Fatalf("a new function: %v", detectors(as))
+	}
+	if as := e.Process(g.ev("free-bot", at, "lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:123456789012:layer:shared")); len(as) != 1 || as[0].Detector != DNovelResource {
+		t.Fatalf("a layer: %v", detectors(as))
+	}
+}

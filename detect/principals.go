@@ -32,3 +32,28 @@ func (e *Engine) knownPrincipal(ev *schemas.AgentEvent) bool {
 	}
 	return p != nil && p.Covers(ev.Action)
 }
+
+// madeFor judges an event a known non-agent principal made for an agent
+// (baseline.MadeFor: a platform node assuming the agent's role for its
+// pod, given to the agent by an attribution rule on request parameters).
+// IAM judged the call against the caller's policy, and its network and
+// client are the caller's, so neither the agent's declared playground nor
+// its learned habits apply, and it is not learned. What it does say about
+// the agent is judged: credentials made for an agent that is
+// decommissioned, suspended or expired.
+func (e *Engine) madeFor(ev *schemas.AgentEvent) []schemas.Alert {
+	ag := e.inv.Get(ev.AgentID)
+	if ag == nil {
+		return nil
+	}
+	fs := e.lifecycle(ag, ev, e.buf[:0])
+	e.buf = fs[:0]
+	if len(fs) == 0 {
+		return nil
+	}
+	id := ag.Identity()
+	id.Status = ag.StatusAt(ev.Time)
+	id.AgentInstance, id.OnBehalfOf, id.Principal = ev.AgentInstance, ev.OnBehalfOf, ev.Principal
+	id.CredentialID, id.CredentialType, id.CredentialIssued = ev.CredentialID, ev.CredentialType, ev.CredentialIssuedAt
+	return e.emit(fs, ev.AgentID, id, ev)
+}

@@ -3,14 +3,15 @@ package detect
 // The suggestion generator: from what a replay saw crossing an agent's
 // declared playground, the smallest widening that covers what recurred,
 // as YAML an owner can paste. It works on the inventory's playground lists
-// (systems, actions, resources, statements, hours, delegators, credentials;
-// networks and clients are kept as declared) and is kept apart from the
-// engine so that it can follow the playground syntax.
+// (systems, actions, resources, statements, hours, delegators, networks,
+// clients, credentials) and is kept apart from the engine so that it can
+// follow the playground syntax.
 
 import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,8 +30,11 @@ type Suggestion struct {
 	// like any entry).
 	Agent inventory.Agent
 	// Added lists what was added and why; Skipped what crossed but did not
-	// recur, so it was left out.
-	Added, Skipped []Change
+	// recur, so it was left out; Denied what recurred but the source
+	// refused every time (IAM said AccessDenied), also left out: the
+	// playground says what the policy allows, and widening it would only
+	// hide an agent that keeps trying what it may not do.
+	Added, Skipped, Denied []Change
 }
 
 // Change is one value added to (or left out of) a playground list.
@@ -41,6 +45,7 @@ type Change struct {
 // crossing is one value seen outside the declared playground.
 type crossing struct {
 	events      int64
+	denied      int64          // events the source refused (outcome denied)
 	hours       map[int64]bool // distinct hour windows, bounded
 	first, last time.Time
 	examples    []string // raw values behind a generalised one
@@ -48,8 +53,11 @@ type crossing struct {
 
 const crossingMaxHours = 1000
 
-func (c *crossing) add(t time.Time, raw string) {
+func (c *crossing) add(t time.Time, raw string, denied bool) {
 	c.events++
+	if denied {
+		c.denied++
+	}
 	if c.hours == nil {
 		c.hours = map[int64]bool{}
 	}
@@ -87,8 +95,12 @@ func nOf(n int, noun string) string {
 	return schemas.Thousands(n) + " " + noun + "s"
 }
 
+// refused reports whether the source refused every event of a crossing.
+func (c *crossing) refused() bool { return c.events > 0 && c.denied == c.events }
+
 func (c *crossing) merge(o *crossing) {
 	c.events += o.events
+	c.denied += o.denied
 	if c.hours == nil {
 		c.hours = map[int64]bool{}
 	}
@@ -113,6 +125,9 @@ func (c *crossing) merge(o *crossing) {
 // crossings is everything an agent did outside its declared playground.
 type crossings struct {
 	systems, actions, resources, delegators, credTypes map[string]*crossing
+	// networks: public addresses as themselves, private ones by /24;
+	// clients: by family.
+	networks, clients map[string]*crossing
 	// stmtResources: in a playground with statements, an action allowed
 	// only on other resources, by "action\x00resource glob".
 	stmtResources map[string]*crossing
@@ -131,10 +146,10 @@ type hourCrossing struct {
 func newCrossings() *crossings {
 	return &crossings{systems: map[string]*crossing{}, actions: map[string]*crossing{}, resources: map[string]*crossing{},
 		delegators: map[string]*crossing{}, credTypes: map[string]*crossing{}, hours: map[int]*hourCrossing{},
-		stmtResources: map[string]*crossing{}}
+		stmtResources: map[string]*crossing{}, networks: map[string]*crossing{}, clients: map[string]*crossing{}}
 }
 
-func addTo(m map[string]*crossing, key string, t time.Time, raw string) {
+func addTo(m map[string]*crossing, key string, t time.Time, raw string, denied bool) {
 	c := m[key]
 	if c == nil {
 		if len(m) >= topCap {
@@ -143,7 +158,7 @@ func addTo(m map[string]*crossing, key string, t time.Time, raw string) {
 		c = &crossing{}
 		m[key] = c
 	}
-	c.add(t, raw)
+	c.add(t, raw, denied)
 }
 
 // record notes what ev did outside ag's declared playground, for the
@@ -151,25 +166,26 @@ func addTo(m map[string]*crossing, key string, t time.Time, raw string) {
 func (x *crossings) record(ag *inventory.Agent, detector string, ev *schemas.AgentEvent) {
 	pg := &ag.Playground
 	t := ev.Time.UTC()
+	denied := ev.Outcome == schemas.OutcomeDenied
 	switch detector {
 	case DPlaygroundDeclared:
 		// The detector names the first list broken; widening that one
 		// would reveal the next, so every list is checked here.
 		if !pg.AllowsSystem(ev.System) {
-			addTo(x.systems, ev.System, t, "")
+			addTo(x.systems, ev.System, t, "", denied)
 		}
 		if !pg.AllowsAction(ev.Action) {
-			addTo(x.actions, ev.Action, t, "")
+			addTo(x.actions, ev.Action, t, "", denied)
 		}
 		switch {
 		case pg.HasStatements():
 			// Statements allow an action on their own resources: the
 			// widening is a statement pairing the two.
 			if m := pg.ActionRules(ev.Action); m != 0 && !pg.ResourceAllowed(m, ev.Resource) {
-				addTo(x.stmtResources, ev.Action+"\x00"+resourceGlob(ev.Resource), t, ev.Resource)
+				addTo(x.stmtResources, ev.Action+"\x00"+resourceGlob(ev.Resource), t, ev.Resource, denied)
 			}
 		case !pg.AllowsResource(ev.Resource):
-			addTo(x.resources, resourceGlob(ev.Resource), t, ev.Resource)
+			addTo(x.resources, resourceGlob(ev.Resource), t, ev.Resource, denied)
 		}
 	case DOutsideHours:
 		h := x.hours[t.Hour()]
@@ -177,19 +193,74 @@ func (x *crossings) record(ag *inventory.Agent, detector string, ev *schemas.Age
 			h = &hourCrossing{days: map[string]bool{}}
 			x.hours[t.Hour()] = h
 		}
-		h.add(t, "")
+		h.add(t, "", false)
 		h.days[t.Format(time.DateOnly)] = true
 		h.weekdays |= 1 << uint(t.Weekday())
 	case DCredDisallowedType:
-		addTo(x.credTypes, ev.CredentialType, t, "")
+		addTo(x.credTypes, ev.CredentialType, t, "", false)
 	case DCredTooOld:
 		if ev.CredentialIssuedAt != nil {
 			x.maxAge = max(x.maxAge, ev.Time.Sub(*ev.CredentialIssuedAt))
-			x.old.add(t, ev.CredentialID)
+			x.old.add(t, ev.CredentialID, false)
 		}
 	case DDelegNotAllowed:
-		addTo(x.delegators, resourceGlob(ev.OnBehalfOf), t, ev.OnBehalfOf)
+		addTo(x.delegators, resourceGlob(ev.OnBehalfOf), t, ev.OnBehalfOf, false)
+	case DNetworkUndeclared:
+		if n := sourceNetwork(ev.SrcIP); n != "" {
+			addTo(x.networks, n, t, ev.SrcIP, false)
+		}
+	case DClientUndeclared:
+		addTo(x.clients, inventory.ClientFamily(ev.UserAgent), t, ev.UserAgent, false)
 	}
+}
+
+// sourceNetwork is what a playground declares for a source address: a
+// public address as itself (a NAT gateway's elastic address, an office's
+// egress), a private one by its /24 (/48), since a workload's private
+// addresses change with every pod or task.
+func sourceNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	if !privateAddr(a) {
+		return a.String()
+	}
+	return schemas.NetworkOf(a.String())
+}
+
+// collapseNetworks folds private /24s into their /16 (/48s into their
+// /32) once three of one differ, as the learned detector does: a workload
+// spread over the subnets of a VPC runs in the VPC.
+func collapseNetworks(in map[string]*crossing) map[string]*crossing {
+	byWide := map[string][]string{}
+	for n := range in {
+		p, err := netip.ParsePrefix(n)
+		if err != nil || !privateAddr(p.Addr()) {
+			continue
+		}
+		bits := 16
+		if !p.Addr().Is4() {
+			bits = 32
+		}
+		if w, err := p.Addr().Prefix(bits); err == nil {
+			byWide[w.String()] = append(byWide[w.String()], n)
+		}
+	}
+	out := maps.Clone(in)
+	for wide, ns := range byWide {
+		if len(ns) < spreadMin {
+			continue
+		}
+		m := &crossing{}
+		for _, n := range ns {
+			m.merge(out[n])
+			delete(out, n)
+		}
+		out[wide] = m
+	}
+	return out
 }
 
 // placeholder matches the variable parts baseline.Generalize names.
@@ -244,6 +315,10 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 				s.Skipped = append(s.Skipped, Change{field, v, c.why()})
 				continue
 			}
+			if c.refused() {
+				s.Denied = append(s.Denied, Change{field, v, c.why()})
+				continue
+			}
 			*list = append(slices.Clone(*list), v)
 			s.Added = append(s.Added, Change{field, v, c.why()})
 		}
@@ -261,6 +336,8 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 	if len(s.Added) > before {
 		pg.Delegators = delegators
 	}
+	add("networks", &pg.Networks, collapseNetworks(x.networks))
+	add("clients", &pg.Clients, x.clients)
 	suggestStatements(pg, x, &s)
 	add("credentials.allowed_types", &pg.CredentialPolicy.AllowedTypes, x.credTypes)
 	for _, r := range hourRanges(x.hours, true) {
@@ -281,7 +358,7 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 			s.Skipped = append(s.Skipped, c)
 		}
 	}
-	if len(s.Added) == 0 && len(s.Skipped) == 0 {
+	if len(s.Added) == 0 && len(s.Skipped) == 0 && len(s.Denied) == 0 {
 		return s, false
 	}
 	// Validate like any entry (and compile its hours afresh).
@@ -297,7 +374,7 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 	// does not match (a character the matcher reads as syntax) is added
 	// as itself.
 	for _, c := range x.resources {
-		if !c.recurring() {
+		if !c.recurring() || c.refused() {
 			continue
 		}
 		for _, ex := range c.examples {
@@ -319,6 +396,10 @@ func suggestStatements(pg *inventory.Playground, x *crossings, s *Suggestion) {
 		action, glob, _ := strings.Cut(k, "\x00")
 		if !c.recurring() {
 			s.Skipped = append(s.Skipped, Change{"statements", action + " on " + glob, c.why()})
+			continue
+		}
+		if c.refused() {
+			s.Denied = append(s.Denied, Change{"statements", action + " on " + glob, c.why()})
 			continue
 		}
 		byAction[action] = append(byAction[action], glob)
@@ -409,11 +490,9 @@ func RenderSuggestions(sugs []Suggestion) string {
 	for _, s := range sugs {
 		ag := &s.Agent
 		if len(s.Added) == 0 {
-			// Nothing recurred: the playground stays as it is.
-			fmt.Fprintf(&b, "  # %s: no change; crossed once only (expected, or an attack?):\n", ag.ID)
-			for _, c := range s.Skipped {
-				fmt.Fprintf(&b, "  #   %s: %s (%s)\n", c.Field, c.Value, c.Why)
-			}
+			// Nothing to add: the playground stays as it is.
+			fmt.Fprintf(&b, "  # %s: no change\n", ag.ID)
+			renderLeftOut(&b, "  #   ", s)
 			continue
 		}
 		added := map[string]string{}
@@ -481,14 +560,26 @@ func RenderSuggestions(sugs []Suggestion) string {
 				fmt.Fprintf(&b, "        rotate_every: %s\n", fmtDuration(time.Duration(cp.RotateEvery)))
 			}
 		}
-		if len(s.Skipped) > 0 {
-			b.WriteString("      # not added, seen in one hour (hours: on one day) only; expected, or an attack?\n")
-			for _, c := range s.Skipped {
-				fmt.Fprintf(&b, "      #   %s: %s (%s)\n", c.Field, c.Value, c.Why)
-			}
-		}
+		renderLeftOut(&b, "      # ", s)
 	}
 	return b.String()
+}
+
+// renderLeftOut writes, as comments, what crossed but was not added.
+func renderLeftOut(b *strings.Builder, prefix string, s Suggestion) {
+	if len(s.Denied) > 0 {
+		fmt.Fprintf(b, "%snot added, refused by the source every time (AccessDenied): the agent keeps trying what its\n", prefix)
+		fmt.Fprintf(b, "%spolicy does not allow; fix the agent, or grant it in the policy first:\n", prefix)
+		for _, c := range s.Denied {
+			fmt.Fprintf(b, "%s  %s: %s (%s)\n", prefix, c.Field, c.Value, c.Why)
+		}
+	}
+	if len(s.Skipped) > 0 {
+		fmt.Fprintf(b, "%snot added, seen in one hour (hours: on one day) only; expected, or an attack?\n", prefix)
+		for _, c := range s.Skipped {
+			fmt.Fprintf(b, "%s  %s: %s (%s)\n", prefix, c.Field, c.Value, c.Why)
+		}
+	}
 }
 
 // flowList renders a list as a YAML flow sequence of scalars.

@@ -44,8 +44,9 @@ func withoutTimings(s string) string {
 func TestEvalFleetGeneratesWritesAndReadsBack(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fleet")
 	out, errOut, err := cli(t, context.Background(), nil, "eval", "--fleet", "aws", "--weeks", "2", "--scale", "0.01", "--out", dir)
-	// Today's detectors are far from the target on this fleet, so the
-	// command reports failure; the report must still be complete.
+	// One learning week at 1% of the volume is too little history to
+	// meet the target, so the command may report failure; the report must
+	// still be complete.
 	if err != nil && !strings.Contains(err.Error(), "eval targets not met") {
 		t.Fatalf("eval --fleet aws: %v\n%s", err, errOut)
 	}

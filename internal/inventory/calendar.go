@@ -202,3 +202,20 @@ func (p *Playground) AllowsTime(t time.Time) bool {
 	}
 	return false
 }
+
+// InDatedSlot reports whether t (taken in UTC) falls in a declared range
+// that names days of the month ("1st 04:00-05:00", "last 22:00-24:00"):
+// a periodic run the owner declared, which weeks of learning by hour of
+// the week cannot have seen.
+func (p *Playground) InDatedSlot(t time.Time) bool {
+	if len(p.Hours) == 0 || !p.AllowsTime(t) {
+		return false
+	}
+	t = t.UTC()
+	for i := range p.hours {
+		if r := &p.hours[i]; (r.dates != 0 || r.last) && r.holds(t) {
+			return true
+		}
+	}
+	return false
+}

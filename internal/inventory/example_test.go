@@ -30,6 +30,9 @@ func TestIAMExample(t *testing.T) {
 		{"acts for nobody", rep.AllowsDelegator("ana@acme.example"), false},
 		{"the month-end run", rep.AllowsTime(time.Date(2026, 8, 1, 4, 30, 0, 0, time.UTC)), true}, // a Saturday
 		{"a Saturday otherwise", rep.AllowsTime(time.Date(2026, 8, 8, 4, 30, 0, 0, time.UTC)), false},
+		{"the month-end run is a dated slot", rep.InDatedSlot(time.Date(2026, 8, 1, 4, 30, 0, 0, time.UTC)), true},
+		{"weekday hours are not", rep.InDatedSlot(time.Date(2026, 8, 3, 9, 0, 0, 0, time.UTC)), false},
+		{"the 1st outside the slot is not", rep.InDatedSlot(time.Date(2026, 8, 1, 9, 0, 0, 0, time.UTC)), false},
 		{"GetFunction, as CloudTrail spells it", dep.AllowsActionOn("lambda:GetFunction20150331v2", "arn:aws:lambda:eu-west-1:123456789012:function:agent-summarise"), true},
 		{"another function", dep.AllowsActionOn("lambda:UpdateFunctionCode20150331v2", "arn:aws:lambda:eu-west-1:123456789012:function:billing"), false},
 		{"the log group as Logs names it", dep.AllowsActionOn("logs:CreateLogGroup", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/agent-summarise:log-stream:"), true},

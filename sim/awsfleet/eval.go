@@ -100,7 +100,9 @@ func Evaluate(ctx context.Context, src Source, opt Options) (*Report, error) {
 	if opt.Inventory == nil {
 		return nil, fmt.Errorf("evaluate fleet: no inventory")
 	}
-	n, err := ingest.NewNormalizer(opt.Ingest, nil)
+	// The inventory's principals list marks known principals at ingest,
+	// as the pipeline's ingest stage does.
+	n, err := ingest.NewNormalizer(opt.Ingest, nil, ingest.WithPrincipals(opt.Inventory.Principals()))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate fleet: %w", err)
 	}

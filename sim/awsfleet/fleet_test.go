@@ -309,13 +309,22 @@ func TestEveryRecordNormalisesAndAgentsAreAttributed(t *testing.T) {
 	files, _ := small(t)
 	cfg := ingest.DefaultConfig()
 	cfg.Attribution = AttributionRules()
-	n, err := ingest.NewNormalizer(cfg, nil)
+	f, err := NewFleet(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.Inventory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := ingest.NewNormalizer(cfg, nil, ingest.WithPrincipals(inv.Principals()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	perAgent := map[string]int{}
 	classes := map[string]int{}
 	instances := map[string]map[string]bool{}
+	madeFor := map[string]int{} // agent -> credential records made for it by a known principal
 	for _, d := range files {
 		evs, dead := n.Normalize(ingest.Record{Raw: d.file.JSON, Source: "file:" + d.file.Key, Time: d.file.Delivered})
 		if len(dead) > 0 {
@@ -326,6 +335,15 @@ func TestEveryRecordNormalisesAndAgentsAreAttributed(t *testing.T) {
 				classes[classify(ev.AgentID)]++
 				continue
 			}
+			if ev.PrincipalKind != "" {
+				// A node (or Lambda, or ECS) assuming the agent's role: the
+				// agent's by its request parameters, the caller kept.
+				if ev.Action != "sts:AssumeRole" || strings.Contains(ev.Principal, ":assumed-role/agent-"+ev.AgentID+"/") || ev.AgentInstance == "" {
+					t.Fatalf("credential record %s: action %s, principal %s, instance %q", ev.EventID, ev.Action, ev.Principal, ev.AgentInstance)
+				}
+				madeFor[ev.AgentID]++
+				continue
+			}
 			perAgent[ev.AgentID]++
 			if instances[ev.AgentID] == nil {
 				instances[ev.AgentID] = map[string]bool{}
@@ -334,8 +352,8 @@ func TestEveryRecordNormalisesAndAgentsAreAttributed(t *testing.T) {
 		}
 	}
 	for _, a := range agents {
-		if perAgent[a.ID] < 50 {
-			t.Errorf("agent %s: %d attributed events", a.ID, perAgent[a.ID])
+		if perAgent[a.ID] < 50 || madeFor[a.ID] == 0 {
+			t.Errorf("agent %s: %d attributed events, %d credential records made for it", a.ID, perAgent[a.ID], madeFor[a.ID])
 		}
 	}
 	for _, c := range []string{ClassPerson, ClassNode, ClassService} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -14,14 +15,17 @@ import (
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
-// Onboarding: what a new user writes today from the agents' IAM policies
-// and their owners' answers. Systems, actions and resources are copied from
-// the policy's Allow statements (one list each, as today's playground
-// syntax has it); hours, credentials and instances are the owner's.
-// Attribution maps each agent role's sessions to the agent, the session
-// name being the instance. Nothing here is tuned to the detectors: it is
-// the first inventory a careful user would write, before any check
-// against history.
+// Onboarding: what a user writes from the agents' IAM policies, their
+// owners' answers and the platform's network description, with the
+// inventory syntax agentwatch has. Nothing here is tuned to the detectors:
+// every value comes from a source the user has before any traffic is seen
+// (the policy documents, the VPC and NAT gateways, the SDK each team
+// builds with, the schedule each owner gives).
+//
+// Two inventories are written: agents.yaml, the onboarding described
+// below, and agents.copied.yaml, the first draft a new user wrote before
+// the playground had statements (systems, actions and resources copied
+// from the policy into one list each, daily hours), kept to compare with.
 
 // kinds are the peer groups the owners chose.
 var kinds = map[string]string{
@@ -34,8 +38,10 @@ var kinds = map[string]string{
 // generated weeks.
 func (f *Fleet) onboardedAt() time.Time { return f.start.AddDate(0, -3, 0) }
 
-// InventoryAgents is the fleet's inventory as a new user writes it.
-func (f *Fleet) InventoryAgents() []inventory.Agent {
+// InventoryAgentsCopied is the first draft: systems, actions and
+// resources copied from each policy's Allow statements into one list
+// each, the owners' daily hours and credential policy.
+func (f *Fleet) InventoryAgentsCopied() []inventory.Agent {
 	created := f.onboardedAt()
 	out := make([]inventory.Agent, 0, len(agents))
 	for _, s := range agents {
@@ -72,6 +78,51 @@ func (f *Fleet) InventoryAgents() []inventory.Agent {
 	return out
 }
 
+// InventoryAgents is the onboarding (agents.yaml). Each playground is the
+// one `agentwatch inventory import-iam` makes from the agent's policy
+// (statements: each action with its own resources, ARNs matched as IAM
+// matches them); beside it the owners write what IAM cannot say:
+//
+//   - hours in the calendar form, with the monthly run's day
+//     ("1st 04:00-05:00" for the month-end close);
+//   - networks: the VPC the agent runs in (its CIDR block, from the VPC's
+//     description) and the NAT gateways' elastic addresses, the public
+//     addresses its calls to services without a VPC endpoint leave from;
+//   - clients: the SDK family the team builds the agent with;
+//   - delegators: none (no agent acts for a person), and the credential
+//     policy (sessions only, their maximum age).
+//
+// The notes are import-iam's, per agent: what the policy says that a
+// playground cannot.
+func (f *Fleet) InventoryAgents() ([]inventory.Agent, map[string][]string, error) {
+	out := f.InventoryAgentsCopied()
+	notes := map[string][]string{}
+	for i := range out {
+		s := &agents[i]
+		doc, err := json.Marshal(s.Policy)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode policy of %s: %w", s.ID, err)
+		}
+		res, err := inventory.ImportIAM(doc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import the policy of %s: %w", s.ID, err)
+		}
+		p := res.Playground
+		p.Hours = s.Hours
+		if len(s.CalendarHours) > 0 {
+			p.Hours = s.CalendarHours
+		}
+		nw := networks[s.Region]
+		p.Networks = append([]string{nw.vpc.String()}, nw.nat[:]...)
+		p.Clients = []string{inventory.ClientFamily(s.Client(s.Versions[0]))}
+		p.Delegators = inventory.DelegatorList{inventory.DelegatorsNone}
+		p.CredentialPolicy = out[i].Playground.CredentialPolicy
+		out[i].Playground = p
+		notes[s.ID] = res.Notes
+	}
+	return out, notes, nil
+}
+
 // KnownPrincipals are the identities the platform team knows are not
 // agents (agents.yaml's principals list): the nodes that assume the
 // agents' roles, limited to what nodes do, the engineers who sign in
@@ -90,7 +141,20 @@ func KnownPrincipals() []inventory.Principal {
 
 // Inventory is InventoryAgents and KnownPrincipals loaded.
 func (f *Fleet) Inventory() (*inventory.Inventory, error) {
-	inv, err := inventory.New(f.InventoryAgents())
+	ags, _, err := f.InventoryAgents()
+	return withPrincipals(ags, err)
+}
+
+// InventoryCopied is InventoryAgentsCopied and KnownPrincipals loaded.
+func (f *Fleet) InventoryCopied() (*inventory.Inventory, error) {
+	return withPrincipals(f.InventoryAgentsCopied(), nil)
+}
+
+func withPrincipals(ags []inventory.Agent, err error) (*inventory.Inventory, error) {
+	var inv *inventory.Inventory
+	if err == nil {
+		inv, err = inventory.New(ags)
+	}
 	if err == nil {
 		inv, err = inv.WithPrincipals(KnownPrincipals()...)
 	}
@@ -100,16 +164,28 @@ func (f *Fleet) Inventory() (*inventory.Inventory, error) {
 	return inv, nil
 }
 
-// AttributionRules are the rules a new user writes: each agent role's
-// sessions are the agent; the session name (pod, task or function) is
-// the instance. The platform nodes, people and AWS services have no rule
-// (today nothing can say they are not agents).
+// AttributionRules are the rules a user writes. First, each agent role's
+// sessions are the agent, the session name (pod, task or function) its
+// instance. Then, the records that make an agent's credentials: a platform
+// node (or Lambda, or ECS) calling sts:AssumeRole with the agent's role
+// belongs to that agent, the session name it asks for being the instance
+// (attribution on request parameters). Those records are the agent's
+// trail of credentials; made by a principal the inventory knows (the
+// nodes, AWS services), they are not judged as the agent's own calls, and
+// made by anyone else, they are.
 func AttributionRules() []ingest.Rule {
-	out := make([]ingest.Rule, 0, len(agents))
+	out := make([]ingest.Rule, 0, 2*len(agents))
 	for _, s := range agents {
 		out = append(out, ingest.Rule{Name: s.ID, Formats: []string{ingest.FormatCloudTrail},
 			Principal:   "arn:aws:sts::" + Account + ":assumed-role/" + s.Role + "/*",
 			SessionName: "^(?P<instance>.+)$", Agent: s.ID})
+	}
+	for _, s := range agents {
+		out = append(out, ingest.Rule{Name: s.ID + "-credentials", Formats: []string{ingest.FormatCloudTrail},
+			Actions: []string{"sts:AssumeRole"},
+			RequestParameters: map[string]string{"roleArn": "^" + regexp.QuoteMeta("arn:aws:iam::"+Account+":role/"+s.Role) + "$",
+				"roleSessionName": "^(?P<instance>.+)$"},
+			Agent: s.ID})
 	}
 	return out
 }
@@ -137,6 +213,7 @@ type yamlPlayground struct {
 	Hours       []string        `yaml:"hours,omitempty"`
 	Delegators  any             `yaml:"delegators,omitempty"`
 	Networks    []string        `yaml:"networks,omitempty"`
+	Clients     []string        `yaml:"clients,omitempty"`
 	Credentials struct {
 		AllowedTypes []string `yaml:"allowed_types,omitempty"`
 		MaxAge       string   `yaml:"max_age,omitempty"`
@@ -149,63 +226,33 @@ type yamlStatement struct {
 	Resources []string `yaml:"resources,flow"`
 }
 
-// InventoryAgentsImported is the inventory regenerated from the same
-// policies with inventory.ImportIAM (agentwatch inventory import-iam):
-// each statement's actions with its own resources, ARNs matched as IAM
-// matches them. Beside the playground the owners write what IAM cannot
-// say: hours (with the month-end day where one is needed), credentials,
-// and that the agents act for nobody. The notes are import-iam's, per
-// agent: what a policy says that a playground cannot.
-func (f *Fleet) InventoryAgentsImported() ([]inventory.Agent, map[string][]string, error) {
-	out := f.InventoryAgents()
-	notes := map[string][]string{}
-	for i := range out {
-		s := &agents[i]
-		doc, err := json.Marshal(s.Policy)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode policy of %s: %w", s.ID, err)
-		}
-		res, err := inventory.ImportIAM(doc)
-		if err != nil {
-			return nil, nil, fmt.Errorf("import the policy of %s: %w", s.ID, err)
-		}
-		p := res.Playground
-		p.Hours = s.Hours
-		if len(s.CalendarHours) > 0 {
-			p.Hours = s.CalendarHours
-		}
-		p.Delegators = inventory.DelegatorList{inventory.DelegatorsNone}
-		p.CredentialPolicy = out[i].Playground.CredentialPolicy
-		out[i].Playground = p
-		notes[s.ID] = res.Notes
-	}
-	return out, notes, nil
-}
-
-// InventoryYAML is agents.yaml as a new user writes it, one comment per
-// agent naming the IAM policy it was copied from.
+// InventoryYAML is agents.yaml: the onboarding, one comment per agent
+// naming the IAM policy its playground was imported from and what
+// import-iam could not express.
 func (f *Fleet) InventoryYAML() ([]byte, error) {
-	return inventoryYAML(f.InventoryAgents(), nil, `# Inventory of the generated AWS fleet, written the way a new user writes it:
-# owners and contacts from the teams, systems/actions/resources copied from each
-# agent's IAM policy (iam/<role>.json) into one list each, hours and credential
-# policy from the owners, and the principals known not to be agents.
-# agents.import-iam.yaml is the same fleet with playgrounds made by
-#   agentwatch inventory import-iam iam/<role>.json
-`, "Systems, actions and resources copied from")
-}
-
-// InventoryImportedYAML is agents.import-iam.yaml: InventoryAgentsImported.
-func (f *Fleet) InventoryImportedYAML() ([]byte, error) {
-	ags, notes, err := f.InventoryAgentsImported()
+	ags, notes, err := f.InventoryAgents()
 	if err != nil {
 		return nil, err
 	}
-	return inventoryYAML(ags, notes, `# Inventory of the generated AWS fleet with playgrounds made from each agent's
-# IAM policy by "agentwatch inventory import-iam iam/<role>.json" (statements,
-# ARNs matched as IAM matches them), the owners' hours (calendar form),
-# credentials and "delegators: none", and the principals known not to be
-# agents. Evaluate with: agentwatch eval --fleet-dir . --inventory agents.import-iam.yaml
+	return inventoryYAML(ags, notes, `# Inventory of the generated AWS fleet: owners and contacts from the teams;
+# playgrounds made from each agent's IAM policy by
+#   agentwatch inventory import-iam iam/<role>.json
+# (statements, ARNs matched as IAM matches them); beside them what IAM cannot
+# say: the owners' hours (calendar form, with the month-end run's day), the
+# VPC and NAT gateway addresses the agents call from, the SDK each team uses,
+# "delegators: none", the credential policy; and the principals known not to
+# be agents. agents.copied.yaml is the first draft, for comparison.
 `, "Playground imported from")
+}
+
+// InventoryCopiedYAML is agents.copied.yaml: InventoryAgentsCopied.
+func (f *Fleet) InventoryCopiedYAML() ([]byte, error) {
+	return inventoryYAML(f.InventoryAgentsCopied(), nil, `# The first draft of the generated fleet's inventory, written before the
+# playground had statements: systems, actions and resources copied from each
+# agent's IAM policy (iam/<role>.json) into one list each, the owners' daily
+# hours and credential policy, and the principals known not to be agents.
+# Evaluate with: agentwatch eval --fleet-dir . --inventory agents.copied.yaml
+`, "Systems, actions and resources copied from")
 }
 
 func inventoryYAML(ags []inventory.Agent, notes map[string][]string, head, from string) ([]byte, error) {
@@ -214,7 +261,7 @@ func inventoryYAML(ags []inventory.Agent, notes map[string][]string, head, from 
 		p := a.Playground
 		y := yamlAgent{ID: a.ID, DisplayName: a.DisplayName, Kind: a.Kind, Owner: a.Owner, Contact: a.Contact, Purpose: a.Purpose,
 			Status: a.Status, Created: a.Created.UTC().Format(time.RFC3339), Instances: a.Instances, Labels: a.Labels,
-			Playground: yamlPlayground{Systems: p.Systems, Actions: p.Actions, Resources: p.Resources, Hours: p.Hours, Networks: p.Networks}}
+			Playground: yamlPlayground{Systems: p.Systems, Actions: p.Actions, Resources: p.Resources, Hours: p.Hours, Networks: p.Networks, Clients: p.Clients}}
 		switch {
 		case len(p.Delegators) == 1 && p.Delegators[0] == inventory.DelegatorsNone:
 			y.Playground.Delegators = inventory.DelegatorsNone
@@ -270,11 +317,13 @@ func inventoryYAML(ags []inventory.Agent, notes map[string][]string, head, from 
 
 // yamlRule writes one attribution rule with the configuration's keys.
 type yamlRule struct {
-	Name        string   `yaml:"name"`
-	Formats     []string `yaml:"formats,omitempty"`
-	Principal   string   `yaml:"principal,omitempty"`
-	SessionName string   `yaml:"session_name,omitempty"`
-	Agent       string   `yaml:"agent,omitempty"`
+	Name              string            `yaml:"name"`
+	Formats           []string          `yaml:"formats,omitempty"`
+	Principal         string            `yaml:"principal,omitempty"`
+	Actions           []string          `yaml:"actions,omitempty,flow"`
+	SessionName       string            `yaml:"session_name,omitempty"`
+	RequestParameters map[string]string `yaml:"request_parameters,omitempty"`
+	Agent             string            `yaml:"agent,omitempty"`
 }
 
 // RunConfigYAML is an agentwatch configuration that replays the written
@@ -284,7 +333,8 @@ type yamlRule struct {
 func RunConfigYAML() ([]byte, error) {
 	var rules []yamlRule
 	for _, r := range AttributionRules() {
-		rules = append(rules, yamlRule{Name: r.Name, Formats: r.Formats, Principal: r.Principal, SessionName: r.SessionName, Agent: r.Agent})
+		rules = append(rules, yamlRule{Name: r.Name, Formats: r.Formats, Principal: r.Principal, Actions: r.Actions, SessionName: r.SessionName,
+			RequestParameters: r.RequestParameters, Agent: r.Agent})
 	}
 	cfg := map[string]any{
 		"inventory": InventoryFile,

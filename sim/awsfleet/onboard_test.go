@@ -17,18 +17,18 @@ import (
 	"github.com/agentwatch/agentwatch/internal/inventory"
 )
 
-func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
+func TestInventoriesAreWrittenFromThePolicies(t *testing.T) {
 	f, err := NewFleet(DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := f.InventoryYAML()
+	copied, err := f.InventoryCopiedYAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := inventory.Parse("agents.yaml", text)
+	inv, err := inventory.Parse("agents.copied.yaml", copied)
 	if err != nil {
-		t.Fatalf("the written inventory does not load: %v\n%s", err, text)
+		t.Fatalf("the first draft does not load: %v\n%s", err, copied)
 	}
 	if inv.Len() != len(agents) || len(inv.Principals()) != len(KnownPrincipals()) {
 		t.Fatalf("%d agents and %d principals in the inventory, want %d and %d", inv.Len(), len(inv.Principals()), len(agents), len(KnownPrincipals()))
@@ -72,17 +72,20 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 		if a.Owner != s.Owner || a.Contact.SlackChannel != s.Slack || !slices.Equal(a.Playground.Hours, s.Hours) {
 			t.Errorf("%s: owner, contact or hours not the owner's", s.ID)
 		}
-		if !strings.Contains(string(text), "iam/"+s.Role+".json") {
+		if !strings.Contains(string(copied), "iam/"+s.Role+".json") {
 			t.Errorf("%s: the inventory does not say which policy it came from", s.ID)
 		}
 	}
-	imported, err := f.InventoryImportedYAML()
+	onboarded, err := f.InventoryYAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv2, err := inventory.Parse("agents.import-iam.yaml", imported)
+	inv2, err := inventory.Parse("agents.yaml", onboarded)
 	if err != nil {
-		t.Fatalf("the imported inventory does not load: %v\n%s", err, imported)
+		t.Fatalf("the inventory does not load: %v\n%s", err, onboarded)
+	}
+	if len(inv2.Principals()) != len(KnownPrincipals()) {
+		t.Errorf("%d principals in the inventory, want %d", len(inv2.Principals()), len(KnownPrincipals()))
 	}
 	for _, s := range agents {
 		p := inv2.Get(s.ID).Playground
@@ -90,9 +93,22 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 			t.Errorf("%s: imported playground has %d statements (policy %d), %d loose actions, delegators %v", s.ID, len(p.Statements),
 				len(s.Policy.Statement), len(p.Actions), p.Delegators)
 		}
+		nw := networks[s.Region]
+		if len(p.Networks) != 4 || p.Networks[0] != nw.vpc.String() || !slices.Contains(p.Networks, nw.nat[2]) {
+			t.Errorf("%s: networks %v, want the VPC %s and the NAT gateways %v", s.ID, p.Networks, nw.vpc, nw.nat)
+		}
+		// Every pod, task and function address is in the VPC.
+		for az := range nw.subnets {
+			if !nw.vpc.Contains(nw.subnets[az].Addr()) || !p.AllowsNetwork(nw.subnets[az].Addr().Next().String()) {
+				t.Errorf("%s: subnet %s is outside the declared networks %v", s.ID, nw.subnets[az], p.Networks)
+			}
+		}
+		if len(p.Clients) != 1 || !p.AllowsClient(s.Client(s.Versions[len(s.Versions)-1]), "10.20.0.9") {
+			t.Errorf("%s: clients %v do not cover the agent's own SDK", s.ID, p.Clients)
+		}
 	}
 	if h := inv2.Get("finops-reporter").Playground.Hours; !slices.Contains(h, "1st 04:00-05:00") {
-		t.Errorf("finops-reporter's imported hours %v lack the month-end day", h)
+		t.Errorf("finops-reporter's hours %v lack the month-end day", h)
 	}
 	cfg := ingest.DefaultConfig()
 	cfg.Attribution = AttributionRules()
@@ -115,8 +131,11 @@ func TestInventoryIsCopiedFromThePolicies(t *testing.T) {
 	if err := yaml.Unmarshal(run, &parsed); err != nil {
 		t.Fatal(err)
 	}
-	if parsed.Inventory != InventoryFile || len(parsed.Ingest.Attribution) != len(agents) || len(parsed.Ingest.Files.Paths) != 1 {
+	if parsed.Inventory != InventoryFile || len(parsed.Ingest.Attribution) != 2*len(agents) || len(parsed.Ingest.Files.Paths) != 1 {
 		t.Fatalf("run configuration: %+v", parsed)
+	}
+	if rp, _ := parsed.Ingest.Attribution[len(agents)]["request_parameters"].(map[string]any); rp["roleArn"] == nil || rp["roleSessionName"] == nil {
+		t.Fatalf("run configuration: the credential rules do not read request parameters: %+v", parsed.Ingest.Attribution[len(agents)])
 	}
 }
 

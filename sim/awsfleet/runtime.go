@@ -28,6 +28,8 @@ const (
 // address AWS sees for services without a VPC endpoint), and interface or
 // gateway endpoints for the services listed in endpoints.
 type network struct {
+	// vpc is the VPC's CIDR block; the subnets are carved from it.
+	vpc       netip.Prefix
 	subnets   [3]netip.Prefix
 	nat       [3]string
 	endpoints map[string]string // service -> vpce id
@@ -35,12 +37,14 @@ type network struct {
 
 var networks = map[string]*network{
 	HomeRegion: {
+		vpc:     netip.MustParsePrefix("10.20.0.0/16"),
 		subnets: [3]netip.Prefix{netip.MustParsePrefix("10.20.0.0/19"), netip.MustParsePrefix("10.20.32.0/19"), netip.MustParsePrefix("10.20.64.0/19")},
 		nat:     [3]string{"54.208.77.12", "3.219.41.200", "44.195.10.87"},
 		endpoints: map[string]string{"s3": "vpce-0a4c2f7e91b3d5c60", "sts": "vpce-07d1e5b2c9a84f316", "secretsmanager": "vpce-0f3b8a6d2e1c47590",
 			"kms": "vpce-0c9e4d7a1b2f85d03", "ssm": "vpce-05b7c1e9d3a2f6480", "ecr": "vpce-0e2a9f4c7d1b36a58"},
 	},
 	EURegion: {
+		vpc:       netip.MustParsePrefix("10.40.0.0/16"),
 		subnets:   [3]netip.Prefix{netip.MustParsePrefix("10.40.0.0/20"), netip.MustParsePrefix("10.40.16.0/20"), netip.MustParsePrefix("10.40.32.0/20")},
 		nat:       [3]string{"34.246.183.29", "52.49.201.114", "18.203.77.5"},
 		endpoints: map[string]string{"s3": "vpce-0b81d3e6f2a9c4705", "sts": "vpce-03e7a9c1d5b2f8064", "secretsmanager": "vpce-0d2f6b8e1a7c93451"},

@@ -20,12 +20,12 @@ const (
 	ManifestFile  = "fleet.json"
 	LabelsFile    = "labels.jsonl"
 	InventoryFile = "agents.yaml"
-	// ImportedInventoryFile is the inventory with playgrounds made by
-	// import-iam from the same policies.
-	ImportedInventoryFile = "agents.import-iam.yaml"
-	RunConfigFile         = "agentwatch.yaml"
-	PolicyDir             = "iam"
-	ReadmeFile            = "README.md"
+	// CopiedInventoryFile is the first draft of the inventory, with
+	// lists copied from the policies, kept for comparison.
+	CopiedInventoryFile = "agents.copied.yaml"
+	RunConfigFile       = "agentwatch.yaml"
+	PolicyDir           = "iam"
+	ReadmeFile          = "README.md"
 )
 
 // Manifest describes a written fleet: how it was generated and what it
@@ -219,7 +219,7 @@ func (w *Writer) Close(st Stats) error {
 	if err != nil {
 		return err
 	}
-	imported, err := w.f.InventoryImportedYAML()
+	copied, err := w.f.InventoryCopiedYAML()
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (w *Writer) Close(st Stats) error {
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	for name, data := range map[string][]byte{InventoryFile: inv, ImportedInventoryFile: imported, RunConfigFile: run, ManifestFile: append(man, '\n'), ReadmeFile: w.readme(m)} {
+	for name, data := range map[string][]byte{InventoryFile: inv, CopiedInventoryFile: copied, RunConfigFile: run, ManifestFile: append(man, '\n'), ReadmeFile: w.readme(m)} {
 		if err := os.WriteFile(filepath.Join(w.dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("write fleet: %w", err)
 		}
@@ -252,12 +252,12 @@ func (w *Writer) readme(m Manifest) []byte {
 	b.WriteString(`- AWSLogs/: the trail's objects as CloudTrail delivers them to S3 (gzipped {"Records":[...]}).
 - labels.jsonl: one line per attack or drift record, keyed by eventID; every other record is ordinary benign traffic.
 - iam/: each agent role's identity policy, as its owner wrote it in IAM.
-- agents.yaml: the inventory a new user writes from those policies, copying them into one list each.
-- agents.import-iam.yaml: the same with playgrounds made by ` + "`agentwatch inventory import-iam`" + ` (statements).
-- agentwatch.yaml: attribution rules and a file-collector configuration for ` + "`agentwatch run`" + `.
+- agents.yaml: the inventory: playgrounds made from those policies by ` + "`agentwatch inventory import-iam`" + ` (statements), with the owners' hours, the VPC and NAT addresses, client families and the principals known not to be agents.
+- agents.copied.yaml: the first draft, with the policies copied into one list each.
+- agentwatch.yaml: attribution rules (role sessions, and the AssumeRole records that make each agent's credentials) and a file-collector configuration for ` + "`agentwatch run`" + `.
 - fleet.json: how it was generated; the agents, attacks and drift.
 
-Evaluate it: ` + "`agentwatch eval --fleet-dir .`" + ` (in process, delivery order; add ` + "`--inventory agents.import-iam.yaml`" + ` for the imported playgrounds), or end to end:
+Evaluate it: ` + "`agentwatch eval --fleet-dir .`" + ` (in process, delivery order; add ` + "`--inventory agents.copied.yaml`" + ` for the first draft), or end to end:
 ` + "`agentwatch run --config agentwatch.yaml`" + `, then ` + "`agentwatch eval --fleet-dir . --stored-alerts`" + `.
 
 ## Attacks
