@@ -25,6 +25,7 @@ type habit struct {
 	Count                  int64
 	FirstSeen, LastSeen    time.Time
 	Mark, MarkClass, Title string
+	More                   bool // a row counting the habits not listed
 }
 
 // declItem is one declared value with its mark.
@@ -92,7 +93,7 @@ func playgrounds(ag *inventory.Agent, play []schemas.PlaygroundRow, accepted []s
 			h.Kind, h.What = "network", p.Value
 			use.networks = append(use.networks, p.Value)
 			if pg != nil {
-				h.Mark, h.MarkClass, h.Title = judgeNetwork(pg, p.Value)
+				h.Mark, h.MarkClass, h.Title, h.Note = judgeNetwork(pg, p.Value)
 			}
 		case schemas.PlayUserAgent:
 			f := inventory.LearnedClientFamily(p.Value)
@@ -152,10 +153,42 @@ func playgrounds(ag *inventory.Agent, play []schemas.PlaygroundRow, accepted []s
 		}
 		return a.Count > b.Count
 	})
+	learned = capKinds(learned)
 	if pg == nil {
 		return nil, learned
 	}
 	return declared(pg, &use, creds), learned
+}
+
+// manyKinds are the habits an agent can have thousands of (a session
+// per task, a customer per ticket): beyond the marked ones, the most used
+// are listed and the rest counted.
+var manyKinds = map[string]bool{"credential": true, "on behalf of": true}
+
+const manyShown = 25
+
+// capKinds keeps, of each of manyKinds, the marked habits and the
+// manyShown most used others, and a row saying how many more there are.
+// learned is sorted by kind, marked first, then by use.
+func capKinds(learned []habit) []habit {
+	out := learned[:0:0]
+	shown, more := map[string]int{}, map[string]int{}
+	for i, h := range learned {
+		if manyKinds[h.Kind] && h.MarkClass != "bad" && h.MarkClass != "warn" {
+			if shown[h.Kind] >= manyShown {
+				more[h.Kind]++
+			} else {
+				shown[h.Kind]++
+				out = append(out, h)
+			}
+		} else {
+			out = append(out, h)
+		}
+		if n := more[h.Kind]; n > 0 && (i == len(learned)-1 || learned[i+1].Kind != h.Kind) {
+			out = append(out, habit{Kind: h.Kind, What: fmt.Sprintf("and %d more, each used less", n), More: true})
+		}
+	}
+	return out
 }
 
 func markRank(class string) int {
@@ -180,6 +213,9 @@ func kindOrder(k string) int {
 // judgeTriple marks a learned (system, action, resource pattern) the way
 // playground.declared judges its events.
 func judgeTriple(pg *inventory.Playground, p schemas.PlaygroundRow) (mark, class, title string) {
+	if pg.AlwaysAllows(p.Action) {
+		return "", "", ""
+	}
 	if !pg.AllowsSystem(p.System) {
 		return "not declared", "bad", "system " + p.System + " is not in the declared systems [" + strings.Join(pg.Systems, ", ") + "]"
 	}
@@ -197,17 +233,18 @@ func judgeTriple(pg *inventory.Playground, p schemas.PlaygroundRow) (mark, class
 	return "not declared", "bad", "resource pattern " + p.ResourcePattern + " is not in the declared resources [" + strings.Join(res, ", ") + "]"
 }
 
-// judgeNetwork marks a learned source network (a /24 or /48) against the
-// declared networks.
-func judgeNetwork(pg *inventory.Playground, network string) (mark, class, title string) {
+// judgeNetwork marks a learned source network (a /24 or /48) outside the
+// declared networks. One they hold only part of (a NAT gateway's address
+// in its /24) is not marked: the habit keeps the network, not the
+// addresses, and detection judged each call's address; a note says so.
+func judgeNetwork(pg *inventory.Playground, network string) (mark, class, title, note string) {
 	switch pg.NetworkCoverage(network) {
 	case inventory.CoverNone:
-		return "not declared", "bad", "outside the declared networks [" + strings.Join(pg.Networks, ", ") + "]"
+		return "not declared", "bad", "outside the declared networks [" + strings.Join(pg.Networks, ", ") + "]", ""
 	case inventory.CoverPart:
-		return "partly declared", "warn", "only part of " + network + " is in the declared networks [" + strings.Join(pg.Networks, ", ") +
-			"]: calls from the rest of it are outside"
+		return "", "", "", "partly in the declared networks"
 	}
-	return "", "", ""
+	return "", "", "", ""
 }
 
 // judgeClient marks a learned user agent by its client family.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 )
 
 // The learned playground keeps habits, not events: a resource pattern in
@@ -419,6 +421,37 @@ func overlaps(d []dtok, l []ltok) bool {
 			stack = append(stack, state{ni, s.j + 1, 0})
 		} else {
 			stack = append(stack, state{ni, s.j, 1})
+		}
+	}
+	return false
+}
+
+// neverDenied are the AWS actions IAM does not authorise: any identity
+// may call them and no policy can deny them (sts:GetCallerIdentity). The
+// detector (detect/declared.go) holds them inside any AWS playground;
+// AlwaysAllows says the same for views that judge habits.
+var neverDenied = map[string]bool{"sts:GetCallerIdentity": true}
+
+// AlwaysAllows reports whether action is inside the playground whatever
+// its lists say: an action IAM never denies, in a playground about AWS
+// (one declaring an AWS system, or, declaring no systems, an AWS action).
+func (p *Playground) AlwaysAllows(action string) bool {
+	if !neverDenied[action] {
+		return false
+	}
+	for _, s := range p.Systems {
+		if strings.HasPrefix(s, "aws:") {
+			return true
+		}
+	}
+	if len(p.Systems) > 0 {
+		return false
+	}
+	for _, r := range p.Rules() {
+		for _, a := range r.Actions {
+			if svc, _, ok := strings.Cut(a, ":"); ok && awsiam.KnownPrefix(svc) {
+				return true
+			}
 		}
 	}
 	return false

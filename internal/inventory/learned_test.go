@@ -238,3 +238,28 @@ func BenchmarkPatternOverlaps(b *testing.B) {
 		PatternOverlaps(p[0], p[1])
 	}
 }
+
+func TestAlwaysAllows(t *testing.T) {
+	inv, err := Parse("agents.yaml", []byte(iamStyle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &inv.Get("reporter").Playground
+	noSystems := Playground{Statements: []Statement{{Actions: []string{"s3:GetObject"}, Resources: []string{"*"}}}}
+	mcp := Playground{Systems: []string{"mcp:zendesk"}}
+	for _, c := range []struct {
+		pg     *Playground
+		action string
+		want   bool
+	}{
+		{p, "sts:GetCallerIdentity", true},
+		{p, "sts:AssumeRole", false},
+		{&noSystems, "sts:GetCallerIdentity", true},
+		{&mcp, "sts:GetCallerIdentity", false},
+		{&Playground{}, "sts:GetCallerIdentity", false},
+	} {
+		if got := c.pg.AlwaysAllows(c.action); got != c.want {
+			t.Errorf("%+v AlwaysAllows(%s) = %v", c.pg.Systems, c.action, got)
+		}
+	}
+}
