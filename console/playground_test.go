@@ -67,12 +67,18 @@ type iamFixture struct {
 
 func newIAMFixture(t *testing.T) *iamFixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "agentwatch.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "agentwatch.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return seedIAM(t, st)
+}
+
+// seedIAM fills st with lake-reader's habits and incidents.
+func seedIAM(t *testing.T, st store.Store) *iamFixture {
+	t.Helper()
+	ctx := context.Background()
 	inv, err := inventory.Parse("agents.yaml", []byte(iamInventory))
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +196,12 @@ func section(page, from, to string) string {
 	return page
 }
 
-func TestAgentPagePlaygroundMarks(t *testing.T) {
-	f := newIAMFixture(t)
+func TestAgentPagePlaygroundMarks(t *testing.T) { testPlaygroundMarks(t, newIAMFixture(t)) }
+func TestAgentPagePlaygroundMarksClickHouse(t *testing.T) {
+	testPlaygroundMarks(t, seedIAM(t, openClickHouse(t)))
+}
+
+func testPlaygroundMarks(t *testing.T, f *iamFixture) {
 	status, page := get(t, f.server(t), "/agents/lake-reader")
 	if status != 200 {
 		t.Fatalf("agent page = %d: %.500s", status, page)
@@ -348,8 +358,12 @@ func TestLearnedUserAgentsKeepTheirFamily(t *testing.T) {
 // by what crossed, evidence features named for people, the severity rise
 // apart from the evidence, and the inventory change that fits the
 // playground as written.
-func TestIncidentPagesOfNewerDetectors(t *testing.T) {
-	f := newIAMFixture(t)
+func TestIncidentPagesOfNewerDetectors(t *testing.T) { testNewerIncidents(t, newIAMFixture(t)) }
+func TestIncidentPagesOfNewerDetectorsClickHouse(t *testing.T) {
+	testNewerIncidents(t, seedIAM(t, openClickHouse(t)))
+}
+
+func testNewerIncidents(t *testing.T, f *iamFixture) {
 	ts := f.server(t)
 	for _, c := range []struct {
 		detector string
