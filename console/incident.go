@@ -69,7 +69,7 @@ func (s *Server) incident(r *http.Request, p principal) (string, string, any, er
 			return "", "", nil, err
 		}
 	}
-	v.Suggestion = suggestion(&a, s.deps.Inventory.Get(a.Identity.AgentID), v.Events)
+	v.Suggestion = pipeline.Suggestion(&a, s.deps.Inventory.Get(a.Identity.AgentID), v.Events)
 	if v.Actions, err = st.LoadActions(ctx, store.ActionFilter{AlertID: id}); err != nil {
 		return "", "", nil, err
 	}

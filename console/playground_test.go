@@ -445,18 +445,18 @@ func TestSuggestedWideningAllowsTheEvents(t *testing.T) {
 		{System: "mcp:zendesk", Action: "tickets.read", Resource: "zendesk://tickets/48213/comments/7"},
 	}
 	for _, ag := range []*inventory.Agent{iam.Get("lake-reader"), lists.Get("lister")} {
-		w := playgroundFixes(&ag.Playground, events)
+		w := pipeline.PlaygroundFixes(&ag.Playground, events)
 		wide := *ag
-		wide.Playground = w.apply(ag.Playground)
+		wide.Playground = w.Apply(ag.Playground)
 		inv, err := inventory.New([]inventory.Agent{wide})
 		if err != nil {
-			t.Errorf("%s: the suggested playground does not load: %v (%s)", ag.ID, err, strings.Join(w.text(), "; "))
+			t.Errorf("%s: the suggested playground does not load: %v (%s)", ag.ID, err, strings.Join(w.Text(), "; "))
 			continue
 		}
 		pg := &inv.Get(ag.ID).Playground
 		for _, ev := range events {
 			if !pg.AllowsSystem(ev.System) || !pg.AllowsActionOn(ev.Action, ev.Resource) {
-				t.Errorf("%s: widened by %s, still refuses %s on %q", ag.ID, strings.Join(w.text(), "; "), ev.Action, ev.Resource)
+				t.Errorf("%s: widened by %s, still refuses %s on %q", ag.ID, strings.Join(w.Text(), "; "), ev.Action, ev.Resource)
 			}
 		}
 	}

@@ -427,9 +427,12 @@ func overlaps(d []dtok, l []ltok) bool {
 }
 
 // neverDenied are the AWS actions IAM does not authorise: any identity
-// may call them and no policy can deny them (sts:GetCallerIdentity). The
-// detector (detect/declared.go) holds them inside any AWS playground;
-// AlwaysAllows says the same for views that judge habits.
+// may call them and no policy can deny them (sts:GetCallerIdentity, which
+// SDKs and CLIs call to learn who they are). A playground that says what
+// IAM says leaves them out, since no policy names them, yet they are
+// inside it; detection (detect/declared.go) and the views that judge
+// habits ask AlwaysAllows. The learned detectors still judge them: a
+// first GetCallerIdentity from a new network or client is news.
 var neverDenied = map[string]bool{"sts:GetCallerIdentity": true}
 
 // AlwaysAllows reports whether action is inside the playground whatever
