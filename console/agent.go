@@ -5,8 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/baseline"
@@ -17,14 +15,6 @@ import (
 
 // errNotFound makes a page answer 404.
 var errNotFound = errors.New("not found")
-
-// habit is one playground entry on the agent page, declared or learned.
-type habit struct {
-	Kind, What             string
-	Count                  int64
-	FirstSeen, LastSeen    time.Time
-	Mark, MarkClass, Title string
-}
 
 type instanceRow struct {
 	Instance                        string
@@ -48,7 +38,7 @@ type agentView struct {
 	Agent       *inventory.Agent
 	Unknown     bool // not in the inventory
 	Baseline    *schemas.BaselineRow
-	Declared    []habit
+	Declared    []declRow
 	Learned     []habit
 	Accepted    []schemas.ActionRow
 	Suggest     []string
@@ -158,9 +148,12 @@ func (s *Server) agent(r *http.Request, _ principal) (string, string, any, error
 	if err != nil {
 		return "", "", nil, err
 	}
+	seen := map[string]credSeen{}
 	for _, row := range creds.Rows {
-		v.Credentials = append(v.Credentials, credentialRow{Credential: asString(row[0]), Type: asString(row[1]), Issued: asTime(row[2]),
-			Events: asInt(row[3]), Instances: asInt(row[4]), LastSeen: asTime(row[5])})
+		c := credentialRow{Credential: asString(row[0]), Type: asString(row[1]), Issued: asTime(row[2]),
+			Events: asInt(row[3]), Instances: asInt(row[4]), LastSeen: asTime(row[5])}
+		v.Credentials = append(v.Credentials, c)
+		seen[c.Credential] = credSeen{Type: c.Type, Issued: c.Issued}
 	}
 	for _, p := range play {
 		if p.Kind == schemas.PlayDelegator {
@@ -175,7 +168,7 @@ func (s *Server) agent(r *http.Request, _ principal) (string, string, any, error
 			}
 		}
 	}
-	v.Declared, v.Learned = playgrounds(v.Agent, play, v.Accepted, v.To)
+	v.Declared, v.Learned = playgrounds(v.Agent, play, v.Accepted, seen, v.To)
 	return "agent", id, v, nil
 }
 
@@ -188,109 +181,4 @@ func expected(b *schemas.BaselineRow, t time.Time) float64 {
 		return b.Seasonal[t.UTC().Hour()]
 	}
 	return b.Median
-}
-
-// playgrounds lays the declared playground beside the learned one, with
-// marks: declared but never used, used but not declared, accepted.
-func playgrounds(ag *inventory.Agent, play []schemas.PlaygroundRow, accepted []schemas.ActionRow, now time.Time) (decl, learned []habit) {
-	var systems, actions, resources, delegators []string
-	for _, p := range play {
-		h := habit{Count: p.Count, FirstSeen: p.FirstSeen, LastSeen: p.LastSeen}
-		switch p.Kind {
-		case schemas.PlayTriple:
-			h.Kind, h.What = "action", strings.TrimSpace(p.System+" · "+p.Action+" · "+p.ResourcePattern)
-			h.What = strings.TrimSuffix(h.What, " ·")
-			systems, actions = append(systems, p.System), append(actions, p.Action)
-			if p.ResourcePattern != "" {
-				resources = append(resources, p.ResourcePattern)
-			}
-			if ag != nil {
-				pg := &ag.Playground
-				switch {
-				case !pg.AllowsSystem(p.System):
-					h.Mark, h.MarkClass, h.Title = "not declared", "bad", "system "+p.System+" is not in the declared playground"
-				case !pg.AllowsAction(p.Action):
-					h.Mark, h.MarkClass, h.Title = "not declared", "bad", "action "+p.Action+" is not in the declared playground"
-				case p.ResourcePattern != "" && len(pg.Resources) > 0 && !pg.AllowsResource(p.ResourcePattern):
-					h.Mark, h.MarkClass, h.Title = "not declared", "warn", "resource pattern "+p.ResourcePattern+" is not in the declared playground"
-				}
-			}
-		case schemas.PlayNetwork:
-			h.Kind, h.What = "network", p.Value
-		case schemas.PlayUserAgent:
-			h.Kind, h.What = "client", p.Value
-		case schemas.PlayDelegator:
-			h.Kind, h.What = "on behalf of", p.Value
-			delegators = append(delegators, p.Value)
-			if ag != nil && len(ag.Playground.Delegators) > 0 && !ag.Playground.AllowsDelegator(p.Value) {
-				h.Mark, h.MarkClass, h.Title = "not declared", "bad", p.Value+" is not an allowed delegator"
-			}
-		case schemas.PlayCredential:
-			h.Kind, h.What = "credential", p.Value
-		default:
-			h.Kind, h.What = p.Kind, p.Value
-		}
-		learned = append(learned, h)
-	}
-	for _, a := range accepted {
-		h := habit{Kind: "accepted", What: a.Detector + " · " + a.Subject, FirstSeen: a.Time, Mark: "accepted", MarkClass: "ok",
-			Title: "accepted by " + a.Actor + ": " + a.Reason}
-		if a.ExpiresAt != nil {
-			h.LastSeen = *a.ExpiresAt
-			if !a.Active(now) {
-				h.Mark, h.MarkClass = "expired", "muted"
-			}
-		}
-		learned = append(learned, h)
-	}
-	sort.SliceStable(learned, func(i, j int) bool {
-		if learned[i].Kind != learned[j].Kind {
-			return kindOrder(learned[i].Kind) < kindOrder(learned[j].Kind)
-		}
-		return learned[i].Count > learned[j].Count
-	})
-	if ag == nil {
-		return nil, learned
-	}
-	pg := &ag.Playground
-	add := func(kind string, globs []string, used []string) {
-		for _, g := range globs {
-			h := habit{Kind: kind, What: g}
-			hit := false
-			for _, u := range used {
-				if inventory.Glob(g, u) || g == u {
-					hit = true
-					break
-				}
-			}
-			if !hit {
-				h.Mark, h.MarkClass, h.Title = "never used", "muted", "declared, but the agent was never seen using it (within what is learned)"
-			}
-			decl = append(decl, h)
-		}
-	}
-	add("system", pg.Systems, systems)
-	add("action", pg.Actions, actions)
-	add("resource", pg.Resources, resources)
-	add("on behalf of", pg.Delegators, delegators)
-	for _, hr := range pg.Hours {
-		decl = append(decl, habit{Kind: "hours", What: hr + " UTC"})
-	}
-	if cp := pg.CredentialPolicy; len(cp.AllowedTypes) > 0 || cp.MaxAge > 0 {
-		what := strings.Join(cp.AllowedTypes, ", ")
-		if cp.MaxAge > 0 {
-			what = strings.TrimPrefix(what+", at most "+time.Duration(cp.MaxAge).String()+" old", ", ")
-		}
-		decl = append(decl, habit{Kind: "credentials", What: what})
-	}
-	return decl, learned
-}
-
-func kindOrder(k string) int {
-	for i, v := range []string{"accepted", "action", "on behalf of", "credential", "network", "client"} {
-		if v == k {
-			return i
-		}
-	}
-	return 99
 }

@@ -32,7 +32,7 @@ const (
 	benchAgents  = 1000
 	benchDays    = 30
 	benchPerHour = 2
-	benchVersion = "v2"
+	benchVersion = "v3" // v2 stores predate the alerts' incident columns
 )
 
 var benchStart = time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC) // a Monday
@@ -183,34 +183,78 @@ func buildBenchStore(path string) error {
 
 var benchOnce struct {
 	sync.Once
-	srv *Server
-	st  store.Store
+	st store.Store
 }
 
-func benchServer(b *testing.B) *Server {
+var benchServers sync.Map // inventory YAML → *Server
+
+// benchServer serves the benchmark store with the inventory in invYAML
+// (none when empty).
+func benchServer(b *testing.B, invYAML string) *Server {
 	b.Helper()
 	benchOnce.Do(func() {
-		path := benchDB(b)
-		st, err := sqlite.OpenReadOnly(path)
+		st, err := sqlite.OpenReadOnly(benchDB(b))
 		if err != nil {
 			b.Fatal(err)
 		}
-		inv := inventory.Empty()
-		s, err := New(pipeline.ConsoleConfig{Listen: "127.0.0.1:0"}, Deps{Store: st, Inventory: inv,
-			Now: func() time.Time { return benchStart.Add(benchDays * 24 * time.Hour) }})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchOnce.srv, benchOnce.st = s, st
+		benchOnce.st = st
 	})
-	if benchOnce.srv == nil {
+	if benchOnce.st == nil {
 		b.Fatal("benchmark store unavailable")
 	}
-	return benchOnce.srv
+	if s, ok := benchServers.Load(invYAML); ok {
+		return s.(*Server)
+	}
+	inv := inventory.Empty()
+	if invYAML != "" {
+		var err error
+		if inv, err = inventory.Parse("bench.yaml", []byte(invYAML)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := New(pipeline.ConsoleConfig{Listen: "127.0.0.1:0"}, Deps{Store: benchOnce.st, Inventory: inv,
+		Now: func() time.Time { return benchStart.Add(benchDays * 24 * time.Hour) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchServers.Store(invYAML, s)
+	return s
 }
 
-func benchPage(b *testing.B, path string) {
-	s := benchServer(b)
+// benchInventory declares agent-0500's playground in full: statements
+// over its six learned actions (one used only outside its statement's
+// bucket), delegators, networks, clients, calendar hours and credentials,
+// so the agent page judges every learned habit against it.
+const benchInventory = `agents:
+  - id: agent-0500
+    owner: team-20
+    kind: kind-4
+    playground:
+      systems: [aws:s3]
+      statements:
+        - sid: Read
+          actions: ["s3:Action0", "s3:Action1", "s3:Action2"]
+          resources: ["arn:aws:s3:::bucket-0/*", "arn:aws:s3:::bucket-0"]
+        - sid: Write
+          actions: ["s3:Action3", "s3:Action4"]
+          resources: ["arn:aws:s3:::bucket-1/*"]
+        - sid: Admin
+          actions: ["s3:Action5", "s3:Put*"]
+          resources: ["arn:aws:s3:::bucket-*/admin/*"]
+      delegators: ["user-1*", "user-2"]
+      networks: [10.0.0.0/16, 192.0.2.0/24]
+      clients: [boto3, aws-cli]
+      hours: ["Mon-Fri 06:00-20:00", "1st 04:00-05:00"]
+      credentials:
+        allowed_types: [sts_session]
+        max_age: 12h
+        rotate_every: 90d
+`
+
+func benchPage(b *testing.B, path string) { benchPageWith(b, "", path) }
+
+func benchPageWith(b *testing.B, invYAML, path string) {
+	s := benchServer(b, invYAML)
 	b.ResetTimer()
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
@@ -228,8 +272,14 @@ func benchPage(b *testing.B, path string) {
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/page")
 }
 
-func BenchmarkFleetPage(b *testing.B)    { benchPage(b, "/") }
-func BenchmarkAgentPage(b *testing.B)    { benchPage(b, "/agents/agent-0500") }
+func BenchmarkFleetPage(b *testing.B) { benchPage(b, "/") }
+func BenchmarkAgentPage(b *testing.B) { benchPage(b, "/agents/agent-0500") }
+
+// BenchmarkAgentPageDeclared is the agent page with its playground
+// declared, judged habit by habit.
+func BenchmarkAgentPageDeclared(b *testing.B) {
+	benchPageWith(b, benchInventory, "/agents/agent-0500")
+}
 func BenchmarkIncidentPage(b *testing.B) { benchPage(b, "/incidents/inc-00500") }
 func BenchmarkSearchPage(b *testing.B) {
 	benchPage(b, "/search?on_behalf_of=user-7&from=2026-02-20T00:00&to=2026-02-21T00:00")

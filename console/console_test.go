@@ -40,7 +40,7 @@ func testPages(t *testing.T, f *fixture) {
 		{"agent outside the inventory", "/agents/orphan-bot", 200, []string{"orphan-bot", "no owner"}, nil},
 		{"unknown agent", "/agents/nobody", 404, []string{"Nothing here"}, nil},
 		{"incident page", "/incidents/inc-export-1", 200,
-			[]string{"performed users.export", "declared_playground", "action not in [tickets.*, kb.search]", "customer:4711",
+			[]string{"performed users.export", "declared playground", "observed against the declared playground", "action not in [tickets.*, kb.search]", "customer:4711",
 				"The events behind it", "zendesk://users/export", `action="/incidents/inc-export-1/accept"`, `name="csrf"`,
 				`add &#34;users.export&#34; to playground.actions`, "agent=support-bot\ndetector=playground.declared",
 				"Notifications", "not on this host"}, nil},

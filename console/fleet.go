@@ -4,6 +4,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +24,8 @@ type fleetRow struct {
 	Median, P95, P99              float64
 	Busiest                       int64
 	OverBand                      bool
-	Open                          [5]int // firing incidents by severity rank
+	Open                          [5]int      // firing incidents by severity rank
+	OpenBy                        [5][]string // their detectors, by severity rank
 	OpenTotal                     int
 	Recent                        int // resolved incidents in the last 7 days
 	RecentTop                     string
@@ -33,10 +35,12 @@ type fleetRow struct {
 	Pills                         []pill
 }
 
-// pill is a count of open incidents of one severity.
+// pill is a count of open incidents of one severity, with the detectors
+// that raised them.
 type pill struct {
-	Severity string
-	N        int
+	Severity  string
+	N         int
+	Detectors string
 }
 
 type fleetView struct {
@@ -183,6 +187,9 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 		if rk := a.Severity.Rank(); rk >= 0 {
 			x.Open[rk]++
 			x.OpenTotal++
+			if !slices.Contains(x.OpenBy[rk], a.Detector) {
+				x.OpenBy[rk] = append(x.OpenBy[rk], a.Detector)
+			}
 		}
 		v.Firing++
 
@@ -214,7 +221,8 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 		x.Spark = sparkline(x.Hourly, x.Median, x.P99, x.Mature)
 		for rk := len(x.Open) - 1; rk >= 0; rk-- {
 			if x.Open[rk] > 0 {
-				x.Pills = append(x.Pills, pill{string(schemas.Severities[rk]), x.Open[rk]})
+				sort.Strings(x.OpenBy[rk])
+				x.Pills = append(x.Pills, pill{string(schemas.Severities[rk]), x.Open[rk], strings.Join(x.OpenBy[rk], ", ")})
 			}
 		}
 		statuses[x.Status] = true

@@ -71,6 +71,13 @@ func newFixture(t *testing.T) *fixture {
 // named by AGENTWATCH_TEST_CLICKHOUSE, or skips.
 func newClickHouseFixture(t *testing.T) *fixture {
 	t.Helper()
+	return seedFixture(t, openClickHouse(t), t.TempDir())
+}
+
+// openClickHouse opens a fresh database of the server named by
+// AGENTWATCH_TEST_CLICKHOUSE, dropped when the test ends, or skips.
+func openClickHouse(t *testing.T) store.Store {
+	t.Helper()
 	addr := os.Getenv("AGENTWATCH_TEST_CLICKHOUSE")
 	if addr == "" {
 		t.Skip("AGENTWATCH_TEST_CLICKHOUSE is not set (native address, e.g. 127.0.0.1:9000)")
@@ -91,7 +98,7 @@ func newClickHouseFixture(t *testing.T) *fixture {
 			conn.Close()
 		}
 	})
-	return seedFixture(t, st, t.TempDir())
+	return st
 }
 
 // seedFixture fills st through the real baseline worker and adds two

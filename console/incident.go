@@ -25,6 +25,11 @@ type incidentView struct {
 	NoOutbox    string
 	Actions     []schemas.ActionRow
 	Chart       template.HTML
+	Scope       []scopeRow
+	Evidence    []evidenceRow
+	Rises       []riseRow
+	EvTitle     string
+	EvAgainst   string
 	Suggestion  string
 	Matchers    string
 	CanAct      bool
@@ -54,13 +59,17 @@ func (s *Server) incident(r *http.Request, p principal) (string, string, any, er
 	}
 	a := as[0]
 	v := &incidentView{Alert: a, CanAct: p.Writer() && s.deps.Actions != nil, ReadOnly: s.deps.Actions == nil,
-		Flash: r.FormValue("done"), Fail: r.FormValue("error"), Suggestion: pipeline.DeclaredSuggestion(a), Durations: acceptDurations}
+		Flash: r.FormValue("done"), Fail: r.FormValue("error"), Durations: acceptDurations}
+	v.Scope = incidentScope(&a)
+	v.Evidence, v.Rises = incidentEvidence(&a)
+	v.EvTitle, v.EvAgainst = evidenceHeads(a.Boundary)
 	v.Matchers = "agent=" + a.Identity.AgentID + "\ndetector=" + a.Detector
 	if len(a.EventIDs) > 0 {
 		if v.Events, err = st.SearchEvents(ctx, store.EventSearch{AgentID: a.Identity.AgentID, EventIDs: a.EventIDs, Limit: len(a.EventIDs)}); err != nil {
 			return "", "", nil, err
 		}
 	}
+	v.Suggestion = pipeline.Suggestion(&a, s.deps.Inventory.Get(a.Identity.AgentID), v.Events)
 	if v.Actions, err = st.LoadActions(ctx, store.ActionFilter{AlertID: id}); err != nil {
 		return "", "", nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/baseline"
-	"github.com/agentwatch/agentwatch/internal/awsiam"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -132,7 +131,7 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 		if pg.AllowsAction(ev.Action) {
 			v |= okAction
 		}
-		if neverDenied[ev.Action] && awsPlayground(pg) {
+		if pg.AlwaysAllows(ev.Action) {
 			v |= okSystem | okAction | okAlways
 		}
 	}
@@ -141,33 +140,6 @@ func (e *Engine) verdict(ag *inventory.Agent, sys, val uint32, ev *schemas.Agent
 	}
 	e.verdicts[k] = v
 	return v
-}
-
-// neverDenied are the AWS actions IAM does not authorise: any identity
-// may call them and no policy can deny them (sts:GetCallerIdentity, which
-// SDKs and CLIs call to learn who they are). A playground that says what
-// IAM says leaves them out, since no policy names them, yet they are
-// inside it: the learned detectors still judge them (a first
-// GetCallerIdentity from a new network or client is news).
-var neverDenied = map[string]bool{"sts:GetCallerIdentity": true}
-
-// awsPlayground reports whether a playground is about AWS: it declares an
-// AWS system, or, declaring no systems, an action of an AWS service.
-func awsPlayground(pg *inventory.Playground) bool {
-	for _, s := range pg.Systems {
-		if strings.HasPrefix(s, "aws:") {
-			return true
-		}
-	}
-	if len(pg.Systems) > 0 {
-		return false
-	}
-	for _, a := range declaredActions(pg) {
-		if svc, _, ok := strings.Cut(a, ":"); ok && awsiam.KnownPrefix(svc) {
-			return true
-		}
-	}
-	return false
 }
 
 // unattributed reports activity by a principal no rule maps to an agent.

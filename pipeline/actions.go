@@ -16,6 +16,7 @@ import (
 	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/detect"
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -42,6 +43,9 @@ type Actions struct {
 	now    func() time.Time
 	// changed tells an engine in this process to reload now.
 	changed *atomic.Int64
+	// inv, when set, lets an accept record the inventory change written
+	// for the agent's playground as it is (statements, delegators: none).
+	inv *inventory.Inventory
 
 	mu       sync.Mutex
 	silences *alerts.Silences
@@ -71,6 +75,25 @@ func NewActions(st store.Store, publish func(context.Context, []schemas.Alert) e
 	return &Actions{st: st, pub: publish, outbox: outboxPath, now: now, changed: new(atomic.Int64)}
 }
 
+// WithInventory lets an accept write the change that would make it
+// permanent for the agent's playground as the inventory declares it.
+func (x *Actions) WithInventory(inv *inventory.Inventory) *Actions {
+	x.inv = inv
+	return x
+}
+
+// suggestion is what would make an accepted incident permanent, read with
+// the agent's playground and the events behind the incident when they
+// can be had; a failed read of the events only makes it less precise.
+func (x *Actions) suggestion(ctx context.Context, al *schemas.Alert) string {
+	ag := x.inv.Get(al.Identity.AgentID)
+	var events []schemas.AgentEvent
+	if ag != nil && len(al.EventIDs) > 0 && al.Boundary != schemas.BoundaryLearned {
+		events, _ = x.st.SearchEvents(ctx, store.EventSearch{AgentID: al.Identity.AgentID, EventIDs: al.EventIDs, Limit: len(al.EventIDs)})
+	}
+	return Suggestion(al, ag, events)
+}
+
 // Actions returns the process's actions, publishing closed incidents
 // through the App's producer and notifying the App's detect stage at once.
 func (a *App) Actions() *Actions {
@@ -81,7 +104,7 @@ func (a *App) Actions() *Actions {
 				return publishAlerts(ctx, a.Producer, a.Cfg.Bus.Topics.Alerts, al)
 			}
 		}
-		a.actions = NewActions(a.Store, pub, a.Cfg.Alerts.OutboxPath, time.Now)
+		a.actions = NewActions(a.Store, pub, a.Cfg.Alerts.OutboxPath, time.Now).WithInventory(a.Inventory)
 		a.actions.changed = &a.actionsGen
 		a.closers = append(a.closers, a.actions.Close)
 	})
@@ -173,7 +196,7 @@ func (x *Actions) Accept(ctx context.Context, r ActionRequest) (schemas.ActionRo
 	row := x.row(schemas.ActionAccept, al, r)
 	row.Subjects = IncidentSubjects(al)
 	var notes []string
-	if s := DeclaredSuggestion(al); s != "" {
+	if s := x.suggestion(ctx, &al); s != "" {
 		notes = append(notes, s)
 	}
 	if al.DistinctSubjects > len(row.Subjects) {
@@ -291,10 +314,10 @@ func IncidentSubjects(al schemas.Alert) []string {
 	return out
 }
 
-// DeclaredSuggestion is the inventory change that would make an accepted
-// declared-boundary habit permanent, as agents.yaml lines; "" when the
-// incident did not cross the declared playground.
-func DeclaredSuggestion(al schemas.Alert) string {
+// listSuggestion is Suggestion when neither the agent's playground nor the
+// incident's events are at hand: each subject the incident kept, named
+// with the list of the playground it belongs in.
+func listSuggestion(al schemas.Alert) string {
 	if al.Boundary == schemas.BoundaryLearned {
 		return ""
 	}

@@ -93,7 +93,7 @@ func policyDiff(ag *inventory.Agent, use *agentUse, un unusedPerms) string {
 // "-" go, "+" come, " " stay. A statement none of whose actions was used
 // goes whole. Non-AWS actions and resources that are no ARN are not part
 // of an IAM policy and are left out.
-func iamHunk(info inventory.RuleInfo, ru *ruleUse, un *unusedRule, isAWS func(string) bool) string {
+func iamHunk(info inventory.Rule, ru *ruleUse, un *unusedRule, isAWS func(string) bool) string {
 	unusedAct, unusedRes := map[string]bool{}, map[string]bool{}
 	whole := false
 	if un != nil {

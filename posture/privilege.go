@@ -125,7 +125,7 @@ type unusedPerms struct {
 // unusedRule is the unused part of one rule.
 type unusedRule struct {
 	index              int // in Playground.Rules()
-	info               inventory.RuleInfo
+	info               inventory.Rule
 	actions, resources []string
 	// whole: none of its actions was used; the statement can go.
 	whole bool

@@ -10,9 +10,9 @@ import (
 
 // ruleUse is what an agent's own events used of one rule of its declared
 // playground: a statement, or the top-level actions and resources, which
-// form one rule more (inventory.RuleInfo).
+// form one rule more (inventory.Rule).
 type ruleUse struct {
-	info inventory.RuleInfo
+	info inventory.Rule
 	acts []bool // per action entry
 	res  []bool // per resource entry
 	// iam are the actions used through the rule, by their IAM names, to
@@ -20,7 +20,7 @@ type ruleUse struct {
 	iam *set
 }
 
-func newRuleUse(r inventory.RuleInfo) ruleUse {
+func newRuleUse(r inventory.Rule) ruleUse {
 	return ruleUse{info: r, acts: make([]bool, len(r.Actions)), res: make([]bool, len(r.Resources)), iam: newSet(maxActions)}
 }
 

@@ -64,7 +64,11 @@ func runAction(ctx context.Context, env *cliEnv, kind string, args []string) err
 		defer p.Close()
 		publish = pipeline.AlertPublisher(p, cfg.Bus.Topics.Alerts)
 	}
-	acts := pipeline.NewActions(st, publish, cfg.Alerts.OutboxPath, time.Now)
+	inv, err := loadInventory(cfg)
+	if err != nil {
+		return err
+	}
+	acts := pipeline.NewActions(st, publish, cfg.Alerts.OutboxPath, time.Now).WithInventory(inv)
 	defer acts.Close()
 	var row schemas.ActionRow
 	if kind == schemas.ActionAccept {

@@ -18,7 +18,7 @@ func refMatch(pattern, arn string) bool {
 	}
 	parts := strings.SplitN(pattern, ":", 6)
 	var re strings.Builder
-	re.WriteString("^")
+	re.WriteString("(?s)^") // IAM's wildcards match any character, a newline too
 	for i, part := range parts {
 		if i > 0 {
 			re.WriteString(":")
@@ -53,6 +53,7 @@ func FuzzResourceMatch(f *testing.F) {
 		{"arn:aws:s3:::report-?.csv", "arn:aws:s3:::report-7.csv"},
 		{"arn:*:iam::*", "arn:aws:iam::1:role/x"},
 		{"*", "x"},
+		{"arn:*", "arn:aws:us-east-1:1:a\nb:log-stream"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -152,14 +152,18 @@ var ClientFamilies = []string{
 // terraform, aws-cli, boto3, aws-sdk-go, ... ; "aws-service" for an AWS
 // service calling on the caller's behalf ("athena.amazonaws.com"); else
 // the leading product name, lower case. "" for an empty user agent.
-func ClientFamily(ua string) string {
+func ClientFamily(ua string) string { return clientFamily(ua, false) }
+
+// clientFamily is ClientFamily; learned reads the learned playground's
+// user agents, whose versions are "{v}" (learned.go).
+func clientFamily(ua string, learned bool) string {
 	ua = strings.TrimLeft(ua, "[ ")
 	if ua == "" {
 		return ""
 	}
 	low := strings.ToLower(ua)
 	for _, r := range clientRules {
-		if strings.Contains(low, r.marker) {
+		if strings.Contains(low, r.marker) || learned && strings.Contains(low, versionless(r.marker)) {
 			return r.family
 		}
 	}
@@ -174,6 +178,10 @@ func ClientFamily(ua string) string {
 		c := low[end]
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' {
 			end++
+			continue
+		}
+		if learned && strings.HasPrefix(low[end:], versionMark) {
+			end += len(versionMark)
 			continue
 		}
 		break

@@ -137,18 +137,8 @@ func (p *Playground) compile() *compiledPlayground {
 		}
 		c.rules = append(c.rules, r)
 	}
-	// The top-level actions and resources are one more statement: with
-	// no statements, as they always were; beside statements, when they
-	// name actions.
-	if (len(p.Statements) == 0 && (len(p.Actions) > 0 || len(p.Resources) > 0)) || len(p.Actions) > 0 {
-		add("playground.actions", -1, p.Actions, p.Resources)
-	}
-	for i, s := range p.Statements {
-		name := s.Sid
-		if name == "" {
-			name = "statements[" + itoa(i) + "]"
-		}
-		add(name, i, s.Actions, s.Resources)
+	for _, r := range p.Rules() {
+		add(r.Name, r.Statement, r.Actions, r.Resources)
 	}
 	c.networks = compileNetworks(p.Networks)
 	if len(p.Clients) > 0 {

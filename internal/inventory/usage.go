@@ -11,31 +11,8 @@ import (
 // posture report's least privilege), judging each event exactly as the
 // detectors judge it: the same compiled rules, in ActionRules' bit order.
 
-// RuleInfo describes one rule of a playground: a statement, or the
-// top-level actions and resources, which form one rule more.
-type RuleInfo struct {
-	// Name is the statement's Sid, "statements[i]" without one, or
-	// "playground.actions" for the top-level lists.
-	Name string
-	// Statement is the index in Statements; -1 for the top-level lists.
-	Statement int
-	// Actions and Resources are as written; an empty list means any.
-	Actions, Resources []string
-}
-
-// Rules lists the playground's rules in the order of ActionRules' bits.
-func (p *Playground) Rules() []RuleInfo {
-	c := p.compiled()
-	out := make([]RuleInfo, len(c.rules))
-	for i := range c.rules {
-		r := &c.rules[i]
-		out[i] = RuleInfo{Name: r.name, Statement: r.stmt, Actions: r.acts, Resources: r.written}
-	}
-	return out
-}
-
 // RuleEntries says which entries of rule i an event of action on resource
-// matches: the indexes (in RuleInfo's lists) of the rule's action patterns
+// matches: the indexes (in Rule's lists) of the rule's action patterns
 // that match action, and of its resource patterns that match resource.
 // An event that names no resource (a call IAM authorises against "*")
 // matches the resource entries that match anything. Out-of-range i
