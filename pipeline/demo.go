@@ -151,7 +151,11 @@ func RunDemo(ctx context.Context, opt DemoOptions) (DemoResult, error) {
 		return nil
 	}
 	err = fleet.Events(func(l sim.Labeled) error {
+		// The scorer is shared with OnAlert, which the alerts stage calls
+		// while events are still being published.
+		mu.Lock()
 		scorer.ObserveEvent(l)
+		mu.Unlock()
 		if opt.Speed > 0 {
 			if simStart.IsZero() {
 				simStart, wallStart = l.Event.Time, time.Now()
