@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -28,26 +27,8 @@ type actionsFixture struct {
 func startActions(t *testing.T, cfg Config) *actionsFixture {
 	quick := 50 * time.Millisecond
 	cfg.Alerts.Route.GroupWait, cfg.Alerts.Route.GroupInterval = &quick, &quick
-	inv := mustInventory(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := Open(ctx, cfg, Options{Log: testLogger(t), Inventory: inv})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	p := &pipeline{t: t, app: a, cancel: cancel, done: make(chan error, 1)}
-	disp, err := alerts.NewDispatcher(cfg.Alerts, inv, alerts.WithRegisterer(a.Reg), alerts.WithLogger(a.Log), alerts.WithConsole(io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hooks := Hooks{Dispatcher: disp, OnAlert: func(al schemas.Alert) {
-		p.mu.Lock()
-		p.alerts = append(p.alerts, al)
-		p.mu.Unlock()
-	}}
-	go func() { p.done <- a.RunStages(ctx, AllStages, hooks) }()
-	t.Cleanup(func() { p.stop(); disp.Close() })
-	return &actionsFixture{pipeline: p, disp: disp, acts: a.Actions(), clock: day0.Add(24 * time.Hour)}
+	p := startPipeline(t, cfg, mustInventory(t))
+	return &actionsFixture{pipeline: p, disp: p.disp, acts: p.app.Actions(), clock: day0.Add(24 * time.Hour)}
 }
 
 // send ships one support-bot event doing action at the next second and

@@ -26,6 +26,7 @@ type pipeline struct {
 	app    *App
 	cancel context.CancelFunc
 	done   chan error
+	disp   *alerts.Dispatcher
 
 	mu     sync.Mutex
 	alerts []schemas.Alert
@@ -76,6 +77,7 @@ func startPipeline(t *testing.T, cfg Config, inv *inventory.Inventory) *pipeline
 		p.mu.Unlock()
 	}}
 	go func() { p.done <- a.RunStages(ctx, AllStages, hooks) }()
+	p.disp = disp
 	t.Cleanup(func() { p.stop(); disp.Close() })
 	return p
 }

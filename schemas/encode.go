@@ -14,13 +14,13 @@ import (
 // path; a test and a fuzz target hold it byte-equal to json.Marshal.
 func AppendEventJSON(b []byte, ev *AgentEvent) []byte {
 	b = append(b, `{"event_id":`...)
-	b = appendJSONString(b, ev.EventID)
+	b = AppendJSONString(b, ev.EventID)
 	b = append(b, `,"time":`...)
 	b = appendJSONTime(b, ev.Time)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, ev.Source)
+	b = AppendJSONString(b, ev.Source)
 	b = append(b, `,"agent_id":`...)
-	b = appendJSONString(b, ev.AgentID)
+	b = AppendJSONString(b, ev.AgentID)
 	b = optString(b, `,"agent_instance":`, ev.AgentInstance)
 	b = optString(b, `,"principal":`, ev.Principal)
 	b = optString(b, `,"credential_id":`, ev.CredentialID)
@@ -40,18 +40,18 @@ func AppendEventJSON(b []byte, ev *AgentEvent) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, hop)
+			b = AppendJSONString(b, hop)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"action":`...)
-	b = appendJSONString(b, ev.Action)
+	b = AppendJSONString(b, ev.Action)
 	b = append(b, `,"system":`...)
-	b = appendJSONString(b, ev.System)
+	b = AppendJSONString(b, ev.System)
 	b = optString(b, `,"resource":`, ev.Resource)
 	b = optString(b, `,"resource_type":`, ev.ResourceType)
 	b = append(b, `,"outcome":`...)
-	b = appendJSONString(b, ev.Outcome)
+	b = AppendJSONString(b, ev.Outcome)
 	b = optString(b, `,"error_code":`, ev.ErrorCode)
 	b = optString(b, `,"src_ip":`, ev.SrcIP)
 	b = optString(b, `,"user_agent":`, ev.UserAgent)
@@ -77,9 +77,9 @@ func AppendEventJSON(b []byte, ev *AgentEvent) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = AppendJSONString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, ev.Attributes[k])
+			b = AppendJSONString(b, ev.Attributes[k])
 		}
 		b = append(b, '}')
 	}
@@ -95,7 +95,7 @@ func optString(b []byte, key, v string) []byte {
 		return b
 	}
 	b = append(b, key...)
-	return appendJSONString(b, v)
+	return AppendJSONString(b, v)
 }
 
 // appendJSONTime writes t as time.Time.MarshalJSON does. Years outside
@@ -112,10 +112,10 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString quotes s as encoding/json does with HTML escaping on:
+// AppendJSONString appends s quoted as encoding/json does with HTML escaping on:
 // control characters, quote, backslash, <, > and & are escaped, invalid
 // UTF-8 becomes U+FFFD, and U+2028/U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/agentwatch/agentwatch/schemas"
 )
 
 // A hand-written encoder for records: encoding/json spends most of the
@@ -35,13 +36,13 @@ func (w *jw) key(k string) {
 		w.b = append(w.b, ',')
 	}
 	w.first = false
-	w.b = appendString(w.b, k)
+	w.b = schemas.AppendJSONString(w.b, k)
 	w.b = append(w.b, ':')
 }
 
 func (w *jw) str(k, v string) {
 	w.key(k)
-	w.b = appendString(w.b, v)
+	w.b = schemas.AppendJSONString(w.b, v)
 }
 
 func (w *jw) optStr(k, v string) {
@@ -162,7 +163,7 @@ func appendValue(b []byte, v any) []byte {
 	case nil:
 		return append(b, "null"...)
 	case string:
-		return appendString(b, x)
+		return schemas.AppendJSONString(b, x)
 	case bool:
 		return strconv.AppendBool(b, x)
 	case int:
@@ -175,7 +176,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = schemas.AppendJSONString(b, s)
 		}
 		return append(b, ']')
 	case []map[string]any:
@@ -201,7 +202,7 @@ func appendValue(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = schemas.AppendJSONString(b, k)
 			b = append(b, ':')
 			b = appendValue(b, x[k])
 		}
@@ -212,48 +213,4 @@ func appendValue(b []byte, v any) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, j...)
-}
-
-// appendString writes s as a JSON string (control characters, quote and
-// backslash escaped; valid UTF-8 passed through).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, `\u00`...)
-			b = append(b, lowerHex[c>>4], lowerHex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/ingest"
+	"github.com/agentwatch/agentwatch/schemas"
 )
 
 // delivered is one generated object with its records decoded.
@@ -295,12 +296,12 @@ func TestEncoderAgreesWithEncodingJSON(t *testing.T) {
 	}
 	for _, s := range []string{"plain", `quote " and \ back`, "tab\tnew\nline\x01", "caf\u00e9 \u2603", "bad \xff byte"} {
 		var back string
-		if err := json.Unmarshal(appendString(nil, s), &back); err != nil {
-			t.Fatalf("appendString(%q) does not parse: %v", s, err)
+		if err := json.Unmarshal(schemas.AppendJSONString(nil, s), &back); err != nil {
+			t.Fatalf("AppendJSONString(%q) does not parse: %v", s, err)
 		}
 		want := strings.ToValidUTF8(s, "\ufffd")
 		if back != want {
-			t.Errorf("appendString(%q) reads back %q", s, back)
+			t.Errorf("AppendJSONString(%q) reads back %q", s, back)
 		}
 	}
 }
