@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -115,6 +116,9 @@ func (s *Store) ScanEvents(ctx context.Context, agentIDs []string, from, to time
 // which the server caps at max_query_size, 256 KiB by default).
 const maxScanAgents = 1000
 
+// scanBlockRows is the block size asked of the server for event scans.
+const scanBlockRows = 8192
+
 func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time.Time, fn func(schemas.AgentEvent) error) error {
 	q := `SELECT ` + store.EventColumns + ` FROM events WHERE time >= toDateTime(?) AND time <= toDateTime(?)`
 	args := []any{epoch(from), epoch(to)}
@@ -122,6 +126,11 @@ func (s *Store) scanEvents(ctx context.Context, agentIDs []string, from, to time
 	q += cond
 	args = append(args, ids...)
 	q += ` ORDER BY time, time_nanos, event_id LIMIT 1 BY event_id`
+	// A scan reads every event of a window: blocks of scanBlockRows keep
+	// the rows the driver holds decoded at a time (a block and the few it
+	// reads ahead) to tens of megabytes, where the server's default of
+	// 65,536 rows made a 30-day posture scan hold hundreds.
+	ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"max_block_size": scanBlockRows}))
 	return s.each(ctx, "scan events", q, args, func(rows driver.Rows) error {
 		ev, err := scanEvent(rows)
 		if err != nil {
