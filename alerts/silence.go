@@ -23,6 +23,10 @@ type Silence struct {
 	EndsAt    time.Time `json:"ends_at"`
 	// ExpiredAt is set when the silence was ended early by hand.
 	ExpiredAt time.Time `json:"expired_at,omitzero"`
+	// ActionID is the actions-table row the silence was made from (the
+	// console's or `agentwatch silence`'s action); adding the same action
+	// again returns the silence already made.
+	ActionID string `json:"action_id,omitempty"`
 }
 
 // Active reports whether s mutes alerts at t.
@@ -80,7 +84,7 @@ func (s *Silences) Add(ctx context.Context, sl Silence) (int64, error) {
 	}
 	sl.CreatedAt = now
 	return s.ob.AddSilence(ctx, outbox.SilenceRow{Matchers: sl.Matchers, Comment: sl.Comment, CreatedBy: sl.CreatedBy,
-		CreatedAt: sl.CreatedAt, StartsAt: sl.StartsAt.UTC(), EndsAt: sl.EndsAt.UTC()})
+		CreatedAt: sl.CreatedAt, StartsAt: sl.StartsAt.UTC(), EndsAt: sl.EndsAt.UTC(), ActionID: sl.ActionID})
 }
 
 // List returns silences by id: only those in force now, or every silence
@@ -97,7 +101,7 @@ func (s *Silences) List(ctx context.Context, includeExpired bool) ([]Silence, er
 	out := make([]Silence, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, Silence{ID: r.ID, Matchers: r.Matchers, Comment: r.Comment, CreatedBy: r.CreatedBy,
-			CreatedAt: r.CreatedAt, StartsAt: r.StartsAt, EndsAt: r.EndsAt, ExpiredAt: r.ExpiredAt})
+			CreatedAt: r.CreatedAt, StartsAt: r.StartsAt, EndsAt: r.EndsAt, ExpiredAt: r.ExpiredAt, ActionID: r.ActionID})
 	}
 	return out, nil
 }

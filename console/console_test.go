@@ -2,12 +2,14 @@ package console
 
 import (
 	"context"
+	"github.com/agentwatch/agentwatch/alerts/outbox"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentwatch/agentwatch/internal/config"
 	"github.com/agentwatch/agentwatch/internal/store"
@@ -142,6 +144,13 @@ func TestSilenceAndResolveFromIncidentPage(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	ts := f.server(t, pipeline.ConsoleConfig{})
+	// The alerts stage's outbox on this host, as inside `agentwatch run`:
+	// the silence holds at once.
+	ob, err := outbox.Open(f.outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
 	_, page := get(t, ts, "/incidents/inc-ghost-1")
 	tok := csrfOf(t, page)
 	resp := post(t, ts, "/incidents/inc-ghost-1/silence", url.Values{"csrf": {tok}, "for": {"4h"}, "reason": {"pen test"},
@@ -161,11 +170,14 @@ func TestSilenceAndResolveFromIncidentPage(t *testing.T) {
 	for _, r := range rows {
 		kinds[r.Action] = r
 	}
-	if s := kinds[schemas.ActionSilence]; strings.Join(s.Matchers, ",") != "agent=arn:aws:iam::1:user/ghost,detector=identity.unattributed" || !strings.HasPrefix(s.Detail, "silence 1 in ") {
+	if s := kinds[schemas.ActionSilence]; strings.Join(s.Matchers, ",") != "agent=arn:aws:iam::1:user/ghost,detector=identity.unattributed" || !strings.HasPrefix(s.Detail, "silence in ") {
 		t.Errorf("silence row = %+v", s)
 	}
 	if _, ok := kinds[schemas.ActionResolve]; !ok {
 		t.Errorf("no resolve row in %+v", rows)
+	}
+	if sils, err := ob.ListSilences(ctx, time.Time{}); err != nil || len(sils) != 1 || sils[0].ActionID != kinds[schemas.ActionSilence].ID {
+		t.Errorf("outbox silences = %+v %v, want the one made from the silence action", sils, err)
 	}
 	al, _ := f.st.LoadAlerts(ctx, store.AlertFilter{ID: "inc-ghost-1"})
 	if len(al) != 1 || al[0].Status != schemas.StatusResolved {

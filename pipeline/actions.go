@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -33,12 +34,14 @@ import (
 // incident that recurs opens a new one. Closing an incident publishes its
 // resolved state on the alerts topic, so the alerts stage updates Slack
 // and resolves the PagerDuty incident as it would for a resolution by the
-// detector. A silence is the alerts stage's own (the outbox's silences):
-// detection goes on, notifications are held.
+// detector. A silence is a row of the actions table that the alerts stage
+// copies into its outbox (at once when the outbox is on this host, else
+// within silencesSyncEvery): detection goes on, notifications are held.
 type Actions struct {
 	st  store.Store
 	pub func(ctx context.Context, al []schemas.Alert) error
-	// outbox is the alert outbox holding silences; "" disables silence.
+	// outbox is the alert outbox holding silences, when it is on this
+	// host; a silence is otherwise applied by the alerts stage.
 	outbox string
 	now    func() time.Time
 	// changed tells an engine in this process to reload now.
@@ -67,7 +70,10 @@ var ErrNotFound = errors.New("no such incident")
 
 // NewActions builds actions over st. publish, when set, puts closed
 // incidents on the alerts topic; otherwise they are written to the store
-// directly (nobody is notified). outboxPath "" disables silences.
+// directly (nobody is notified). A silence goes into the outbox at
+// outboxPath at once when that file exists here; otherwise (a console on
+// another host than the alerts stage) the alerts stage applies it from the
+// actions table.
 func NewActions(st store.Store, publish func(context.Context, []schemas.Alert) error, outboxPath string, now func() time.Time) *Actions {
 	if now == nil {
 		now = time.Now
@@ -263,9 +269,6 @@ func (x *Actions) Silence(ctx context.Context, r ActionRequest) (schemas.ActionR
 	if err := x.check(r, true); err != nil {
 		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
 	}
-	if x.outbox == "" {
-		return schemas.ActionRow{}, errors.New("silence: no alert outbox configured (alerts.outbox_path)")
-	}
 	al, err := x.Alert(ctx, r.AlertID)
 	if err != nil {
 		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
@@ -279,26 +282,86 @@ func (x *Actions) Silence(ctx context.Context, r ActionRequest) (schemas.ActionR
 	}
 	row := x.row(schemas.ActionSilence, al, r)
 	row.Matchers = matchers
-	x.mu.Lock()
-	if x.silences == nil {
-		if x.silences, err = alerts.OpenSilences(x.outbox); err != nil {
-			x.mu.Unlock()
-			return row, fmt.Errorf("silence: %w", err)
-		}
+	// The outbox is the alerts stage's file. When it is here, the silence
+	// holds from now on; when it is not (a console on another host), a
+	// silence opened here would hold nothing, so the row says it is the
+	// alerts stage's to apply.
+	local := false
+	if x.outbox != "" {
+		_, err := os.Stat(x.outbox)
+		local = err == nil
 	}
-	sil := x.silences
-	x.mu.Unlock()
-	id, err := sil.Add(ctx, alerts.Silence{Matchers: matchers, Comment: row.Reason, CreatedBy: row.Actor,
-		StartsAt: row.Time, EndsAt: *row.ExpiresAt})
-	if err != nil {
-		return row, err
+	if local {
+		row.Detail = "silence in " + x.outbox
+	} else {
+		row.Detail = fmt.Sprintf("applied by the alerts stage from the actions table within %s", silencesSyncEvery)
 	}
-	row.Detail = fmt.Sprintf("silence %d in %s", id, x.outbox)
+	// The row first: it is what the alerts stage copies (once per action
+	// id), so a failure after it is repaired by the next sync.
 	if err := x.st.InsertActions(ctx, []schemas.ActionRow{row}); err != nil {
 		return row, fmt.Errorf("silence: record: %w", err)
 	}
 	x.changed.Add(1)
+	if !local {
+		return row, nil
+	}
+	x.mu.Lock()
+	if x.silences == nil {
+		if x.silences, err = alerts.OpenSilences(x.outbox); err != nil {
+			x.mu.Unlock()
+			return row, fmt.Errorf("silence: recorded; the alerts stage will apply it: %w", err)
+		}
+	}
+	sil := x.silences
+	x.mu.Unlock()
+	if _, err := sil.Add(ctx, silenceOf(row)); err != nil {
+		return row, fmt.Errorf("silence: recorded; the alerts stage will apply it: %w", err)
+	}
 	return row, nil
+}
+
+// silenceOf is the outbox silence an action row asks for.
+func silenceOf(r schemas.ActionRow) alerts.Silence {
+	s := alerts.Silence{ActionID: r.ID, Matchers: r.Matchers, Comment: r.Reason, CreatedBy: r.Actor, StartsAt: r.Time}
+	if r.ExpiresAt != nil {
+		s.EndsAt = *r.ExpiresAt
+	}
+	return s
+}
+
+// silencesSyncEvery is how often the alerts stage copies silences from
+// the actions table into its outbox.
+const silencesSyncEvery = 5 * time.Second
+
+// SyncSilences copies into sil every silence of the actions table still in
+// force at now that it does not hold yet (one per action id), and returns
+// how many it added. The alerts stage calls it every silencesSyncEvery.
+func SyncSilences(ctx context.Context, st store.Store, sil *alerts.Silences, now time.Time) (int, error) {
+	rows, err := st.LoadActions(ctx, store.ActionFilter{Action: schemas.ActionSilence})
+	if err != nil {
+		return 0, fmt.Errorf("load silences: %w", err)
+	}
+	have, err := sil.List(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	held := make(map[string]bool, len(have))
+	for _, s := range have {
+		if s.ActionID != "" {
+			held[s.ActionID] = true
+		}
+	}
+	n := 0
+	for _, r := range rows {
+		if held[r.ID] || r.ExpiresAt == nil || !r.ExpiresAt.After(now) || len(r.Matchers) == 0 {
+			continue
+		}
+		if _, err := sil.Add(ctx, silenceOf(r)); err != nil {
+			return n, fmt.Errorf("silence of action %s: %w", r.ID, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // IncidentSubjects lists what crossed the boundary in an incident: its

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -191,7 +193,67 @@ func testActionsEffects(t *testing.T, f *actionsFixture) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("actions table:\n got %q\nwant %q", got, want)
 	}
-	if !strings.HasPrefix(row.Detail, "silence ") {
-		t.Errorf("silence action detail = %q, want the outbox silence id", row.Detail)
+	if !strings.HasPrefix(row.Detail, "silence in ") {
+		t.Errorf("silence action detail = %q, want the outbox it is in", row.Detail)
 	}
+	// The silence is in the outbox once, made from its action, though the
+	// alerts stage's sync reads the same row.
+	waitFor(t, 30*time.Second, "a sync of the actions table after the silence", func() bool {
+		n, err := SyncSilences(ctx, f.app.Store, f.disp.Silences(), time.Now())
+		return err == nil && n == 0
+	})
+	sils, err := f.disp.Silences().List(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sils) != 1 || sils[0].ActionID != row.ID {
+		t.Errorf("outbox silences = %+v, want one, made from action %s", sils, row.ID)
+	}
+}
+
+// TestSilenceFromAnotherHost: a console whose host does not hold the
+// alerts stage's outbox records the silence in the actions table, and the
+// alerts stage applies it from there.
+func TestSilenceFromAnotherHost(t *testing.T) {
+	ctx := context.Background()
+	f := startActions(t, testConfig(t.TempDir()))
+	remote := NewActions(f.app.Store, nil, filepath.Join(t.TempDir(), "not-here", "outbox.db"), nil)
+	t.Cleanup(func() { remote.Close() })
+	f.send("users.delete")
+	inc := f.about("users.delete")
+	if len(inc) != 1 {
+		t.Fatalf("heard %+v, want one incident", inc)
+	}
+	f.stored(inc[0].ID)
+	row, err := remote.Silence(ctx, ActionRequest{AlertID: inc[0].ID, Actor: "dana", Reason: "migration window", For: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(row.Detail, "applied by the alerts stage") {
+		t.Errorf("detail = %q, want it to say the alerts stage applies it", row.Detail)
+	}
+	if _, err := os.Stat(filepath.Dir(remote.outbox)); err == nil {
+		t.Errorf("the remote console made an outbox of its own")
+	}
+	waitFor(t, 30*time.Second, "the alerts stage to apply the silence", func() bool {
+		sils, err := f.disp.Silences().List(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(sils) == 1 && sils[0].ActionID == row.ID && sils[0].Comment == "migration window"
+	})
+	f.send("users.delete")
+	upd := f.about("users.delete")
+	waitFor(t, 30*time.Second, "the update's notification held by the silence", func() bool {
+		ns, err := f.disp.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			if n.Alert.ID == inc[0].ID && n.Alert.Count == upd[0].Count && n.State == "suppressed" && strings.Contains(n.LastError, "silenced by silence") {
+				return true
+			}
+		}
+		return false
+	})
 }

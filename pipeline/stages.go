@@ -349,6 +349,37 @@ func (a *App) detectBatch(eng *detect.Engine, dec *schemas.Decoder, msgs []bus.M
 	return out
 }
 
+// syncSilences copies the silences people took (rows of the actions
+// table, possibly from a console on another host) into the outbox, at
+// start and every silencesSyncEvery until ctx ends. A failed sync is
+// logged and tried again.
+func (a *App) syncSilences(ctx context.Context, sil *alerts.Silences) {
+	t := time.NewTicker(silencesSyncEvery)
+	defer t.Stop()
+	failing := false
+	for {
+		n, err := SyncSilences(ctx, a.Store, sil, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			a.Log.Warn("silences from the actions table not applied; retrying", "err", err)
+			failing = true
+		case err == nil:
+			if failing {
+				a.Log.Info("silences from the actions table applied again")
+			}
+			failing = false
+			if n > 0 {
+				a.Log.Info("silences applied from the actions table", "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (a *App) startAlerts(ctx context.Context, start func(string, func(context.Context) error), hooks Hooks) error {
 	d := hooks.Dispatcher
 	if d == nil {
@@ -410,8 +441,11 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 		dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 		derr := make(chan error, 1)
 		go func() { derr <- d.Run(dctx) }()
+		synced := make(chan struct{})
+		go func() { defer close(synced); a.syncSilences(dctx, d.Silences()) }()
 		err := l.run(ctx)
 		stopDispatch()
+		<-synced
 		if e := <-derr; e != nil && !errors.Is(e, context.Canceled) {
 			err = errors.Join(err, e)
 		}

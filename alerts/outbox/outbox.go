@@ -150,6 +150,10 @@ var migrations = []string{
 		updated_at  INTEGER NOT NULL,
 		PRIMARY KEY (owner, slot)
 	);`,
+	// Silences taken in the console or CLI are rows of the store's actions
+	// table first; the alerts stage copies them here, once each.
+	`ALTER TABLE silences ADD COLUMN action_id TEXT NOT NULL DEFAULT '';
+	CREATE UNIQUE INDEX silences_action ON silences (action_id) WHERE action_id != ''`,
 }
 
 func (o *Outbox) migrate(ctx context.Context) error {

@@ -2,7 +2,9 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -19,26 +21,44 @@ type SilenceRow struct {
 	EndsAt    time.Time
 	// ExpiredAt is set when a silence was ended by hand before EndsAt.
 	ExpiredAt time.Time
+	// ActionID is the actions-table row the silence was made from, if
+	// any: a silence is stored once per action.
+	ActionID string
 }
 
-// AddSilence stores s and returns its id.
+// AddSilence stores s and returns its id. A silence made from an action
+// (ActionID set) is stored once: adding it again returns the first id.
 func (o *Outbox) AddSilence(ctx context.Context, s SilenceRow) (int64, error) {
 	mj, err := json.Marshal(s.Matchers)
 	if err != nil {
 		return 0, fmt.Errorf("add silence: %w", err)
 	}
-	res, err := o.db.ExecContext(ctx, `INSERT INTO silences (matchers, comment, created_by, created_at, starts_at, ends_at)
-		VALUES (?,?,?,?,?,?)`, string(mj), s.Comment, s.CreatedBy, nanos(s.CreatedAt), nanos(s.StartsAt), nanos(s.EndsAt))
+	var id int64
+	err = o.tx(ctx, func(tx *sql.Tx) error {
+		if s.ActionID != "" {
+			err := tx.QueryRowContext(ctx, `SELECT id FROM silences WHERE action_id = ?`, s.ActionID).Scan(&id)
+			if err == nil || !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO silences (matchers, comment, created_by, created_at, starts_at, ends_at, action_id)
+			VALUES (?,?,?,?,?,?,?)`, string(mj), s.Comment, s.CreatedBy, nanos(s.CreatedAt), nanos(s.StartsAt), nanos(s.EndsAt), s.ActionID)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("add silence: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // ListSilences returns silences by id; with activeAt set, only those in
 // force at that instant.
 func (o *Outbox) ListSilences(ctx context.Context, activeAt time.Time) ([]SilenceRow, error) {
-	q := `SELECT id, matchers, comment, created_by, created_at, starts_at, ends_at, expired_at FROM silences`
+	q := `SELECT id, matchers, comment, created_by, created_at, starts_at, ends_at, expired_at, action_id FROM silences`
 	var args []any
 	if !activeAt.IsZero() {
 		q += ` WHERE starts_at <= ? AND ends_at > ? AND expired_at = 0`
@@ -54,7 +74,7 @@ func (o *Outbox) ListSilences(ctx context.Context, activeAt time.Time) ([]Silenc
 		var s SilenceRow
 		var mj string
 		var c, st, e, x int64
-		if err := rows.Scan(&s.ID, &mj, &s.Comment, &s.CreatedBy, &c, &st, &e, &x); err != nil {
+		if err := rows.Scan(&s.ID, &mj, &s.Comment, &s.CreatedBy, &c, &st, &e, &x, &s.ActionID); err != nil {
 			return nil, fmt.Errorf("list silences: %w", err)
 		}
 		if err := json.Unmarshal([]byte(mj), &s.Matchers); err != nil {
