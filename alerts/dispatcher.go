@@ -156,6 +156,20 @@ func (d *Dispatcher) Close() error {
 	return d.closeErr
 }
 
+// ListUpdatedSince returns the notifications changed at or after since,
+// in the order they changed.
+func (d *Dispatcher) ListUpdatedSince(ctx context.Context, since time.Time) ([]Notification, error) {
+	rows, err := d.ob.ListUpdatedSince(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Notification, len(rows))
+	for i, r := range rows {
+		out[i] = *r
+	}
+	return out, nil
+}
+
 // ListFailed returns the notifications that failed for good (permanent
 // error or give_up_after exceeded), oldest first.
 func (d *Dispatcher) ListFailed(ctx context.Context) ([]Notification, error) {

@@ -45,7 +45,7 @@ func testPages(t *testing.T, f *fixture) {
 			[]string{"performed users.export", "declared playground", "observed against the declared playground", "action not in [tickets.*, kb.search]", "customer:4711",
 				"The events behind it", "zendesk://users/export", `action="/incidents/inc-export-1/accept"`, `name="csrf"`,
 				`add &#34;users.export&#34; to playground.actions`, "agent=support-bot\ndetector=playground.declared",
-				"Notifications", "not on this host"}, nil},
+				"Notifications", "#support-alerts", "oncall-pd", "invalid routing key"}, nil},
 		{"unknown incident", "/incidents/nope", 404, nil, nil},
 		{"search by on-behalf-of", "/search?on_behalf_of=customer%3A4711", 200, []string{"1 event,", "users.export", "on_behalf_of = &#39;customer:4711&#39;"}, nil},
 		{"search by agent and instance with a time range", "/search?agent=support-bot&instance=pod-1&from=2026-03-02T00:00&to=2026-03-02T01:00", 200,

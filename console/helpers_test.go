@@ -164,6 +164,14 @@ func seedFixture(t *testing.T, st store.Store, dir string) *fixture {
 	if err := st.UpsertAlerts(ctx, []schemas.Alert{inc, ghost}); err != nil {
 		t.Fatal(err)
 	}
+	// Its notification history as the alerts stage copies it to the store
+	// (this console's host holds no outbox).
+	if err := st.UpsertNotifications(ctx, []schemas.NotificationRow{
+		{AlertID: inc.ID, Receiver: "team-slack", Target: "#support-alerts", State: "delivered", Attempts: 1, Count: 1, LastSentAt: last, UpdatedAt: last},
+		{AlertID: inc.ID, Receiver: "oncall-pd", State: "failed", Attempts: 3, LastError: "pagerduty: 400 invalid routing key", UpdatedAt: last},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now().UTC()
 	ob := filepath.Join(dir, "outbox.db")
 	return &fixture{st: st, inv: inv, incident: inc, outbox: ob, now: now,

@@ -117,14 +117,11 @@ type outboxReader struct {
 
 func (s *Server) notifications(ctx context.Context, alertID string) ([]*outbox.Notification, string) {
 	path := s.deps.OutboxPath
-	if path == "" {
-		return nil, "no alert outbox is configured for this console"
-	}
 	s.obr.mu.Lock()
 	if s.obr.ob == nil {
-		if _, err := os.Stat(path); err != nil {
+		if _, err := os.Stat(path); path == "" || err != nil {
 			s.obr.mu.Unlock()
-			return nil, "the alert outbox " + path + " is not on this host: notification history is kept by the alerts stage"
+			return s.storedNotifications(ctx, alertID)
 		}
 		ob, err := outbox.Open(path)
 		if err != nil {
@@ -140,6 +137,22 @@ func (s *Server) notifications(ctx context.Context, alertID string) ([]*outbox.N
 		return nil, "cannot read the alert outbox: " + err.Error()
 	}
 	return ns, ""
+}
+
+// storedNotifications reads an incident's notification history from the
+// store, where the alerts stage copies its outbox's states every few
+// seconds: what a console on another host than the alerts stage shows.
+func (s *Server) storedNotifications(ctx context.Context, alertID string) ([]*outbox.Notification, string) {
+	rows, err := s.deps.Store.LoadNotifications(ctx, alertID)
+	if err != nil {
+		return nil, "cannot read the notification history from the store: " + err.Error()
+	}
+	out := make([]*outbox.Notification, len(rows))
+	for i, r := range rows {
+		out[i] = &outbox.Notification{Receiver: r.Receiver, Target: r.Target, State: r.State, Attempts: r.Attempts,
+			LastSentAt: r.LastSentAt, LastError: r.LastError, UpdatedAt: r.UpdatedAt}
+	}
+	return out, ""
 }
 
 // act runs accept, silence or resolve from the incident page's forms.

@@ -396,6 +396,27 @@ FROM actions
 WHERE agent_id = 'support-bot'
 ORDER BY time DESC;
 
+-- name: incident_notifications
+-- Where one agent's incidents were sent and whether each was delivered, failed or held by a silence (the alerts stage copies its outbox's states every 5 s; the incident page shows them).
+-- dialect: clickhouse
+SELECT n.alert_id, n.receiver, n.target, n.state, n.attempts, n.sent_count, n.last_sent_at, n.last_error, n.updated_at
+FROM (
+    SELECT *
+    FROM alert_notifications
+    ORDER BY version DESC
+    LIMIT 1 BY alert_id, receiver, target
+) AS n
+WHERE n.alert_id IN (SELECT id FROM alerts WHERE agent_id = 'support-bot')
+ORDER BY n.updated_at DESC;
+
+-- name: incident_notifications
+-- Where one agent's incidents were sent and whether each was delivered, failed or held by a silence (the alerts stage copies its outbox's states every 5 s; the incident page shows them).
+-- dialect: sqlite
+SELECT n.alert_id, n.receiver, n.target, n.state, n.attempts, n.sent_count, n.last_sent_at, n.last_error, n.updated_at
+FROM alert_notifications AS n
+WHERE n.alert_id IN (SELECT id FROM alerts WHERE agent_id = 'support-bot')
+ORDER BY n.updated_at DESC;
+
 -- name: posture_findings_open
 -- Open posture findings (standing risk: owners, least privilege, secrets, lifecycle, delegation), most severe first; refreshed by each posture evaluation.
 -- dialect: clickhouse

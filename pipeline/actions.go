@@ -330,8 +330,61 @@ func silenceOf(r schemas.ActionRow) alerts.Silence {
 }
 
 // silencesSyncEvery is how often the alerts stage copies silences from
-// the actions table into its outbox.
+// the actions table into its outbox, and its notification states into the
+// store.
 const silencesSyncEvery = 5 * time.Second
+
+// NotificationRow is the store's copy of one outbox notification.
+func NotificationRow(n alerts.Notification) schemas.NotificationRow {
+	return schemas.NotificationRow{AlertID: n.Alert.ID, Receiver: n.Receiver, Target: n.Target, State: n.State,
+		Attempts: n.Attempts, Count: int64(n.Sent.Count), LastSentAt: n.LastSentAt, LastError: n.LastError, UpdatedAt: n.UpdatedAt}
+}
+
+// NotificationSync copies into the store the notification states the
+// outbox changed since the last copy. The zero value starts from the
+// beginning (the first copy after a start is whole, which repairs any copy
+// a stop missed).
+type NotificationSync struct {
+	since time.Time
+	// atSince holds the ids already copied whose update time is since:
+	// the next read starts at since (another row may share the instant),
+	// and these are not copied again.
+	atSince map[int64]bool
+}
+
+// Sync copies what changed and returns how many rows it wrote.
+func (s *NotificationSync) Sync(ctx context.Context, st store.Store, d *alerts.Dispatcher) (int, error) {
+	ns, err := d.ListUpdatedSince(ctx, s.since)
+	if err != nil {
+		return 0, err
+	}
+	rows := make([]schemas.NotificationRow, 0, len(ns))
+	next, at := s.since, s.atSince
+	for _, n := range ns {
+		if n.UpdatedAt.Equal(s.since) && s.atSince[n.ID] {
+			continue
+		}
+		if n.Alert.ID != "" {
+			rows = append(rows, NotificationRow(n))
+		}
+		if n.UpdatedAt.After(next) {
+			next, at = n.UpdatedAt, map[int64]bool{}
+		}
+		if n.UpdatedAt.Equal(next) {
+			if at == nil {
+				at = map[int64]bool{}
+			}
+			at[n.ID] = true
+		}
+	}
+	if len(rows) > 0 {
+		if err := st.UpsertNotifications(ctx, rows); err != nil {
+			return 0, fmt.Errorf("copy notification states: %w", err)
+		}
+	}
+	s.since, s.atSince = next, at
+	return len(rows), nil
+}
 
 // SyncSilences copies into sil every silence of the actions table still in
 // force at now that it does not hold yet (one per action id), and returns

@@ -256,4 +256,13 @@ func TestSilenceFromAnotherHost(t *testing.T) {
 		}
 		return false
 	})
+	// The remote console's incident page reads the notification history
+	// from the store, where the alerts stage copies the outbox's states.
+	waitFor(t, 30*time.Second, "the held notification copied to the store", func() bool {
+		rows, err := f.app.Store.LoadNotifications(ctx, inc[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows) > 0 && rows[0].State == "suppressed" && strings.Contains(rows[0].LastError, "silenced by silence")
+	})
 }

@@ -349,23 +349,29 @@ func (a *App) detectBatch(eng *detect.Engine, dec *schemas.Decoder, msgs []bus.M
 	return out
 }
 
-// syncSilences copies the silences people took (rows of the actions
-// table, possibly from a console on another host) into the outbox, at
-// start and every silencesSyncEvery until ctx ends. A failed sync is
-// logged and tried again.
-func (a *App) syncSilences(ctx context.Context, sil *alerts.Silences) {
+// syncOutbox keeps the outbox and the store in step for what crosses
+// hosts, at start and every silencesSyncEvery until ctx ends: it copies
+// the silences people took (rows of the actions table, possibly from a
+// console on another host) into the outbox, and the outbox's notification
+// states into the store (for such a console's incident pages). A failed
+// copy is logged once and tried again.
+func (a *App) syncOutbox(ctx context.Context, d *alerts.Dispatcher) {
 	t := time.NewTicker(silencesSyncEvery)
 	defer t.Stop()
+	var notes NotificationSync
 	failing := false
 	for {
-		n, err := SyncSilences(ctx, a.Store, sil, time.Now())
+		n, err := SyncSilences(ctx, a.Store, d.Silences(), time.Now())
+		if err == nil {
+			_, err = notes.Sync(ctx, a.Store, d)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
-			a.Log.Warn("silences from the actions table not applied; retrying", "err", err)
+			a.Log.Warn("outbox and store not in step (silences from the actions table, notification states); retrying", "err", err)
 			failing = true
 		case err == nil:
 			if failing {
-				a.Log.Info("silences from the actions table applied again")
+				a.Log.Info("outbox and store in step again")
 			}
 			failing = false
 			if n > 0 {
@@ -374,6 +380,11 @@ func (a *App) syncSilences(ctx context.Context, sil *alerts.Silences) {
 		}
 		select {
 		case <-ctx.Done():
+			// One last copy, so what was delivered while stopping is
+			// in the store for the next console page.
+			if _, err := notes.Sync(context.WithoutCancel(ctx), a.Store, d); err != nil {
+				a.Log.Warn("notification states not copied to the store at stop", "err", err)
+			}
 			return
 		case <-t.C:
 		}
@@ -442,7 +453,7 @@ func (a *App) startAlerts(ctx context.Context, start func(string, func(context.C
 		derr := make(chan error, 1)
 		go func() { derr <- d.Run(dctx) }()
 		synced := make(chan struct{})
-		go func() { defer close(synced); a.syncSilences(dctx, d.Silences()) }()
+		go func() { defer close(synced); a.syncOutbox(dctx, d) }()
 		err := l.run(ctx)
 		stopDispatch()
 		<-synced

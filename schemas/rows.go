@@ -133,3 +133,22 @@ type ActionRow struct {
 
 // Active reports whether the action is in force at t (no expiry = forever).
 func (r *ActionRow) Active(t time.Time) bool { return r.ExpiresAt == nil || t.Before(*r.ExpiresAt) }
+
+// NotificationRow is the state of one incident's notifications at one
+// receiver and target (table alert_notifications): a copy the alerts
+// stage keeps of its outbox, so a console on another host can show where
+// an incident was sent and whether it was delivered.
+type NotificationRow struct {
+	AlertID  string `json:"alert_id"`
+	Receiver string `json:"receiver"`
+	// Target is the Slack channel owner routing chose ("" for the
+	// receiver's own).
+	Target   string `json:"target,omitempty"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Count is the incident's event count the receiver was last told.
+	Count      int64     `json:"count"`
+	LastSentAt time.Time `json:"last_sent_at,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}

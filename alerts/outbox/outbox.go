@@ -154,6 +154,9 @@ var migrations = []string{
 	// table first; the alerts stage copies them here, once each.
 	`ALTER TABLE silences ADD COLUMN action_id TEXT NOT NULL DEFAULT '';
 	CREATE UNIQUE INDEX silences_action ON silences (action_id) WHERE action_id != ''`,
+	// The alerts stage copies notification states changed since its last
+	// copy into the store, for consoles on other hosts.
+	`CREATE INDEX notifications_updated ON notifications (updated_at)`,
 }
 
 func (o *Outbox) migrate(ctx context.Context) error {

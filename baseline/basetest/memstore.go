@@ -18,15 +18,16 @@ import (
 
 // MemStore is an in-memory store.Store.
 type MemStore struct {
-	mu         sync.Mutex
-	events     map[string]schemas.AgentEvent
-	windows    map[string]schemas.WindowRow
-	baselines  map[string]schemas.BaselineRow
-	playground map[string]schemas.PlaygroundRow
-	agents     map[string]schemas.AgentRow
-	alerts     map[string]schemas.Alert
-	actions    []schemas.ActionRow
-	findings   map[string]schemas.PostureFindingRow
+	mu            sync.Mutex
+	events        map[string]schemas.AgentEvent
+	windows       map[string]schemas.WindowRow
+	baselines     map[string]schemas.BaselineRow
+	playground    map[string]schemas.PlaygroundRow
+	agents        map[string]schemas.AgentRow
+	alerts        map[string]schemas.Alert
+	actions       []schemas.ActionRow
+	notifications map[[3]string]schemas.NotificationRow
+	findings      map[string]schemas.PostureFindingRow
 	// Fail, when set, is consulted before every write with the operation
 	// name ("events", "windows", "baselines", "playground"); a non-nil
 	// error fails that write.
@@ -315,6 +316,38 @@ func (m *MemStore) SearchEvents(_ context.Context, q store.EventSearch) ([]schem
 	if len(out) > limit {
 		out = out[:limit]
 	}
+	return out, nil
+}
+
+// UpsertNotifications implements store.Store.
+func (m *MemStore) UpsertNotifications(_ context.Context, rows []schemas.NotificationRow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.notifications == nil {
+		m.notifications = map[[3]string]schemas.NotificationRow{}
+	}
+	for _, r := range rows {
+		k := [3]string{r.AlertID, r.Receiver, r.Target}
+		if old, ok := m.notifications[k]; !ok || !r.UpdatedAt.Before(old.UpdatedAt) {
+			m.notifications[k] = r
+		}
+	}
+	return nil
+}
+
+// LoadNotifications implements store.Store.
+func (m *MemStore) LoadNotifications(_ context.Context, alertID string) ([]schemas.NotificationRow, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []schemas.NotificationRow
+	for _, r := range m.notifications {
+		if r.AlertID == alertID {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Receiver < out[j].Receiver || out[i].Receiver == out[j].Receiver && out[i].Target < out[j].Target
+	})
 	return out, nil
 }
 

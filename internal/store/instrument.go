@@ -113,6 +113,11 @@ func (m *instrumented) UpsertAlerts(ctx context.Context, alerts []schemas.Alert)
 	return m.observe("alerts", len(alerts), start, m.Store.UpsertAlerts(ctx, alerts))
 }
 
+func (m *instrumented) UpsertNotifications(ctx context.Context, rows []schemas.NotificationRow) error {
+	start := time.Now()
+	return m.observe("alert_notifications", len(rows), start, m.Store.UpsertNotifications(ctx, rows))
+}
+
 func (m *instrumented) InsertActions(ctx context.Context, rows []schemas.ActionRow) error {
 	start := time.Now()
 	return m.observe("actions", len(rows), start, m.Store.InsertActions(ctx, rows))

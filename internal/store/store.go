@@ -57,6 +57,13 @@ type Store interface {
 	InsertActions(ctx context.Context, rows []schemas.ActionRow) error
 	// LoadActions returns the recorded actions matching f, newest first.
 	LoadActions(ctx context.Context, f ActionFilter) ([]schemas.ActionRow, error)
+	// UpsertNotifications stores the notification states the alerts
+	// stage copies from its outbox; for one incident, receiver and target
+	// the latest UpdatedAt wins.
+	UpsertNotifications(ctx context.Context, rows []schemas.NotificationRow) error
+	// LoadNotifications returns the current notification states of one
+	// incident, by receiver and target.
+	LoadNotifications(ctx context.Context, alertID string) ([]schemas.NotificationRow, error)
 	// LoadPostureFindings returns the current state of every posture
 	// finding, ordered by id.
 	LoadPostureFindings(ctx context.Context) ([]schemas.PostureFindingRow, error)

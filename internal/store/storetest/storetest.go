@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertByID", testAlertByID},
 		{"SearchEvents", testSearch},
 		{"Actions", testActions},
+		{"Notifications", testNotifications},
 		{"PostureFindings", testPostureFindings},
 		{"UnusedPermissionsView", testUnusedPermissionsView},
 		{"QueryIsReadOnly", testQueryReadOnly},
@@ -229,6 +230,42 @@ func testScanLarge(t *testing.T, s store.Store) {
 		if want := fmt.Sprintf("e%05d", i); ev.EventID != want {
 			t.Fatalf("event %d is %s, want %s (every event once, in time order)", i, ev.EventID, want)
 		}
+	}
+}
+
+// testNotifications: one row per incident, receiver and target, the
+// latest update winning whatever order the updates arrive in.
+func testNotifications(t *testing.T, s store.Store) {
+	at := base.Add(time.Minute)
+	n := func(receiver, target, state string, attempts int, updated time.Time) schemas.NotificationRow {
+		r := schemas.NotificationRow{AlertID: "inc-1", Receiver: receiver, Target: target, State: state, Attempts: attempts,
+			Count: int64(attempts), UpdatedAt: updated}
+		if state == "delivered" {
+			r.LastSentAt = updated
+		} else {
+			r.LastError = "slack: channel_not_found"
+		}
+		return r
+	}
+	must(t, s.UpsertNotifications(ctx(t), []schemas.NotificationRow{
+		n("team-slack", "#support", "pending", 1, at),
+		n("pagerduty", "", "delivered", 1, at),
+		{AlertID: "inc-2", Receiver: "team-slack", State: "pending", UpdatedAt: at},
+	}))
+	must(t, s.UpsertNotifications(ctx(t), []schemas.NotificationRow{n("team-slack", "#support", "delivered", 2, at.Add(time.Second))}))
+	// An older state arriving late (a sync that read before the last one)
+	// changes nothing.
+	must(t, s.UpsertNotifications(ctx(t), []schemas.NotificationRow{n("pagerduty", "", "failed", 0, at.Add(-time.Second))}))
+	got, err := s.LoadNotifications(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []schemas.NotificationRow{n("pagerduty", "", "delivered", 1, at), n("team-slack", "#support", "delivered", 2, at.Add(time.Second))}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LoadNotifications:\n got %+v\nwant %+v", got, want)
+	}
+	if none, err := s.LoadNotifications(ctx(t), "inc-9"); err != nil || len(none) != 0 {
+		t.Errorf("LoadNotifications of an incident never notified = %+v, %v", none, err)
 	}
 }
 
