@@ -159,15 +159,7 @@ func (d *Dispatcher) Close() error {
 // ListUpdatedSince returns the notifications changed at or after since,
 // in the order they changed.
 func (d *Dispatcher) ListUpdatedSince(ctx context.Context, since time.Time) ([]Notification, error) {
-	rows, err := d.ob.ListUpdatedSince(ctx, since)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Notification, len(rows))
-	for i, r := range rows {
-		out[i] = *r
-	}
-	return out, nil
+	return values(d.ob.ListUpdatedSince(ctx, since))
 }
 
 // ListFailed returns the notifications that failed for good (permanent
@@ -178,7 +170,11 @@ func (d *Dispatcher) ListFailed(ctx context.Context) ([]Notification, error) {
 
 // List returns notifications in the given states (all when none).
 func (d *Dispatcher) List(ctx context.Context, states ...string) ([]Notification, error) {
-	rows, err := d.ob.List(ctx, states...)
+	return values(d.ob.List(ctx, states...))
+}
+
+// values copies the outbox's rows out, so callers cannot change them.
+func values(rows []*Notification, err error) ([]Notification, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,24 @@ func (f *actionsFixture) send(action string) {
 	waitFor(f.t, 60*time.Second, "every stage to catch up", func() bool { return f.app.Drained(int64(f.next)) })
 }
 
+// waitHeld waits until the notification of incident id at count events
+// is held by a silence.
+func (f *actionsFixture) waitHeld(id string, count int) {
+	f.t.Helper()
+	waitFor(f.t, 30*time.Second, "the update's notification held by the silence", func() bool {
+		ns, err := f.disp.List(context.Background())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, n := range ns {
+			if n.Alert.ID == id && n.Alert.Count == count && n.State == "suppressed" && strings.Contains(n.LastError, "silenced by silence") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 func (f *actionsFixture) heard() []schemas.Alert {
 	f.pipeline.mu.Lock()
 	defer f.pipeline.mu.Unlock()
@@ -167,18 +185,7 @@ func testActionsEffects(t *testing.T, f *actionsFixture) {
 	if len(upd) != 1 || upd[0].ID != del[0].ID || upd[0].Count != del[0].Count+1 {
 		t.Fatalf("silenced behaviour: heard %+v, want the same incident counting one more event", upd)
 	}
-	waitFor(t, 30*time.Second, "the update's notification held by the silence", func() bool {
-		ns, err := f.disp.List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range ns {
-			if n.Alert.ID == del[0].ID && n.Alert.Count == upd[0].Count && n.State == "suppressed" && strings.Contains(n.LastError, "silenced by silence") {
-				return true
-			}
-		}
-		return false
-	})
+	f.waitHeld(del[0].ID, upd[0].Count)
 
 	// Every action is in the actions table, queryable by SQL.
 	res, err := f.app.Store.Query(ctx, "SELECT DISTINCT id, actor, action, reason FROM actions ORDER BY actor")
@@ -244,18 +251,7 @@ func TestSilenceFromAnotherHost(t *testing.T) {
 	})
 	f.send("users.delete")
 	upd := f.about("users.delete")
-	waitFor(t, 30*time.Second, "the update's notification held by the silence", func() bool {
-		ns, err := f.disp.List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range ns {
-			if n.Alert.ID == inc[0].ID && n.Alert.Count == upd[0].Count && n.State == "suppressed" && strings.Contains(n.LastError, "silenced by silence") {
-				return true
-			}
-		}
-		return false
-	})
+	f.waitHeld(inc[0].ID, upd[0].Count)
 	// The remote console's incident page reads the notification history
 	// from the store, where the alerts stage copies the outbox's states.
 	waitFor(t, 30*time.Second, "the held notification copied to the store", func() bool {

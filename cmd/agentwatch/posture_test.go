@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/config"
+	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/pipeline"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -36,18 +37,8 @@ func TestPostureCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	environ := []string{"AGENTWATCH_DATA_DIR=" + dir, "AGENTWATCH_INVENTORY=" + inv}
-	cfg, err := pipeline.Load(config.Sources{Environ: func() []string { return environ }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := pipeline.OpenStore(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedStore(t, environ)
 	at := time.Now().UTC().Add(-time.Hour)
 	evs := []schemas.AgentEvent{
 		{EventID: "e1", Time: at, Source: "cloudtrail", AgentID: "old-bot", Action: "s3:GetObject", System: "aws:s3",
@@ -137,28 +128,15 @@ func TestPostureAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	environ := []string{"AGENTWATCH_DATA_DIR=" + dir, "AGENTWATCH_INVENTORY=" + inv}
-	cfg, err := pipeline.Load(config.Sources{Environ: func() []string { return environ }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := pipeline.OpenStore(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := migratedStore(t, environ)
 	st.Close()
 	// An empty store has no latest event.
 	if _, _, err := cli(t, ctx, environ, "posture", "--at", "latest"); err == nil || !strings.Contains(err.Error(), "--at latest: the store holds no events") {
 		t.Errorf("--at latest on an empty store: %v", err)
 	}
 
-	st, err = pipeline.OpenStore(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = migratedStore(t, environ)
 	// A week of history, a year ago.
 	last := time.Date(2025, 3, 16, 22, 50, 39, 500_000_000, time.UTC)
 	var evs []schemas.AgentEvent
@@ -192,4 +170,22 @@ func TestPostureAt(t *testing.T) {
 	if _, _, err := cli(t, ctx, environ, "posture", "--at", "yesterday"); err == nil || !strings.Contains(err.Error(), "--at") {
 		t.Errorf("--at yesterday: %v", err)
 	}
+}
+
+// migratedStore opens and migrates the store the environment configures.
+func migratedStore(t *testing.T, environ []string) store.Store {
+	t.Helper()
+	cfg, err := pipeline.Load(config.Sources{Environ: func() []string { return environ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pipeline.OpenStore(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return st
 }
