@@ -38,44 +38,62 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// childBroker starts the child's embedded broker on dir, creates the
+// topics with partitions partitions, and returns it with the bus
+// configuration and a producer.
+func childBroker(dir string, partitions int) (*Embedded, Config, *Producer, error) {
+	ecfg := DefaultConfig().Embedded
+	ecfg.Enabled, ecfg.Dir = true, dir
+	e, err := StartEmbedded(context.Background(), ecfg, nil, nil)
+	if err != nil {
+		return nil, Config{}, nil, err
+	}
+	cfg := testConfig().WithBrokers(e.Addrs())
+	cfg.Partitions = partitions
+	if err := EnsureTopics(context.Background(), cfg); err != nil {
+		return nil, Config{}, nil, err
+	}
+	p, err := NewProducer(cfg, nil, nil)
+	if err != nil {
+		return nil, Config{}, nil, err
+	}
+	return e, cfg, p, nil
+}
+
+// childFailed reports a child's failure to set up; the parent, waiting
+// for its first line, says so.
+func childFailed(err error) int {
+	fmt.Fprintln(os.Stderr, "child:", err)
+	return 2
+}
+
 // trimUntilKilled publishes 100 messages, commits all of them for the one
 // group reading the topic, waits for retention to delete what it may,
 // says "trimmed", and waits to be killed.
 func trimUntilKilled(dir string) int {
 	retentionEvery = 10 * time.Millisecond
-	ecfg := DefaultConfig().Embedded
-	ecfg.Enabled, ecfg.Dir = true, dir
-	e, err := StartEmbedded(context.Background(), ecfg, nil, nil)
+	e, cfg, p, err := childBroker(dir, 1)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
+		return childFailed(err)
 	}
-	cfg := testConfig().WithBrokers(e.Addrs())
-	cfg.Partitions = 1
 	ctx := context.Background()
-	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
-	if err := EnsureTopics(ctx, cfg); err != nil {
-		return fail(err)
-	}
 	if err := e.Prepare(ctx, Flow{Readers: map[string][]string{cfg.Topics.Events: {"g"}}}, 1); err != nil {
-		return fail(err)
-	}
-	p, err := NewProducer(cfg, nil, nil)
-	if err != nil {
-		return fail(err)
+		return childFailed(err)
 	}
 	if err := p.Publish(ctx, keyed(cfg.Topics.Events, "m", 100, 1)...); err != nil {
-		return fail(err)
+		return childFailed(err)
 	}
 	client := newClient(cfg.Brokers, cfg)
 	if _, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: "g", GenerationID: -1,
 		Topics: map[string][]kafka.OffsetCommit{cfg.Topics.Events: {{Partition: 0, Offset: 100}}}}); err != nil {
-		return fail(err)
+		return childFailed(err)
 	}
+	deadline := time.Now().Add(30 * time.Second)
 	for e.c.PartitionInfo(cfg.Topics.Events, 0).LogStartOffset < 99 {
+		if time.Now().After(deadline) {
+			return childFailed(fmt.Errorf("retention did not delete the committed records within 30s (log start %d)",
+				e.c.PartitionInfo(cfg.Topics.Events, 0).LogStartOffset))
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Println("trimmed")
@@ -86,25 +104,11 @@ func trimUntilKilled(dir string) int {
 // numbered messages in batches from several goroutines, printing each
 // acknowledged batch's numbers, until killed.
 func produceUntilKilled(dir string) int {
-	ecfg := DefaultConfig().Embedded
-	ecfg.Enabled, ecfg.Dir = true, dir
-	e, err := StartEmbedded(context.Background(), ecfg, nil, nil)
+	_, cfg, p, err := childBroker(dir, 3)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
+		return childFailed(err)
 	}
-	cfg := testConfig().WithBrokers(e.Addrs())
-	cfg.Partitions = 3
 	ctx := context.Background()
-	if err := EnsureTopics(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
-	p, err := NewProducer(cfg, nil, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
 	out := make(chan string, 64)
 	for w := range 4 {
 		go func() {
@@ -131,6 +135,31 @@ func produceUntilKilled(dir string) int {
 	return 0
 }
 
+// startChild runs the test binary as a broker process on dir doing mode
+// ("" publishes until killed, "trim": see trimUntilKilled), and returns
+// it once it printed first, with a scanner of the rest of its output.
+func startChild(t *testing.T, dir, mode, first string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir, childModeEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	if !sc.Scan() || sc.Text() != first {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child did not print %q: %q %v", first, sc.Text(), sc.Err())
+	}
+	return cmd, sc
+}
+
 // startLog starts an embedded broker with its log in dir, one partition
 // per topic created, and returns it with the bus configuration.
 func startLog(t *testing.T, dir string, log *slog.Logger, mod func(*EmbeddedConfig)) (*Embedded, Config) {
@@ -145,6 +174,14 @@ func startLogReg(t *testing.T, dir string, log *slog.Logger, mod func(*EmbeddedC
 	if mod != nil {
 		mod(&ecfg)
 	}
+	return startOnePartition(t, ecfg, reg, log)
+}
+
+// startOnePartition starts an embedded broker with ecfg, closed when the
+// test ends, creates the topics with one partition each, and returns it
+// with the bus configuration.
+func startOnePartition(t *testing.T, ecfg EmbeddedConfig, reg prometheus.Registerer, log *slog.Logger) (*Embedded, Config) {
+	t.Helper()
 	e, err := StartEmbedded(context.Background(), ecfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -219,22 +256,7 @@ func TestEmbeddedAcknowledgedSurvivesKill(t *testing.T) {
 	t.Logf("seed %d", seed)
 	acked := map[string]bool{}
 	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		if !sc.Scan() || sc.Text() != "ready" {
-			_ = cmd.Process.Kill()
-			t.Fatalf("child did not start: %q %v", sc.Text(), sc.Err())
-		}
+		cmd, sc := startChild(t, dir, "", "ready")
 		// Kill after a random number of acknowledged batches.
 		killAfter := 10 + rng.IntN(60)
 		for n := 0; n < killAfter && sc.Scan(); n++ {
@@ -285,21 +307,7 @@ func TestEmbeddedAcknowledgedSurvivesKill(t *testing.T) {
 // and the group, resuming at its committed offset, reads it.
 func TestEmbeddedKeepsOffsetsAfterTrimAndKill(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir, childModeEnv+"=trim")
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || sc.Text() != "trimmed" {
-		_ = cmd.Process.Kill()
-		t.Fatalf("child did not trim: %q %v", sc.Text(), sc.Err())
-	}
+	cmd, _ := startChild(t, dir, "trim", "trimmed")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -310,18 +318,7 @@ func TestEmbeddedKeepsOffsetsAfterTrimAndKill(t *testing.T) {
 		t.Fatalf("after the kill the log ends at offset %d, want 100", info.HighWatermark)
 	}
 	publish(t, cfg, Message{Topic: cfg.Topics.Events, Value: []byte("after")})
-	c, err := NewConsumer(cfg, "g", cfg.Topics.Events, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	m, err := c.Fetch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Offset != 100 || string(m.Value) != "after" {
+	if m := fetchOne(t, cfg, "g", cfg.Topics.Events); m.Offset != 100 || string(m.Value) != "after" {
 		t.Errorf("the group resumed at offset %d (%q), want the new record at 100", m.Offset, m.Value)
 	}
 }
@@ -335,8 +332,16 @@ func TestEmbeddedResumesCommittedOffsets(t *testing.T) {
 	commit(t, cfg, "g", cfg.Topics.Events, 60)
 	e.Close()
 
-	e, cfg = startLog(t, dir, nil, nil)
-	c, err := NewConsumer(cfg, "g", cfg.Topics.Events, nil, nil)
+	_, cfg = startLog(t, dir, nil, nil)
+	if m := fetchOne(t, cfg, "g", cfg.Topics.Events); m.Offset != 60 || string(m.Value) != "m-60" {
+		t.Errorf("after a restart the group resumed at offset %d (%q), want 60 (m-60)", m.Offset, m.Value)
+	}
+}
+
+// fetchOne is the first message group gets from topic as a new member.
+func fetchOne(t *testing.T, cfg Config, group, topic string) Message {
+	t.Helper()
+	c, err := NewConsumer(cfg, group, topic, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,10 +352,7 @@ func TestEmbeddedResumesCommittedOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Offset != 60 || string(m.Value) != "m-60" {
-		t.Errorf("after a restart the group resumed at offset %d (%q), want 60 (m-60)", m.Offset, m.Value)
-	}
-	_ = e
+	return m
 }
 
 // TestEmbeddedCutsTornTail: a crash in the middle of an append leaves a

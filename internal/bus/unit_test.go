@@ -222,31 +222,6 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 }
 
-// embeddedOnePartition starts an embedded broker with ecfg, creates the
-// topics with one partition each, and returns the broker, the bus
-// configuration and a producer, all closed when the test ends.
-func embeddedOnePartition(t *testing.T, ecfg EmbeddedConfig) (*Embedded, Config, *Producer) {
-	t.Helper()
-	e, err := StartEmbedded(context.Background(), ecfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	cfg := testConfig().WithBrokers(e.Addrs())
-	cfg.Partitions = 1
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := EnsureTopics(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewProducer(cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return e, cfg, p
-}
-
 // offsetRange is partition 0 of topic's first and end offsets.
 func offsetRange(t *testing.T, cfg Config, topic string) (first, end int64) {
 	t.Helper()
@@ -265,17 +240,13 @@ func offsetRange(t *testing.T, cfg Config, topic string) (first, end int64) {
 // default), a record stamped long ago, as a shipper replaying old logs may
 // stamp it, survives retention, in a topic stages read and in a kept one.
 func TestEmbeddedKeepsOldTimestampedRecords(t *testing.T) {
-	e, cfg, p := embeddedOnePartition(t, DefaultConfig().Embedded)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.Prepare(ctx, Flow{Readers: map[string][]string{cfg.Topics.Ingest: {"g"}}, Kept: []string{cfg.Topics.DLQ}}, 1); err != nil {
+	e, cfg := startOnePartition(t, DefaultConfig().Embedded, nil, nil)
+	if err := e.Prepare(context.Background(), Flow{Readers: map[string][]string{cfg.Topics.Ingest: {"g"}}, Kept: []string{cfg.Topics.DLQ}}, 1); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-30 * 24 * time.Hour)
 	for _, topic := range []string{cfg.Topics.Ingest, cfg.Topics.DLQ} {
-		if err := p.Publish(ctx, Message{Topic: topic, Value: []byte("replayed"), Time: old}); err != nil {
-			t.Fatal(err)
-		}
+		publish(t, cfg, Message{Topic: topic, Value: []byte("replayed"), Time: old})
 	}
 	e.c.ApplyRetention() // what the retention loop does every few seconds
 	for _, topic := range []string{cfg.Topics.Ingest, cfg.Topics.DLQ} {
