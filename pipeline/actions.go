@@ -106,9 +106,7 @@ func (a *App) Actions() *Actions {
 	a.actionsOnce.Do(func() {
 		var pub func(context.Context, []schemas.Alert) error
 		if a.Producer != nil {
-			pub = func(ctx context.Context, al []schemas.Alert) error {
-				return publishAlerts(ctx, a.Producer, a.Cfg.Bus.Topics.Alerts, al)
-			}
+			pub = AlertPublisher(a.Producer, a.Cfg.Bus.Topics.Alerts)
 		}
 		a.actions = NewActions(a.Store, pub, a.Cfg.Alerts.OutboxPath, time.Now).WithInventory(a.Inventory)
 		a.actions.changed = &a.actionsGen
@@ -120,19 +118,17 @@ func (a *App) Actions() *Actions {
 // AlertPublisher puts alerts on the alerts topic through p, keyed by agent
 // as the detect stage publishes them.
 func AlertPublisher(p bus.Publisher, topic string) func(context.Context, []schemas.Alert) error {
-	return func(ctx context.Context, al []schemas.Alert) error { return publishAlerts(ctx, p, topic, al) }
-}
-
-func publishAlerts(ctx context.Context, p bus.Publisher, topic string, al []schemas.Alert) error {
-	msgs := make([]bus.Message, 0, len(al))
-	for i := range al {
-		b, err := json.Marshal(&al[i])
-		if err != nil {
-			return fmt.Errorf("encode alert %s: %w", al[i].ID, err)
+	return func(ctx context.Context, al []schemas.Alert) error {
+		msgs := make([]bus.Message, 0, len(al))
+		for i := range al {
+			b, err := json.Marshal(&al[i])
+			if err != nil {
+				return fmt.Errorf("encode alert %s: %w", al[i].ID, err)
+			}
+			msgs = append(msgs, bus.Message{Topic: topic, Key: []byte(al[i].Identity.AgentID), Value: b})
 		}
-		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte(al[i].Identity.AgentID), Value: b})
+		return p.Publish(ctx, msgs...)
 	}
-	return p.Publish(ctx, msgs...)
 }
 
 // Close releases the outbox if a silence opened it.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentwatch/agentwatch/alerts"
 	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/schemas"
 )
@@ -18,7 +17,6 @@ import (
 // hears them) and outbox the test reads.
 type actionsFixture struct {
 	*pipeline
-	disp  *alerts.Dispatcher
 	acts  *Actions
 	next  int
 	clock time.Time
@@ -30,7 +28,7 @@ func startActions(t *testing.T, cfg Config) *actionsFixture {
 	quick := 50 * time.Millisecond
 	cfg.Alerts.Route.GroupWait, cfg.Alerts.Route.GroupInterval = &quick, &quick
 	p := startPipeline(t, cfg, mustInventory(t))
-	return &actionsFixture{pipeline: p, disp: p.disp, acts: p.app.Actions(), clock: day0.Add(24 * time.Hour)}
+	return &actionsFixture{pipeline: p, acts: p.app.Actions(), clock: day0.Add(24 * time.Hour)}
 }
 
 // send ships one support-bot event doing action at the next second and

@@ -32,6 +32,18 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// waitListening waits until the HTTP collector accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the HTTP collector to listen", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
 // ndjson encodes events from first, n of them, one per line.
 func ndjson(first, n int) []byte {
 	var b bytes.Buffer
@@ -126,13 +138,7 @@ func TestEmbeddedBacklogHoldsCollectors(t *testing.T) {
 			t.Errorf("collectors: %v", err)
 		}
 	}()
-	waitFor(t, 10*time.Second, "the HTTP collector to listen", func() bool {
-		c, err := net.Dial("tcp", cfg.HTTP.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitListening(t, cfg.HTTP.Listen)
 
 	if resp, body := postEvents(t, cfg.HTTP.Listen, ndjson(0, 1500)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("first post: %d %s", resp.StatusCode, body)
@@ -207,13 +213,7 @@ func TestHTTPAnswers503WhenDiskIsFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startPipeline(t, cfg, mustInventory(t))
-	waitFor(t, 10*time.Second, "the HTTP collector to listen", func() bool {
-		c, err := net.Dial("tcp", cfg.HTTP.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	waitListening(t, cfg.HTTP.Listen)
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(disk, &st); err != nil {
 		t.Fatal(err)
