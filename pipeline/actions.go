@@ -155,7 +155,20 @@ func (x *Actions) Alert(ctx context.Context, id string) (schemas.Alert, error) {
 	return as[0], nil
 }
 
-func (x *Actions) check(r ActionRequest, needFor bool) error {
+// incident checks r and returns the incident it acts on; errors start
+// with verb.
+func (x *Actions) incident(ctx context.Context, verb string, r ActionRequest, needFor bool) (schemas.Alert, error) {
+	if err := check(r, needFor); err != nil {
+		return schemas.Alert{}, fmt.Errorf("%s: %w", verb, err)
+	}
+	al, err := x.Alert(ctx, r.AlertID)
+	if err != nil {
+		return schemas.Alert{}, fmt.Errorf("%s: %w", verb, err)
+	}
+	return al, nil
+}
+
+func check(r ActionRequest, needFor bool) error {
 	var problems []string
 	if strings.TrimSpace(r.Actor) == "" {
 		problems = append(problems, "actor: who acts is required")
@@ -188,12 +201,9 @@ func (x *Actions) row(kind string, al schemas.Alert, r ActionRequest) schemas.Ac
 // until r.For from now, and closes the incident. For a declared boundary
 // the row's Detail holds the inventory change that would make it permanent.
 func (x *Actions) Accept(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
-	if err := x.check(r, true); err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("accept: %w", err)
-	}
-	al, err := x.Alert(ctx, r.AlertID)
+	al, err := x.incident(ctx, "accept", r, true)
 	if err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("accept: %w", err)
+		return schemas.ActionRow{}, err
 	}
 	row := x.row(schemas.ActionAccept, al, r)
 	row.Subjects = IncidentSubjects(al)
@@ -215,12 +225,9 @@ func (x *Actions) Accept(ctx context.Context, r ActionRequest) (schemas.ActionRo
 // Resolve records that the incident is over and closes it now; a
 // recurrence opens a new incident.
 func (x *Actions) Resolve(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
-	if err := x.check(r, false); err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("resolve: %w", err)
-	}
-	al, err := x.Alert(ctx, r.AlertID)
+	al, err := x.incident(ctx, "resolve", r, false)
 	if err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("resolve: %w", err)
+		return schemas.ActionRow{}, err
 	}
 	if al.Status == schemas.StatusResolved {
 		return schemas.ActionRow{}, fmt.Errorf("resolve: incident %s is already resolved", al.ID)
@@ -262,12 +269,9 @@ func (x *Actions) close(ctx context.Context, al schemas.Alert, how string) error
 // default the incident's agent and detector) for r.For; detection goes on
 // and the incident keeps counting.
 func (x *Actions) Silence(ctx context.Context, r ActionRequest) (schemas.ActionRow, error) {
-	if err := x.check(r, true); err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
-	}
-	al, err := x.Alert(ctx, r.AlertID)
+	al, err := x.incident(ctx, "silence", r, true)
 	if err != nil {
-		return schemas.ActionRow{}, fmt.Errorf("silence: %w", err)
+		return schemas.ActionRow{}, err
 	}
 	matchers := r.Matchers
 	if len(matchers) == 0 {
