@@ -3,6 +3,7 @@ package inventory
 import (
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -48,7 +49,7 @@ func (p *Playground) Rules() []Rule {
 		}
 		name := s.Sid
 		if name == "" {
-			name = "statements[" + itoa(i) + "]"
+			name = "statements[" + strconv.Itoa(i) + "]"
 		}
 		out = append(out, Rule{Name: name, Actions: s.Actions, Resources: s.Resources, Statement: i})
 	}
