@@ -39,12 +39,6 @@ func (a ARN) String() string {
 	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.Account + ":" + a.Resource
 }
 
-// IsARN reports whether s is shaped like an ARN (six parts, "arn:" first).
-func IsARN(s string) bool {
-	_, ok := Parse(s)
-	return ok
-}
-
 // PartitionOf returns the partition of a region ("cn-north-1" is in
 // aws-cn); "aws" when the region says nothing else.
 func PartitionOf(region string) string {

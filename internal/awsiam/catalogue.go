@@ -305,16 +305,6 @@ func ServiceOf(prefix string) *Service { return services[prefix] }
 // nil.
 func TypeNamed(key string) *ResourceType { return types[key] }
 
-// TypeNames lists a service's resource-type names, sorted.
-func (s *Service) TypeNames() []string {
-	out := make([]string, 0, len(s.Types))
-	for _, t := range s.Types {
-		out = append(out, t.Name)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Vars lists the type's own template variables, in order ("DatabaseName",
 // "TableName").
 func (t *ResourceType) Vars() []string {

@@ -3,6 +3,7 @@ package awsiam
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func CheckResource(pattern string) error {
 	parts := strings.SplitN(pattern, ":", 6)
 	wild := func(s string) bool { return strings.ContainsAny(s, "*?") }
 	onlyStars := func(s string) bool { return strings.Trim(s, "*") == "" }
-	if len(parts) > 1 && !wild(parts[1]) && !contains(Partitions, parts[1]) {
+	if len(parts) > 1 && !wild(parts[1]) && !slices.Contains(Partitions, parts[1]) {
 		return fmt.Errorf("%q: partition %q is not one of %s", pattern, parts[1], strings.Join(Partitions, ", "))
 	}
 	if len(parts) < 3 {
@@ -185,13 +186,4 @@ func LooksLikeAction(s string) bool {
 		return true
 	}
 	return KnownPrefix(prefix)
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

@@ -13,7 +13,7 @@ func refMatch(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	if !IsARN(arn) {
+	if _, ok := Parse(arn); !ok {
 		return false
 	}
 	parts := strings.SplitN(pattern, ":", 6)

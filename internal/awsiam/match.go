@@ -27,10 +27,9 @@ const (
 
 // seg is one compiled part of a pattern.
 type seg struct {
-	lit    string  // the part without wildcards (exact) or before a lone trailing "*" (prefix)
-	kind   uint8   // segExact, segPrefix, segGlob
-	runes  []int32 // segGlob: runes, wStar and wQuestion
-	hasWld bool
+	lit   string  // the part without wildcards (exact) or before a lone trailing "*" (prefix)
+	kind  uint8   // segExact, segPrefix, segGlob
+	runes []int32 // segGlob: runes, wStar and wQuestion
 }
 
 const (
@@ -81,15 +80,6 @@ func CompileResource(pattern string) (*ResourcePattern, error) {
 	return p, nil
 }
 
-// MustCompileResource is CompileResource for patterns known to be valid.
-func MustCompileResource(pattern string) *ResourcePattern {
-	p, err := CompileResource(pattern)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 func compileSeg(s string) (seg, error) {
 	var rs []int32
 	wild := false
@@ -125,7 +115,7 @@ func compileSeg(s string) (seg, error) {
 		}
 		i += n
 	}
-	out := seg{runes: rs, hasWld: wild, kind: segGlob}
+	out := seg{runes: rs, kind: segGlob}
 	if !wild {
 		out.kind, out.lit = segExact, string(runesOf(rs))
 		return out, nil
@@ -224,14 +214,6 @@ func (p *ResourcePattern) Match(arn string) bool {
 		rest = rest[j+1:]
 	}
 	return false
-}
-
-// Service returns the pattern's service part ("" for "*").
-func (p *ResourcePattern) Service() string {
-	if p.all || len(p.segs) < 3 {
-		return ""
-	}
-	return p.segs[2].lit
 }
 
 // ActionPattern is a compiled IAM Action value ("s3:Get*"), matched

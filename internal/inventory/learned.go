@@ -3,6 +3,7 @@ package inventory
 import (
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -48,7 +49,7 @@ func (p *Playground) Rules() []Rule {
 		}
 		name := s.Sid
 		if name == "" {
-			name = "statements[" + itoa(i) + "]"
+			name = "statements[" + strconv.Itoa(i) + "]"
 		}
 		out = append(out, Rule{Name: name, Actions: s.Actions, Resources: s.Resources, Statement: i})
 	}
@@ -125,11 +126,13 @@ func declaredPattern(s string) *declPattern {
 	case s == "*" || s == "**":
 		d.all = true
 	case strings.HasPrefix(s, "arn:"):
+		// A pattern awsiam does not compile (a policy variable, an open
+		// pattern without its closing "*") matches nothing; the
+		// inventory refuses it.
+		_, err := awsiam.CompileResource(s)
+		d.bad = err != nil
 		parts := strings.SplitN(s, ":", 6)
 		d.open = len(parts) < 6
-		// An open pattern without a closing "*" never matches (the
-		// inventory refuses it).
-		d.bad = d.open && !strings.HasSuffix(s, "*")
 		for _, part := range parts {
 			d.segs = append(d.segs, arnTokens(part))
 		}

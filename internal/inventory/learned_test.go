@@ -62,11 +62,11 @@ func TestPatternOverlaps(t *testing.T) {
 // own match.
 func TestPatternOverlapsIsMatchOnConcreteResources(t *testing.T) {
 	patterns := []string{"arn:aws:s3:::b/docs/*", "arn:aws:s3:::b", "arn:aws:s3:::b/docs/?.pdf", "arn:aws:logs:eu-west-1:123456789012:*",
-		"arn:aws:lambda:eu-west-1:123456789012:function:f", "tickets/*", "tickets/**", "a/*/c", "kb/[ab]?", "*"}
+		"arn:aws:lambda:eu-west-1:123456789012:function:f", "tickets/*", "tickets/**", "a/*/c", "kb/[ab]?", "*", "arn:aws:s3:::${a}"}
 	resources := []string{"arn:aws:s3:::b/docs/x/y.pdf", "arn:aws:s3:::b", "arn:aws:s3:::b/docs/a.pdf", "arn:aws:s3:::c/docs/a.pdf",
 		"arn:aws:logs:eu-west-1:123456789012:log-group:g:log-stream:s", "arn:aws:logs:eu-west-1:123456789012:log-group",
 		"arn:aws:lambda:eu-west-1:123456789012:function:f", "arn:aws:lambda:eu-west-1:123456789012:function:f:1",
-		"tickets/1", "tickets/1/notes", "a/b/c", "a/b/x/c", "kb/ax", "kb/cx", "kb/a/"}
+		"tickets/1", "tickets/1/notes", "a/b/c", "a/b/x/c", "kb/ax", "kb/cx", "kb/a/", "arn:aws:s3:::a"}
 	for _, p := range patterns {
 		for _, r := range resources {
 			if got, want := PatternOverlaps(p, r), MatchResource(p, r); got != want {
@@ -80,6 +80,7 @@ func FuzzPatternOverlapsIsMatch(f *testing.F) {
 	f.Add("arn:aws:s3:::b/d*/?x", "arn:aws:s3:::b/docs/ax")
 	f.Add("tickets/*", "tickets/1")
 	f.Add("a/**/c", "a/b/c")
+	f.Add("arn:aws:s3:::${a}", "arn:aws:s3:::a")
 	f.Fuzz(func(t *testing.T, pattern, resource string) {
 		if strings.ContainsAny(resource, "*{") || !utf8.ValidString(pattern) || !utf8.ValidString(resource) {
 			// Placeholders: not a concrete resource. Resource names

@@ -150,13 +150,6 @@ func (p *Playground) compile() *compiledPlayground {
 	return c
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
-}
-
 // compiled returns the playground's matchers: made by validate, or made
 // now (not kept, so that a playground built in code and shared stays
 // race-free) when it was not validated.
@@ -185,14 +178,22 @@ func (p *Playground) ActionRules(action string) uint64 {
 	return mask
 }
 
-func (c *compiledPlayground) actionRules(action string) uint64 {
-	lower := strings.ToLower(action)
-	iamLower := lower
+// actionForms returns action in lower case and, in lower case too, the
+// IAM action that authorises it (CloudTrail's s3:ListObjects is
+// s3:ListBucket): the two forms actionMatcher.match takes.
+func actionForms(action string) (lower, iamLower string) {
+	lower = strings.ToLower(action)
+	iamLower = lower
 	if strings.IndexByte(action, ':') > 0 {
 		if a := awsiam.IAMAction(action); a != action {
 			iamLower = strings.ToLower(a)
 		}
 	}
+	return lower, iamLower
+}
+
+func (c *compiledPlayground) actionRules(action string) uint64 {
+	lower, iamLower := actionForms(action)
 	var mask uint64
 	for i := range c.rules {
 		r := &c.rules[i]
@@ -308,8 +309,8 @@ func MatchAction(pattern, action string) bool {
 		v, _ = compiledPatterns.LoadOrStore("a"+pattern, compileActionPattern(pattern))
 	}
 	m := v.(actionMatcher)
-	lower := strings.ToLower(action)
-	return m.match(action, lower, strings.ToLower(awsiam.IAMAction(action)))
+	lower, iamLower := actionForms(action)
+	return m.match(action, lower, iamLower)
 }
 
 // MatchResource reports whether one declared resource pattern matches

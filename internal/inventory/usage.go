@@ -1,11 +1,6 @@
 package inventory
 
-import (
-	"net/netip"
-	"strings"
-
-	"github.com/agentwatch/agentwatch/internal/awsiam"
-)
+import "net/netip"
 
 // What follows lets a report say which declared entries were used (the
 // posture report's least privilege), judging each event exactly as the
@@ -24,13 +19,7 @@ func (p *Playground) RuleEntries(i int, action, resource string) (actions, resou
 	}
 	r := &c.rules[i]
 	if len(r.actions) > 0 {
-		lower := strings.ToLower(action)
-		iamLower := lower
-		if strings.IndexByte(action, ':') > 0 {
-			if a := awsiam.IAMAction(action); a != action {
-				iamLower = strings.ToLower(a)
-			}
-		}
+		lower, iamLower := actionForms(action)
 		for j := range r.actions {
 			if r.actions[j].match(action, lower, iamLower) {
 				actions = append(actions, j)

@@ -10,7 +10,8 @@ import (
 )
 
 // Tables are the store's tables, the only values of the "table" label.
-var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts", "actions"}
+var Tables = []string{"events", "agent_windows", "agent_baselines", "agent_playground", "agents", "alerts", "actions",
+	"posture_finding_states", "alert_notifications"}
 
 // WriteMetrics are the write series every store backend exports, with a
 // constant "backend" label and one "table" label value per table.
@@ -105,7 +106,7 @@ func (m *instrumented) UpsertAgents(ctx context.Context, rows []schemas.AgentRow
 
 func (m *instrumented) UpsertPostureFindings(ctx context.Context, rows []schemas.PostureFindingRow) error {
 	start := time.Now()
-	return m.observe("posture_findings", len(rows), start, m.Store.UpsertPostureFindings(ctx, rows))
+	return m.observe("posture_finding_states", len(rows), start, m.Store.UpsertPostureFindings(ctx, rows))
 }
 
 func (m *instrumented) UpsertAlerts(ctx context.Context, alerts []schemas.Alert) error {

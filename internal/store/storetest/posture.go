@@ -34,12 +34,7 @@ func testPostureFindings(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got[0], fixed) {
 		t.Errorf("pf-1 = %+v\nwant %+v", got[0], fixed)
 	}
-	res, err := s.Query(ctx(t), "SELECT id, status, severity_rank FROM posture_findings ORDER BY severity_rank DESC, id")
-	must(t, err)
-	var rows [][]string
-	for _, r := range res.Rows {
-		rows = append(rows, []string{store.Text(r[0]), store.Text(r[1]), store.Text(r[2])})
-	}
+	rows := queryText(t, s, "SELECT id, status, severity_rank FROM posture_findings ORDER BY severity_rank DESC, id")
 	want := [][]string{{"pf-1", "fixed", "3"}, {"pf-2", "open", "1"}}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("posture_findings = %v, want %v", rows, want)
@@ -65,12 +60,7 @@ func testUnusedPermissionsView(t *testing.T, s store.Store) {
 	made := Event("e3", "agent-b", now.Add(-time.Hour))
 	made.System, made.Action, made.PrincipalKind = "aws:sts", "sts:AssumeRole", schemas.PrincipalInfrastructure
 	must(t, s.InsertEvents(ctx(t), []schemas.AgentEvent{recent, old, recent, made}))
-	res, err := s.Query(ctx(t), "SELECT agent_id, kind, pattern FROM agent_unused_permissions ORDER BY agent_id, kind, pattern")
-	must(t, err)
-	var rows [][]string
-	for _, r := range res.Rows {
-		rows = append(rows, []string{store.Text(r[0]), store.Text(r[1]), store.Text(r[2])})
-	}
+	rows := queryText(t, s, "SELECT agent_id, kind, pattern FROM agent_unused_permissions ORDER BY agent_id, kind, pattern")
 	want := [][]string{
 		{"agent-a", "action", "kms:Decrypt"}, {"agent-a", "action", "s3:PutObject"},
 		{"agent-a", "resource", "arn:aws:s3:::c"}, {"agent-a", "system", "aws:kms"},

@@ -111,6 +111,24 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// queryText runs a query and returns its rows as text (store.Text).
+func queryText(t *testing.T, s store.Store, q string) [][]string {
+	t.Helper()
+	res, err := s.Query(ctx(t), q)
+	if err != nil {
+		t.Fatalf("Query(%s): %v", q, err)
+	}
+	var rows [][]string
+	for _, r := range res.Rows {
+		row := make([]string, len(r))
+		for i, v := range r {
+			row[i] = store.Text(v)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
 // queryInt runs a one-value query and returns it as int64 whatever
 // integer type the driver chose.
 func queryInt(t *testing.T, s store.Store, q string, args ...any) int64 {
