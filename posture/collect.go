@@ -379,8 +379,6 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 	return u, nil
 }
 
-var generalize = baseline.Generalize
-
 // principalGroup names an unattributed principal the way an owner would
 // claim it: an AWS assumed-role session by its role (every session has a
 // new name; the role is the identity), anything else as it is.
@@ -402,7 +400,7 @@ func awsService(p string) bool {
 // globOf turns a resource into the glob of its shape: the identifiers the
 // baseline generalises (ids, dates, hashes, e-mails) become "*".
 func globOf(resource string) string {
-	g := generalize(resource)
+	g := baseline.Generalize(resource)
 	var b strings.Builder
 	for i := 0; i < len(g); i++ {
 		if g[i] == '{' {
