@@ -203,24 +203,17 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		credFirst: map[string]time.Time{}, agentLast: map[string]time.Time{}}
 	// Verdicts of declared system globs per agent and value, cached:
 	// globbing every event against every entry would dominate the scan.
-	type key struct{ agent, v string }
-	cache := map[key][]int{}
+	cache := newMemo[agentValue, []int](1 << 18)
 	systems := func(ag *inventory.Agent, v string) []int {
-		k := key{ag.ID, v}
-		if m, ok := cache[k]; ok {
-			return m
-		}
-		var m []int
-		for i, g := range ag.Playground.Systems {
-			if inventory.Glob(g, v) {
-				m = append(m, i)
+		return cache.get(agentValue{ag.ID, v}, func() []int {
+			var m []int
+			for i, g := range ag.Playground.Systems {
+				if inventory.Glob(g, v) {
+					m = append(m, i)
+				}
 			}
-		}
-		if len(cache) > 1<<18 {
-			clear(cache)
-		}
-		cache[k] = m
-		return m
+			return m
+		})
 	}
 	uc := newUseCache()
 	entries := map[string]*inventory.Principal{} // principal -> its principals entry (nil: none)
