@@ -74,9 +74,12 @@ func ev(id, agent string, at time.Time, mut func(*schemas.AgentEvent)) schemas.A
 	return e
 }
 
-func checksReport(t *testing.T, evs []schemas.AgentEvent, failed []alerts.Notification, pg []schemas.PlaygroundRow) *Report {
+// evaluate parses the inventory text, stores the events and learned
+// playground rows, and evaluates them as of at with the default
+// configuration.
+func evaluate(t *testing.T, invText string, evs []schemas.AgentEvent, pg []schemas.PlaygroundRow, failed []alerts.Notification, at time.Time) (*Report, *inventory.Inventory) {
 	t.Helper()
-	inv, err := inventory.Parse("agents.yaml", []byte(checksInventory))
+	inv, err := inventory.Parse("agents.yaml", []byte(invText))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +95,16 @@ func checksReport(t *testing.T, evs []schemas.AgentEvent, failed []alerts.Notifi
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.Evaluate(ctx, Input{Store: st, Inventory: inv, Failed: failed, Now: now, DormantAfter: 30 * 24 * time.Hour})
+	r, err := e.Evaluate(ctx, Input{Store: st, Inventory: inv, Failed: failed, Now: at, DormantAfter: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, inv
+}
+
+func checksReport(t *testing.T, evs []schemas.AgentEvent, failed []alerts.Notification, pg []schemas.PlaygroundRow) *Report {
+	t.Helper()
+	r, _ := evaluate(t, checksInventory, evs, pg, failed, now)
 	return r
 }
 

@@ -203,24 +203,17 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 		credFirst: map[string]time.Time{}, agentLast: map[string]time.Time{}}
 	// Verdicts of declared system globs per agent and value, cached:
 	// globbing every event against every entry would dominate the scan.
-	type key struct{ agent, v string }
-	cache := map[key][]int{}
+	cache := newMemo[agentValue, []int](1 << 18)
 	systems := func(ag *inventory.Agent, v string) []int {
-		k := key{ag.ID, v}
-		if m, ok := cache[k]; ok {
-			return m
-		}
-		var m []int
-		for i, g := range ag.Playground.Systems {
-			if inventory.Glob(g, v) {
-				m = append(m, i)
+		return cache.get(agentValue{ag.ID, v}, func() []int {
+			var m []int
+			for i, g := range ag.Playground.Systems {
+				if inventory.Glob(g, v) {
+					m = append(m, i)
+				}
 			}
-		}
-		if len(cache) > 1<<18 {
-			clear(cache)
-		}
-		cache[k] = m
-		return m
+			return m
+		})
 	}
 	uc := newUseCache()
 	entries := map[string]*inventory.Principal{} // principal -> its principals entry (nil: none)
@@ -379,8 +372,6 @@ func collect(ctx context.Context, r Reader, inv *inventory.Inventory, from, to t
 	return u, nil
 }
 
-var generalize = baseline.Generalize
-
 // principalGroup names an unattributed principal the way an owner would
 // claim it: an AWS assumed-role session by its role (every session has a
 // new name; the role is the identity), anything else as it is.
@@ -402,7 +393,7 @@ func awsService(p string) bool {
 // globOf turns a resource into the glob of its shape: the identifiers the
 // baseline generalises (ids, dates, hashes, e-mails) become "*".
 func globOf(resource string) string {
-	g := generalize(resource)
+	g := baseline.Generalize(resource)
 	var b strings.Builder
 	for i := 0; i < len(g); i++ {
 		if g[i] == '{' {

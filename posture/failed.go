@@ -22,6 +22,11 @@ func LoadFailed(ctx context.Context, path string) ([]alerts.Notification, error)
 		return nil, fmt.Errorf("posture: %w", err)
 	}
 	defer ob.Close()
+	return failedIn(ctx, ob)
+}
+
+// failedIn lists the outbox's notifications that failed for good.
+func failedIn(ctx context.Context, ob *outbox.Outbox) ([]alerts.Notification, error) {
 	rows, err := ob.List(ctx, outbox.StateFailed)
 	if err != nil {
 		return nil, fmt.Errorf("posture: list failed notifications: %w", err)

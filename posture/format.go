@@ -17,16 +17,17 @@ var Formats = []string{"table", "json", "csv", "sarif"}
 
 // Filter keeps the findings of one agent and/or one owner.
 func (r *Report) Filter(agent, owner string) {
+	keep := func(a, o string) bool { return (agent == "" || a == agent) && (owner == "" || o == owner) }
 	out := r.Findings[:0]
 	for _, f := range r.Findings {
-		if (agent == "" || f.AgentID == agent) && (owner == "" || f.Owner == owner) {
+		if keep(f.AgentID, f.Owner) {
 			out = append(out, f)
 		}
 	}
 	r.Findings = out
 	var src []CredentialSource
 	for _, s := range r.Sources {
-		if (agent == "" || s.AgentID == agent) && (owner == "" || s.Owner == owner) {
+		if keep(s.AgentID, s.Owner) {
 			src = append(src, s)
 		}
 	}
@@ -57,15 +58,20 @@ func (r *Report) Write(w io.Writer, format string, opt WriteOptions) error {
 	case "table":
 		return r.writeTable(w)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(w, r)
 	case "csv":
 		return r.writeCSV(w)
 	case "sarif":
 		return r.writeSARIF(w, opt)
 	}
 	return fmt.Errorf("posture: format %q is not one of %s", format, strings.Join(Formats, ", "))
+}
+
+// writeJSON writes v indented, as the json and sarif formats print.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func (r *Report) writeTable(w io.Writer) error {
@@ -237,9 +243,7 @@ func (r *Report) writeSARIF(w io.Writer, opt WriteOptions) error {
 		}
 		run.Results = append(run.Results, res)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
+	return writeJSON(w, sarifLog{Schema: sarifSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
 }
 
 // ruleName turns "secrets.long_lived_key" into "SecretsLongLivedKey".

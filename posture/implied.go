@@ -3,6 +3,7 @@ package posture
 import (
 	"strings"
 
+	"github.com/agentwatch/agentwatch/internal/awsiam"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 )
 
@@ -35,8 +36,9 @@ func alsoAuthorised(action, resource, pattern string) bool {
 		// SendCommand and StartSession are checked against the instance
 		// and the SSM document, which the record does not name.
 		name := strings.ToLower(action[len(svc)+1:])
-		return (name == "sendcommand" || name == "startsession") && arnService(pattern) == "ssm" &&
-			strings.HasPrefix(arnResource(pattern), "document/")
+		p, ok := awsiam.Parse(pattern)
+		return (name == "sendcommand" || name == "startsession") && ok && p.Service == "ssm" &&
+			strings.HasPrefix(p.Resource, "document/")
 	}
 	return false
 }
@@ -44,11 +46,12 @@ func alsoAuthorised(action, resource, pattern string) bool {
 // glueParents: resource is a Glue table or database ARN and pattern
 // covers its catalog or database.
 func glueParents(resource, pattern string) bool {
-	if arnService(resource) != "glue" || arnService(pattern) != "glue" {
+	r, ok := awsiam.Parse(resource)
+	if !ok || r.Service != "glue" || arnService(pattern) != "glue" {
 		return false
 	}
-	head := resource[:len(resource)-len(arnResource(resource))] // arn:aws:glue:REGION:ACCOUNT:
-	kind, rest, _ := strings.Cut(arnResource(resource), "/")
+	head := resource[:len(resource)-len(r.Resource)] // arn:aws:glue:REGION:ACCOUNT:
+	kind, rest, _ := strings.Cut(r.Resource, "/")
 	var parents []string
 	switch kind {
 	case "table", "userDefinedFunction":
@@ -70,10 +73,11 @@ func glueParents(resource, pattern string) bool {
 // some region (the pattern's own region stands for the regions the
 // profile routes to).
 func bedrockModel(resource, pattern string) bool {
-	if arnService(resource) != "bedrock" || arnService(pattern) != "bedrock" {
+	r, ok := awsiam.Parse(resource)
+	if !ok || r.Service != "bedrock" || arnService(pattern) != "bedrock" {
 		return false
 	}
-	profile, ok := strings.CutPrefix(arnResource(resource), "inference-profile/")
+	profile, ok := strings.CutPrefix(r.Resource, "inference-profile/")
 	if !ok {
 		return false
 	}
@@ -81,29 +85,22 @@ func bedrockModel(resource, pattern string) bool {
 	if !ok {
 		return false
 	}
-	parts := strings.SplitN(pattern, ":", 6)
-	if len(parts) < 6 || !strings.HasPrefix(parts[5], "foundation-model/") {
+	p, ok := awsiam.Parse(pattern)
+	if !ok || !strings.HasPrefix(p.Resource, "foundation-model/") {
 		return false
 	}
-	return inventory.MatchResource(pattern, "arn:"+parts[1]+":bedrock:"+parts[3]+"::foundation-model/"+model)
+	return inventory.MatchResource(pattern, "arn:"+p.Partition+":bedrock:"+p.Region+"::foundation-model/"+model)
 }
 
-// arnService is the service part of an ARN ("s3" in arn:aws:s3:::b/k).
+// arnService is the service part of an ARN ("s3" in arn:aws:s3:::b/k),
+// also of a declared pattern with fewer than six parts ("arn:aws:glue:*"),
+// which awsiam.Parse does not take.
 func arnService(arn string) string {
 	parts := strings.SplitN(arn, ":", 4)
 	if len(parts) < 3 {
 		return ""
 	}
 	return parts[2]
-}
-
-// arnResource is the resource part of an ARN (after the fifth colon).
-func arnResource(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
-	}
-	return parts[5]
 }
 
 // permissionOnly are actions IAM checks that no audit record names:

@@ -1,14 +1,12 @@
 package posture
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agentwatch/agentwatch/baseline/basetest"
 	"github.com/agentwatch/agentwatch/ingest"
 	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
@@ -66,24 +64,7 @@ func realEvents(t *testing.T) []schemas.AgentEvent {
 
 func realReport(t *testing.T) (*Report, *inventory.Inventory) {
 	t.Helper()
-	inv, err := inventory.Parse("agents.yaml", []byte(realInventory))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := basetest.New()
-	if err := st.InsertEvents(context.Background(), realEvents(t)); err != nil {
-		t.Fatal(err)
-	}
-	e, err := NewEvaluator(DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2023, 7, 12, 9, 0, 0, 0, time.UTC)
-	r, err := e.Evaluate(context.Background(), Input{Store: st, Inventory: inv, Now: now, DormantAfter: 30 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, inv
+	return evaluate(t, realInventory, realEvents(t), nil, nil, time.Date(2023, 7, 12, 9, 0, 0, 0, time.UTC))
 }
 
 func find(r *Report, typ, agent, subject string) *Finding {

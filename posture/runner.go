@@ -176,19 +176,15 @@ func (r *Runner) Tick(ctx context.Context) error {
 // Evaluate runs one evaluation, saves the states and sets the gauges.
 func (r *Runner) Evaluate(ctx context.Context, now time.Time) (*Report, error) {
 	var failed []alerts.Notification
-	if r.ob != nil {
-		rows, err := r.ob.List(ctx, outbox.StateFailed)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range rows {
-			failed = append(failed, *n)
-		}
-	} else if r.outboxPath != "" {
-		var err error
-		if failed, err = LoadFailed(ctx, r.outboxPath); err != nil {
-			return nil, err
-		}
+	var err error
+	switch {
+	case r.ob != nil:
+		failed, err = failedIn(ctx, r.ob)
+	case r.outboxPath != "":
+		failed, err = LoadFailed(ctx, r.outboxPath)
+	}
+	if err != nil {
+		return nil, err
 	}
 	rep, err := r.eval.Evaluate(ctx, Input{Store: r.st, Inventory: r.inv, Failed: failed, Now: now, DormantAfter: r.dormantAfter})
 	if err != nil {

@@ -57,11 +57,3 @@ func (s Schedule) Next(t time.Time) time.Time {
 	}
 	return s.Last(t).Add(step)
 }
-
-func (s Schedule) String() string {
-	day := "*"
-	if !s.Daily {
-		day = s.Day.String()[:3]
-	}
-	return fmt.Sprintf("%s %02d:%02d", day, s.Hour, s.Minute)
-}

@@ -1,36 +1,18 @@
 package posture
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agentwatch/agentwatch/baseline/basetest"
-	"github.com/agentwatch/agentwatch/internal/inventory"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
 // reportOn evaluates evs against the inventory text at now.
 func reportOn(t *testing.T, invText string, evs []schemas.AgentEvent) *Report {
 	t.Helper()
-	inv, err := inventory.Parse("agents.yaml", []byte(invText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := basetest.New()
-	if err := st.InsertEvents(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	e, err := NewEvaluator(DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.Evaluate(context.Background(), Input{Store: st, Inventory: inv, Now: now, DormantAfter: 30 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := evaluate(t, invText, evs, nil, nil, now)
 	return r
 }
 

@@ -26,12 +26,11 @@ func newRuleUse(r inventory.Rule) ruleUse {
 
 // useCache keeps what is dear to recompute per event and repeats from
 // event to event: the client entry of a user agent, the networks of an
-// address, the IAM name of an action. Each map is cleared when it grows
-// past its bound: a cache, not state.
+// address, the IAM name of an action.
 type useCache struct {
-	clients  map[clientKey]int
-	networks map[agentValue][]int
-	iam      map[string]string
+	clients  memo[clientKey, int]
+	networks memo[agentValue, []int]
+	iam      memo[string, string]
 }
 
 type clientKey struct {
@@ -42,45 +41,44 @@ type clientKey struct {
 type agentValue struct{ agent, v string }
 
 func newUseCache() *useCache {
-	return &useCache{clients: map[clientKey]int{}, networks: map[agentValue][]int{}, iam: map[string]string{}}
+	return &useCache{clients: newMemo[clientKey, int](1 << 16), networks: newMemo[agentValue, []int](1 << 16),
+		iam: newMemo[string, string](1 << 14)}
 }
 
 func (c *useCache) network(agent string, pg *inventory.Playground, ip string) []int {
-	k := agentValue{agent, ip}
-	if m, ok := c.networks[k]; ok {
-		return m
-	}
-	if len(c.networks) > 1<<16 {
-		clear(c.networks)
-	}
-	m := pg.NetworkEntries(ip)
-	c.networks[k] = m
-	return m
+	return c.networks.get(agentValue{agent, ip}, func() []int { return pg.NetworkEntries(ip) })
 }
 
 func (c *useCache) iamAction(action string) string {
-	if a, ok := c.iam[action]; ok {
-		return a
-	}
-	if len(c.iam) > 1<<14 {
-		clear(c.iam)
-	}
-	a := awsiam.IAMAction(action)
-	c.iam[action] = a
-	return a
+	return c.iam.get(action, func() string { return awsiam.IAMAction(action) })
 }
 
 func (c *useCache) client(agent string, pg *inventory.Playground, ev *schemas.AgentEvent) int {
-	k := clientKey{agent, ev.UserAgent, ev.SrcIP == ""}
-	if i, ok := c.clients[k]; ok {
-		return i
+	return c.clients.get(clientKey{agent, ev.UserAgent, ev.SrcIP == ""}, func() int { return pg.ClientEntry(ev.UserAgent, ev.SrcIP) })
+}
+
+// memo keeps the results of a function of its key. It is cleared when it
+// grows past its bound: a cache, not state.
+type memo[K comparable, V any] struct {
+	m     map[K]V
+	limit int
+}
+
+func newMemo[K comparable, V any](limit int) memo[K, V] {
+	return memo[K, V]{m: map[K]V{}, limit: limit}
+}
+
+// get returns k's value, computing it with f when it is not kept.
+func (c *memo[K, V]) get(k K, f func() V) V {
+	if v, ok := c.m[k]; ok {
+		return v
 	}
-	if len(c.clients) > 1<<16 {
-		clear(c.clients)
+	if len(c.m) > c.limit {
+		clear(c.m)
 	}
-	i := pg.ClientEntry(ev.UserAgent, ev.SrcIP)
-	c.clients[k] = i
-	return i
+	v := f()
+	c.m[k] = v
+	return v
 }
 
 // use records which declared entries one of the agent's own events used,

@@ -7,11 +7,8 @@
 package digest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -22,7 +19,6 @@ import (
 	"github.com/agentwatch/agentwatch/alerts/ocsf"
 	"github.com/agentwatch/agentwatch/alerts/slack"
 	"github.com/agentwatch/agentwatch/alerts/webhook"
-	"github.com/agentwatch/agentwatch/internal/config"
 	"github.com/agentwatch/agentwatch/schemas"
 )
 
@@ -72,32 +68,23 @@ func (d *Digest) Count(status string) int {
 // Slack's 50 blocks and 3,000 characters per section).
 const itemsPerReply = 10
 
-// Slack posts digests with a bot token.
+// Slack posts digests with a bot token, through the Slack receiver's
+// own notifier.
 type Slack struct {
-	token   config.Secret
-	channel string
-	api     string
-	client  *http.Client
+	n *slack.Notifier
 }
 
 // NewSlack builds a sender from a Slack receiver's configuration, which
 // must use the Web API (token): an incoming webhook cannot thread.
 func NewSlack(key string, c slack.Config, client *http.Client) (*Slack, error) {
-	tok, err := config.ResolveSecret(key+".token", c.Token, c.TokenFile)
+	n, err := slack.New(key, "digest", c, client)
 	if err != nil {
 		return nil, err
 	}
-	if !tok.IsSet() {
+	if !n.UpdatesInPlace() {
 		return nil, fmt.Errorf("%s: the posture digest needs a Slack Web API receiver (token and channel): an incoming webhook cannot post threads", key)
 	}
-	s := &Slack{token: tok, channel: c.Channel, api: strings.TrimRight(c.APIURL, "/"), client: client}
-	if s.api == "" {
-		s.api = slack.DefaultAPIURL
-	}
-	if s.client == nil {
-		s.client = http.DefaultClient
-	}
-	return s, nil
+	return &Slack{n: n}, nil
 }
 
 var statusMark = map[string]string{StatusNew: "🆕 NEW", StatusOpen: "⏳ OPEN", StatusFixed: "✅ FIXED"}
@@ -107,10 +94,6 @@ var statusMark = map[string]string{StatusNew: "🆕 NEW", StatusOpen: "⏳ OPEN"
 // the channel id and message ts; retry says whether a failure is worth
 // trying again.
 func (s *Slack) Send(ctx context.Context, d Digest) (channel, ts string, retry bool, err error) {
-	ch := d.Channel
-	if ch == "" {
-		ch = s.channel
-	}
 	items := append([]Item(nil), d.Items...)
 	order := map[string]int{StatusNew: 0, StatusOpen: 1, StatusFixed: 2}
 	sort.SliceStable(items, func(i, j int) bool {
@@ -144,40 +127,38 @@ func (s *Slack) Send(ctx context.Context, d Digest) (channel, ts string, retry b
 	} else {
 		summary += "\nDetails and fixes are in the thread. Everything open: `agentwatch posture --owner " + d.Owner + "`."
 	}
-	msg := slack.Message{Channel: ch, Text: fmt.Sprintf("Posture digest for %s: %d open, %d new, %d fixed", d.Owner, open, d.Count(StatusNew), d.Count(StatusFixed)),
+	msg := slack.Message{Channel: d.Channel, Text: fmt.Sprintf("Posture digest for %s: %d open, %d new, %d fixed", d.Owner, open, d.Count(StatusNew), d.Count(StatusFixed)),
 		Blocks: []slack.Block{
 			{Type: "header", Text: &slack.Text{Type: "plain_text", Text: head}},
 			{Type: "section", Text: &slack.Text{Type: "mrkdwn", Text: notify.Truncate(summary, slack.MaxSectionText)}},
 		}}
-	resp, retry, err := s.call(ctx, "chat.postMessage", msg)
+	channel, ts, retry, err = s.n.PostMessage(ctx, msg)
 	if err != nil {
 		return "", "", retry, err
 	}
 	for i := 0; i < len(items); i += itemsPerReply {
 		end := min(i+itemsPerReply, len(items))
-		reply := slack.Message{Channel: resp.Channel, ThreadTS: resp.TS,
+		reply := slack.Message{Channel: channel, ThreadTS: ts,
 			Text: fmt.Sprintf("Findings %d–%d of %d", i+1, end, len(items))}
 		for _, it := range items[i:end] {
 			reply.Blocks = append(reply.Blocks, slack.Block{Type: "section", Text: &slack.Text{Type: "mrkdwn",
 				Text: notify.Truncate(itemText(it), slack.MaxSectionText)}})
 		}
-		if _, retry, err := s.call(ctx, "chat.postMessage", reply); err != nil {
+		if _, _, retry, err := s.n.PostMessage(ctx, reply); err != nil {
 			// The summary is posted; the caller retries the whole digest,
 			// which posts a fresh one: better twice than a thread missing.
-			return resp.Channel, resp.TS, retry, err
+			return channel, ts, retry, err
 		}
 	}
-	return resp.Channel, resp.TS, false, nil
+	return channel, ts, false, nil
 }
-
-var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 func itemText(it Item) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s · *%s* · `%s` · %s\n%s", statusMark[it.Status], strings.ToUpper(string(it.Severity)), esc(it.Type),
-		esc(orNone(it.AgentID)), esc(it.Summary))
+	fmt.Fprintf(&b, "%s · *%s* · `%s` · %s\n%s", statusMark[it.Status], strings.ToUpper(string(it.Severity)), slack.Escape(it.Type),
+		slack.Escape(orNone(it.AgentID)), slack.Escape(it.Summary))
 	if it.Status != StatusFixed {
-		fmt.Fprintf(&b, "\n*Fix:* %s", esc(it.Fix))
+		fmt.Fprintf(&b, "\n*Fix:* %s", slack.Escape(it.Fix))
 	}
 	fmt.Fprintf(&b, "\n_id %s_", it.ID)
 	return b.String()
@@ -190,75 +171,19 @@ func orNone(s string) string {
 	return s
 }
 
-type apiResponse struct {
-	OK      bool   `json:"ok"`
-	Error   string `json:"error"`
-	Channel string `json:"channel"`
-	TS      string `json:"ts"`
-}
-
-// retryableCodes are the Web API errors that mean "try again later".
-var retryableCodes = map[string]bool{"ratelimited": true, "internal_error": true, "fatal_error": true,
-	"service_unavailable": true, "request_timeout": true}
-
-func (s *Slack) call(ctx context.Context, method string, msg slack.Message) (apiResponse, bool, error) {
-	var out apiResponse
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return out, false, fmt.Errorf("digest: encode %s: %w", method, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.api+"/"+method, bytes.NewReader(body))
-	if err != nil {
-		return out, false, fmt.Errorf("digest: build %s request: %w", method, err)
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+s.token.Value())
-	resp, err := s.client.Do(req)
-	if err != nil {
-		retry, err := notify.TransportError("digest", err)
-		return out, retry, err
-	}
-	defer resp.Body.Close()
-	if retry, err := notify.CheckResponse("digest", resp); err != nil {
-		return out, retry, err
-	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return out, true, fmt.Errorf("digest: read %s response: %w", method, err)
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, false, fmt.Errorf("digest: %s: response is not JSON", method)
-	}
-	if !out.OK {
-		return out, retryableCodes[out.Error], fmt.Errorf("digest: %s: %s", method, out.Error)
-	}
-	return out, false, nil
-}
-
 // OCSF posts every item of a digest as an OCSF Compliance Finding to a
 // webhook receiver, signed as that receiver signs alerts.
 type OCSF struct {
-	url, secret config.Secret
-	client      *http.Client
+	n *webhook.Notifier
 }
 
 // NewOCSF builds a sender from a webhook receiver's configuration.
 func NewOCSF(key string, c webhook.Config, client *http.Client) (*OCSF, error) {
-	u, err := config.ResolveSecret(key+".url", c.URL, c.URLFile)
+	n, err := webhook.New(key, "digest ocsf", c, webhook.FormatOCSF, client)
 	if err != nil {
 		return nil, err
 	}
-	if err := notify.CheckURL(key+".url", u.Value()); err != nil {
-		return nil, err
-	}
-	sec, err := config.ResolveSecret(key+".secret", c.Secret, c.SecretFile)
-	if err != nil {
-		return nil, err
-	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	return &OCSF{url: u, secret: sec, client: client}, nil
+	return &OCSF{n: n}, nil
 }
 
 // Send posts one compliance finding per item; the delivery header is the
@@ -271,22 +196,7 @@ func (o *OCSF) Send(ctx context.Context, d Digest, now time.Time) (bool, error) 
 		if err != nil {
 			return false, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url.Value(), bytes.NewReader(body))
-		if err != nil {
-			return false, fmt.Errorf("digest ocsf: build request: invalid url")
-		}
-		ts := now.Unix()
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(ts, 10))
-		req.Header.Set(webhook.HeaderSignature, webhook.Sign([]byte(o.secret.Value()), ts, body))
-		req.Header.Set(webhook.HeaderDelivery, it.ID+"-"+strconv.FormatInt(d.Slot.Unix(), 10)+"-"+it.Status)
-		resp, err := o.client.Do(req)
-		if err != nil {
-			return notify.TransportError("digest ocsf", err)
-		}
-		retry, err := notify.CheckResponse("digest ocsf", resp)
-		resp.Body.Close()
-		if err != nil {
+		if retry, err := o.n.Post(ctx, body, it.ID+"-"+strconv.FormatInt(d.Slot.Unix(), 10)+"-"+it.Status, now); err != nil {
 			return retry, err
 		}
 	}

@@ -42,8 +42,8 @@ type Text struct {
 
 func mrkdwn(s string, max int) *Text { return &Text{Type: "mrkdwn", Text: notify.Truncate(s, max)} }
 
-// esc escapes the three characters Slack's mrkdwn treats as control.
-var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+// Escape escapes the three characters Slack's mrkdwn treats as control.
+var Escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 var severityEmoji = map[schemas.Severity]string{
 	schemas.SeverityCritical: "🔴", schemas.SeverityHigh: "🟠", schemas.SeverityMedium: "🟡",
@@ -65,9 +65,9 @@ func Blocks(d notify.Delivery, change string) []Block {
 	}
 	blocks := []Block{{Type: "header", Text: &Text{Type: "plain_text", Text: notify.Truncate(head, MaxHeaderText)}}}
 
-	what := "*" + esc(a.Summary) + "*"
+	what := "*" + Escape(a.Summary) + "*"
 	if a.Reason != "" {
-		what += "\n" + esc(a.Reason)
+		what += "\n" + Escape(a.Reason)
 	}
 	if a.Status == schemas.StatusResolved {
 		what = "*Resolved:* behaviour is back inside the baseline.\n" + what
@@ -80,14 +80,14 @@ func Blocks(d notify.Delivery, change string) []Block {
 		var b strings.Builder
 		b.WriteString("*Incident*")
 		for _, l := range lines {
-			b.WriteString("\n• " + esc(l))
+			b.WriteString("\n• " + Escape(l))
 		}
 		blocks = append(blocks, Block{Type: "section", Text: mrkdwn(b.String(), MaxSectionText)})
 	}
 
 	var fields []*Text
 	for _, f := range notify.IdentityFields(a, d.Now) {
-		fields = append(fields, mrkdwn("*"+f.Name+"*\n"+esc(f.Value), MaxFieldText))
+		fields = append(fields, mrkdwn("*"+f.Name+"*\n"+Escape(f.Value), MaxFieldText))
 	}
 	blocks = append(blocks, Block{Type: "section", Fields: fields})
 
@@ -95,20 +95,20 @@ func Blocks(d notify.Delivery, change string) []Block {
 		var b strings.Builder
 		b.WriteString("*Evidence* (observed vs baseline)")
 		for _, e := range a.Evidence {
-			fmt.Fprintf(&b, "\n• %s: *%s* vs %s", esc(e.Feature), esc(orDash(e.Observed)), esc(orDash(e.Baseline)))
+			fmt.Fprintf(&b, "\n• %s: *%s* vs %s", Escape(e.Feature), Escape(orDash(e.Observed)), Escape(orDash(e.Baseline)))
 		}
 		blocks = append(blocks, Block{Type: "section", Text: mrkdwn(b.String(), MaxSectionText)})
 	}
 
 	seen := fmt.Sprintf("First seen %s · Last seen %s · Count %d · %s · score %d · %s boundary",
 		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339), a.Count,
-		esc(a.Detector), a.Score, esc(a.Boundary))
+		Escape(a.Detector), a.Score, Escape(a.Boundary))
 	blocks = append(blocks, Block{Type: "context", Elements: []*Text{mrkdwn(seen, MaxFieldText)}})
 
-	query := "*Investigate*\n```" + esc(notify.InvestigateQuery(a.Identity.AgentID)) + "```"
+	query := "*Investigate*\n```" + Escape(notify.InvestigateQuery(a.Identity.AgentID)) + "```"
 	blocks = append(blocks, Block{Type: "section", Text: mrkdwn(query, MaxSectionText)})
 	if d.ConsoleURL != "" {
-		blocks = append(blocks, Block{Type: "section", Text: mrkdwn("<"+esc(d.ConsoleURL)+"|Open the incident in the agentwatch console>", MaxSectionText)})
+		blocks = append(blocks, Block{Type: "section", Text: mrkdwn("<"+Escape(d.ConsoleURL)+"|Open the incident in the agentwatch console>", MaxSectionText)})
 	}
 
 	if change != "" {

@@ -163,6 +163,18 @@ var retryableCodes = map[string]bool{
 	"service_unavailable": true, "request_timeout": true,
 }
 
+// PostMessage posts msg with the Web API (chat.postMessage), into the
+// receiver's channel when msg names none, and returns the channel id and
+// ts Slack gave it (a thread's replies name them). retry says whether a
+// failure is worth trying again. The posture digest posts through it.
+func (n *Notifier) PostMessage(ctx context.Context, msg Message) (channel, ts string, retry bool, err error) {
+	if msg.Channel == "" {
+		msg.Channel = n.channel
+	}
+	resp, retry, err := n.call(ctx, "chat.postMessage", msg)
+	return resp.Channel, resp.TS, retry, err
+}
+
 func (n *Notifier) call(ctx context.Context, method string, msg Message) (apiResponse, bool, error) {
 	var out apiResponse
 	body, err := json.Marshal(msg)

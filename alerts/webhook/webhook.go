@@ -155,25 +155,34 @@ func (n *Notifier) Notify(ctx context.Context, d notify.Delivery) (notify.State,
 	if err != nil {
 		return notify.State{}, false, fmt.Errorf("%s: %w", n.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Value(), bytes.NewReader(body))
-	if err != nil {
-		return notify.State{}, false, fmt.Errorf("%s: build request: invalid url", n.name)
-	}
-	ts := d.Now.Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Sign([]byte(n.secret.Value()), ts, body))
-	req.Header.Set(HeaderDelivery, strconv.FormatInt(d.ID, 10)+"-"+strconv.Itoa(d.Alert.Count)+"-"+d.Alert.Status)
-	resp, err := n.client.Do(req)
-	if err != nil {
-		retry, err := notify.TransportError(n.name, err)
-		return notify.State{}, retry, err
-	}
-	defer resp.Body.Close()
-	if retry, err := notify.CheckResponse(n.name, resp); err != nil {
+	delivery := strconv.FormatInt(d.ID, 10) + "-" + strconv.Itoa(d.Alert.Count) + "-" + d.Alert.Status
+	if retry, err := n.Post(ctx, body, delivery, d.Now); err != nil {
 		return notify.State{}, retry, err
 	}
 	return notify.StateOf(d.Alert), false, nil
+}
+
+// Post sends body signed as of now, with delivery as its HeaderDelivery
+// (stable per version of what is sent, so the receiver can drop a
+// redelivery). retry says whether a failure is worth trying again. The
+// posture digest's OCSF findings go through it too.
+func (n *Notifier) Post(ctx context.Context, body []byte, delivery string, now time.Time) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Value(), bytes.NewReader(body))
+	if err != nil {
+		// The error would quote the URL, which may hold a secret.
+		return false, fmt.Errorf("%s: build request: invalid url", n.name)
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign([]byte(n.secret.Value()), ts, body))
+	req.Header.Set(HeaderDelivery, delivery)
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return notify.TransportError(n.name, err)
+	}
+	defer resp.Body.Close()
+	return notify.CheckResponse(n.name, resp)
 }
 
 // Secrets lists the values to scrub from error text.
