@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/agentwatch/agentwatch/internal/bus"
+	"github.com/agentwatch/agentwatch/internal/inventory"
+	"github.com/agentwatch/agentwatch/internal/store"
 	"github.com/agentwatch/agentwatch/internal/telemetry"
 	"github.com/agentwatch/agentwatch/pipeline"
 	"github.com/agentwatch/agentwatch/schemas"
@@ -41,7 +45,7 @@ func runAction(ctx context.Context, env *cliEnv, kind string, args []string) err
 	r.AlertID = fs.Arg(0)
 	if r.Actor == "" {
 		for _, kv := range env.environ() {
-			if v, ok := cutPrefix(kv, "USER="); ok {
+			if v, ok := strings.CutPrefix(kv, "USER="); ok {
 				r.Actor = v
 			}
 		}
@@ -55,21 +59,15 @@ func runAction(ctx context.Context, env *cliEnv, kind string, args []string) err
 		return err
 	}
 	defer st.Close()
-	var publish func(context.Context, []schemas.Alert) error
-	if cfg.Mode == "production" {
-		p, err := bus.NewProducer(cfg.Bus, telemetry.NewRegistry(), pipeline.NewLogger(cfg.Log, env.stderr))
-		if err != nil {
-			return fmt.Errorf("%s: connect producer: %w", kind, err)
-		}
-		defer p.Close()
-		publish = pipeline.AlertPublisher(p, cfg.Bus.Topics.Alerts)
-	}
 	inv, err := loadInventory(cfg)
 	if err != nil {
 		return err
 	}
-	acts := pipeline.NewActions(st, publish, cfg.Alerts.OutboxPath, time.Now).WithInventory(inv)
-	defer acts.Close()
+	acts, closeActs, err := standaloneActions(cfg, st, inv, pipeline.NewLogger(cfg.Log, env.stderr), kind)
+	if err != nil {
+		return err
+	}
+	defer closeActs()
 	var row schemas.ActionRow
 	if kind == schemas.ActionAccept {
 		row, err = acts.Accept(ctx, r)
@@ -90,9 +88,21 @@ func runAction(ctx context.Context, env *cliEnv, kind string, args []string) err
 	return nil
 }
 
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
+// standaloneActions are the actions of a command run beside the stages
+// (console, accept, resolve), reading the agents' playgrounds in inv: in
+// production mode closed incidents go on the alerts topic so the alerts
+// stage notifies. done closes the actions, then the producer.
+func standaloneActions(cfg pipeline.Config, st store.Store, inv *inventory.Inventory, log *slog.Logger, what string) (acts *pipeline.Actions, done func(), err error) {
+	var publish func(context.Context, []schemas.Alert) error
+	closeProducer := func() {}
+	if cfg.Mode == "production" {
+		p, err := bus.NewProducer(cfg.Bus, telemetry.NewRegistry(), log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: connect producer: %w", what, err)
+		}
+		closeProducer = func() { p.Close() }
+		publish = pipeline.AlertPublisher(p, cfg.Bus.Topics.Alerts)
 	}
-	return "", false
+	acts = pipeline.NewActions(st, publish, cfg.Alerts.OutboxPath, time.Now).WithInventory(inv)
+	return acts, func() { acts.Close(); closeProducer() }, nil
 }

@@ -51,7 +51,7 @@ func serveDemo(t *testing.T) served {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var errb bytes.Buffer
+	var errb syncBuffer
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: pw, stderr: &errb, environ: func() []string { return nil }}
 	go func() {
 		done <- runCLI(ctx, env, []string{"demo", "--serve", "--console-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dir})

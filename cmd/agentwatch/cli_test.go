@@ -136,20 +136,7 @@ func TestRunServesDrainsAndRestarts(t *testing.T) {
 			env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environ: func() []string { return nil }}
 			done <- runCLI(ctx, env, args)
 		}()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			resp, err := http.Get("http://" + metrics + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("agentwatch run not ready: %v\n%s", err, errb.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitRunReady(t, metrics, &errb)
 		return cancel, done, &out
 	}
 
@@ -221,6 +208,26 @@ func TestRunServesDrainsAndRestarts(t *testing.T) {
 	}
 	if before != after || strings.HasSuffix(before, "\n0") {
 		t.Errorf("baselines before restart %q, after %q", before, after)
+	}
+}
+
+// waitRunReady waits until the in-process `agentwatch run` serving metrics
+// on addr says ready, showing its log errb if it never does.
+func waitRunReady(t *testing.T, addr string, errb *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agentwatch run not ready: %v\n%s", err, errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/agentwatch/agentwatch/console"
-	"github.com/agentwatch/agentwatch/internal/bus"
-	"github.com/agentwatch/agentwatch/internal/telemetry"
 	"github.com/agentwatch/agentwatch/pipeline"
-	"github.com/agentwatch/agentwatch/schemas"
 )
 
 func init() {
@@ -76,19 +72,14 @@ func runConsole(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var publish func(context.Context, []schemas.Alert) error
-	if cfg.Mode == "production" {
-		p, err := bus.NewProducer(cfg.Bus, telemetry.NewRegistry(), log)
-		if err != nil {
-			return fmt.Errorf("console: connect producer: %w", err)
-		}
-		defer p.Close()
-		publish = pipeline.AlertPublisher(p, cfg.Bus.Topics.Alerts)
-	} else {
+	if cfg.Mode != "production" {
 		log.Warn("console in embedded mode: incidents closed here are written to the store, and nobody is notified of it; run the console inside 'agentwatch run' instead")
 	}
-	acts := pipeline.NewActions(st, publish, cfg.Alerts.OutboxPath, time.Now)
-	defer acts.Close()
+	acts, closeActs, err := standaloneActions(cfg, st, inv, log, "console")
+	if err != nil {
+		return err
+	}
+	defer closeActs()
 	_, done, err := startConsole(ctx, cfg.Console, console.Deps{Store: st, Inventory: inv, Actions: acts,
 		OutboxPath: cfg.Alerts.OutboxPath, Window: cfg.Detect.Baseline.Window, Log: log}, env.stdout)
 	if err != nil {

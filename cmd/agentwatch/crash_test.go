@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,7 +131,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	if err := os.WriteFile(invPath, []byte(inv.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	httpAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	httpAddr, metricsAddr := freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`mode: embedded
 data_dir: %s
 inventory: %s
@@ -294,24 +293,13 @@ pipeline: {drain_timeout: 10s}
 	})
 
 	start := func() *child {
-		args, _ := json.Marshal([]string{"run", "--config", cfgPath})
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+string(args))
-		cmd.Stdout = io.Discard
-		cmd.Stderr = &prefixWriter{w: os.Stderr, prefix: "child: ", line: func(l string) {
+		return startChild(t, metricsAddr, func(l string) {
 			if strings.Contains(l, "was not closed by the last run") {
 				run.mu.Lock()
 				run.resumed = append(run.resumed, strings.Join(behindRe.FindAllString(l, -1), " "))
 				run.mu.Unlock()
 			}
-		}}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		c := &child{cmd: cmd, exited: make(chan struct{})}
-		go func() { c.err = cmd.Wait(); close(c.exited) }()
-		c.waitReady(t, "http://"+metricsAddr+"/readyz")
-		return c
+		}, "run", "--config", cfgPath)
 	}
 	c := start()
 	t.Cleanup(func() {
@@ -343,6 +331,7 @@ pipeline: {drain_timeout: 10s}
 		c = start()
 	}
 	run.mu.Lock()
+	ackedAtLastStart := len(run.httpAcked)
 	if len(run.resumed) != kills {
 		t.Errorf("%d of %d starts after a kill said they recover the log: %q", len(run.resumed), kills, run.resumed)
 	}
@@ -350,7 +339,19 @@ pipeline: {drain_timeout: 10s}
 		t.Logf("start %d after a kill replays: %s", i+2, r)
 	}
 	run.mu.Unlock()
-	time.Sleep(time.Second)
+	// The last start takes the feeds for a while too: ten more posts
+	// answered before they stop.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		run.mu.Lock()
+		n := len(run.httpAcked)
+		run.mu.Unlock()
+		if n >= ackedAtLastStart+10*httpBatch {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last start answered %d events in 60s, want %d", n-ackedAtLastStart, 10*httpBatch)
+		}
+	}
 	stopFeeds()
 	feeds.Wait()
 
@@ -464,22 +465,30 @@ func delivered(run *crashRun) int {
 	return len(run.deliveries)
 }
 
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // child is one `agentwatch run` process.
 type child struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // once exited is closed
+}
+
+// startChild starts this test binary as `agentwatch <args>` (see
+// crashChildEnv), its log shown with a prefix and each line passed to line
+// (if set), and waits until its metrics listener at metricsAddr says ready.
+func startChild(t *testing.T, metricsAddr string, line func(string), args ...string) *child {
+	t.Helper()
+	enc, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(enc))
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &prefixWriter{w: os.Stderr, prefix: "child: ", line: line}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	go func() { c.err = cmd.Wait(); close(c.exited) }()
+	c.waitReady(t, "http://"+metricsAddr+"/readyz")
+	return c
 }
 
 // waitReady polls url until it answers 200, failing if the child exits
@@ -545,21 +554,10 @@ func TestIngestAnsweredSurvivesKill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	httpAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	httpAddr, metricsAddr := freePort(t), freePort(t)
 	start := func() *child {
-		args, _ := json.Marshal([]string{"run", "--data-dir", data, "--log-level", "warn",
-			"--set", "http.listen=" + httpAddr, "--set", "http.metrics_listen=" + metricsAddr, "--set", "console.listen=", "--set", "store.retention_days=0"})
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+string(args))
-		cmd.Stdout = io.Discard
-		cmd.Stderr = &prefixWriter{w: os.Stderr, prefix: "child: "}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		c := &child{cmd: cmd, exited: make(chan struct{})}
-		go func() { c.err = cmd.Wait(); close(c.exited) }()
-		c.waitReady(t, "http://"+metricsAddr+"/readyz")
-		return c
+		return startChild(t, metricsAddr, nil, "run", "--data-dir", data, "--log-level", "warn",
+			"--set", "http.listen="+httpAddr, "--set", "http.metrics_listen="+metricsAddr, "--set", "console.listen=", "--set", "store.retention_days=0")
 	}
 	c := start()
 	accepted := 0

@@ -31,20 +31,7 @@ func TestDryRunAndPlaygroundCheck(t *testing.T) {
 		done <- runCLI(ctx, env, []string{"run", "--dry-run", "--data-dir", dir, "--inventory", inv, "--set", "http.listen=" + listen,
 			"--set", "http.metrics_listen=" + metrics, "--log-level", "warn", "--set", "store.retention_days=0"})
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + metrics + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agentwatch run not ready: %v\n%s", err, errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRunReady(t, metrics, &errb)
 	// The agent reads payroll, outside its declared systems, in two
 	// different hours: a habit its owner forgot to declare.
 	var lines []string

@@ -16,14 +16,20 @@ import (
 
 // appendRecords writes {"Records":[...]}.
 func appendRecords(b []byte, recs []*Record) []byte {
-	b = append(b, `{"Records":[`...)
-	for i, r := range recs {
+	b = appendArray(append(b, `{"Records":`...), recs, func(b []byte, r *Record) []byte { return r.appendJSON(b) })
+	return append(b, '}')
+}
+
+// appendArray writes xs as a JSON array, each element with elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = r.appendJSON(b)
+		b = elem(b, x)
 	}
-	return append(b, "]}"...)
+	return append(b, ']')
 }
 
 type jw struct {
@@ -171,23 +177,9 @@ func appendValue(b []byte, v any) []byte {
 	case int64:
 		return strconv.AppendInt(b, x, 10)
 	case []string:
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = schemas.AppendJSONString(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, x, schemas.AppendJSONString)
 	case []map[string]any:
-		b = append(b, '[')
-		for i, m := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendValue(b, m)
-		}
-		return append(b, ']')
+		return appendArray(b, x, func(b []byte, m map[string]any) []byte { return appendValue(b, m) })
 	case map[string]any:
 		if x == nil {
 			return append(b, "null"...)

@@ -92,6 +92,13 @@ func allow(sid string, actions []string, resources ...string) Statement {
 	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
 }
 
+// decryptViaSecretsManager lets a role decrypt its secrets with the
+// region's secrets key, only through Secrets Manager.
+func decryptViaSecretsManager(region string) Statement {
+	return Statement{Sid: "DecryptViaSecretsManager", Effect: "Allow", Action: acts("kms:Decrypt"), Resource: []string{kmsKey(region, "secrets")},
+		Condition: map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + region + ".amazonaws.com"}}}
+}
+
 // policy is a policy document of statements.
 func policy(st ...Statement) Policy { return Policy{Version: "2012-10-17", Statement: st} }
 

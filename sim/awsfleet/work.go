@@ -36,6 +36,21 @@ func (a *agentRun) lazySecret(g *gen, c *caller, in *instance, t time.Time, secr
 	}
 }
 
+// requests calls fn for each of the hour's requests (peak an hour at full
+// volume, shaped by rh): at a random instant, on an instance running then
+// (a request that finds none is skipped), with its caller. i counts every
+// request, skipped ones too.
+func (a *agentRun) requests(hs time.Time, peak float64, rh *rhythm, fn func(i int, in *instance, c *caller, t time.Time)) {
+	for i := range a.rate(peak, rh, hs) {
+		t := at(a.r, hs)
+		in := a.pick(t)
+		if in == nil {
+			continue
+		}
+		fn(i, in, a.caller(in, t), t)
+	}
+}
+
 func workSupport(g *gen, a *agentRun, hs time.Time) {
 	a.sessionStarts(hs, func(in *instance, t time.Time, first bool) {
 		c := a.caller(in, t)
@@ -47,13 +62,7 @@ func workSupport(g *gen, a *agentRun, hs time.Time) {
 		g.secretValue(c, t.Add(1500*time.Millisecond), "prod/support-assistant/zendesk-api-token", true)
 	})
 	busy := customers.at(hs) > 0.8
-	for range a.rate(38, &customers, hs) {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 38, &customers, func(_ int, in *instance, c *caller, t time.Time) {
 		v := a.version(t)
 		a.n["ticket"]++
 		ticket := 4_810_000 + a.n["ticket"]*3 + a.r.IntN(3)
@@ -85,17 +94,11 @@ func workSupport(g *gen, a *agentRun, hs time.Time) {
 		if a.r.IntN(12) == 0 {
 			g.s3Object(c, after(a.r, t, 3000, 9000), "PutObject", "acme-support-kb", fmt.Sprintf("drafts/%d.md", ticket), int64(1_000+a.r.IntN(8_000)), "")
 		}
-	}
+	})
 }
 
 func workCI(g *gen, a *agentRun, hs time.Time) {
-	for range a.rate(4.5, &office, hs) {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 4.5, &office, func(_ int, in *instance, c *caller, t time.Time) {
 		svc, deployable := services[zipf(a.r, len(services))].name, false
 		for _, s := range services {
 			if s.name == svc {
@@ -151,7 +154,7 @@ func workCI(g *gen, a *agentRun, hs time.Time) {
 			g.lambda(c, t, "PublishVersion", svc)
 			g.lambda(c, after(a.r, t, 300, 900), "UpdateAlias", svc)
 		}
-	}
+	})
 }
 
 // lakeQuery is one of the data agent's questions: a table, recent days,
@@ -179,19 +182,13 @@ func (a *agentRun) lakeQuery(g *gen, c *caller, t time.Time, table string, days,
 }
 
 func workData(g *gen, a *agentRun, hs time.Time) {
-	for range a.rate(7, &office, hs) {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 7, &office, func(_ int, in *instance, c *caller, t time.Time) {
 		table := lakeTables[zipf(a.r, len(lakeTables))].name
 		if g.f.driftOn("D1-new-lake-prefix", t) && a.r.IntN(4) == 0 {
 			table, c = "clickstream", c.with(driftLabel("D1-new-lake-prefix"))
 		}
 		a.lakeQuery(g, c, t, table, 7, 2+a.r.IntN(6))
-	}
+	})
 	// The nightly batch (CronJob, 06:00 UTC) and the Monday weekly job.
 	if hs.Hour() == 6 || (hs.Hour() == 7 && hs.Weekday() == time.Monday) {
 		job, queries, files := "nightly", 20, 14
@@ -361,13 +358,7 @@ func workSecurity(g *gen, a *agentRun, hs time.Time) {
 				"analyzerArn": arnRegional("access-analyzer", HomeRegion, "analyzer/acme-account")})
 		}
 	}
-	for range a.rate(4, &office, hs) {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 4, &office, func(_ int, in *instance, c *caller, t time.Time) {
 		for range 2 + a.r.IntN(3) {
 			t = after(a.r, t, 500, 3000)
 			g.api(c, t, "cloudtrail", "LookupEvents", map[string]any{"maxResults": 50, "lookupAttributes": []map[string]any{
@@ -385,7 +376,7 @@ func workSecurity(g *gen, a *agentRun, hs time.Time) {
 				fail(r, "NoSuchBucketPolicy", "The bucket policy does not exist")
 			}
 		}
-	}
+	})
 }
 
 func workDocs(g *gen, a *agentRun, hs time.Time) {
@@ -437,14 +428,7 @@ func workDocs(g *gen, a *agentRun, hs time.Time) {
 }
 
 func workInvoices(g *gen, a *agentRun, hs time.Time) {
-	n := a.rate(22, &euOffice, hs)
-	for i := range n {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 22, &euOffice, func(i int, in *instance, c *caller, t time.Time) {
 		a.lazySecret(g, c, in, t, "prod/invoice-processor/erp-api-key")
 		dir := t.Format("2006/01/02")
 		if i%10 == 0 {
@@ -461,17 +445,11 @@ func workInvoices(g *gen, a *agentRun, hs time.Time) {
 			g.model(c, t, "Converse", modelEUSonnet, a.r.IntN(150) == 0)
 		}
 		g.s3Object(c, after(a.r, t, 200, 900), "PutObject", "acme-invoices-eu", "processed/"+dir+"/"+id+".json", int64(2_000+a.r.IntN(20_000)), "")
-	}
+	})
 }
 
 func workReview(g *gen, a *agentRun, hs time.Time) {
-	for range a.rate(5, &office, hs) {
-		t := at(a.r, hs)
-		in := a.pick(t)
-		if in == nil {
-			continue
-		}
-		c := a.caller(in, t)
+	a.requests(hs, 5, &office, func(_ int, in *instance, c *caller, t time.Time) {
 		v := a.version(t)
 		a.lazySecret(g, c, in, t, "prod/devex/github-app-private-key")
 		if a.r.IntN(250) == 0 {
@@ -494,5 +472,5 @@ func workReview(g *gen, a *agentRun, hs time.Time) {
 		if a.r.IntN(3) == 0 {
 			g.model(c, after(a.r, t, 1000, 3000), "InvokeModel", modelHaiku, false)
 		}
-	}
+	})
 }
