@@ -135,7 +135,7 @@ func (s *Server) agent(r *http.Request, _ principal) (string, string, any, error
 		}
 		v.Heat = heatmap(v.Baseline.Seasonal, v.HeatTitle)
 	}
-	since := timeArg(dialect(st), v.To.Add(-7*24*time.Hour))
+	since := store.TimeArg(store.DialectOf(st), v.To.Add(-7*24*time.Hour))
 	inst, err := query(ctx, st, "agent_instances", id, since)
 	if err != nil {
 		return "", "", nil, err

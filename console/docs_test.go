@@ -32,10 +32,10 @@ var (
 // console's placeholders.
 func docExampleArgs(d string) map[string][]any {
 	return map[string][]any{
-		"fleet_windows":     {timeArg(d, docFrom), timeArg(d, docTo.Add(-2*time.Hour))},
-		"fleet_recent":      {timeArg(d, docTo.Add(-2*time.Hour)), timeArg(d, docTo)},
-		"agent_instances":   {"support-bot", timeArg(d, docWeek)},
-		"agent_credentials": {"support-bot", timeArg(d, docWeek)},
+		"fleet_windows":     {store.TimeArg(d, docFrom), store.TimeArg(d, docTo.Add(-2*time.Hour))},
+		"fleet_recent":      {store.TimeArg(d, docTo.Add(-2*time.Hour)), store.TimeArg(d, docTo)},
+		"agent_instances":   {"support-bot", store.TimeArg(d, docWeek)},
+		"agent_credentials": {"support-bot", store.TimeArg(d, docWeek)},
 	}
 }
 

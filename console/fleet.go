@@ -79,7 +79,7 @@ func (s *Server) dayEnd(ctx context.Context) (time.Time, error) {
 func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error) {
 	ctx := r.Context()
 	st := s.deps.Store
-	d := dialect(st)
+	d := store.DialectOf(st)
 	end, err := s.dayEnd(ctx)
 	if err != nil {
 		return "", "", nil, err
@@ -104,7 +104,7 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 	// be a large scan on SQLite (48,000 rows at 1,000 agents).
 	win := s.deps.Window
 	cut := end.Truncate(win).Add(-win)
-	wins, err := query(ctx, st, "fleet_windows", timeArg(d, start), timeArg(d, cut))
+	wins, err := query(ctx, st, "fleet_windows", store.TimeArg(d, start), store.TimeArg(d, cut))
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -121,7 +121,7 @@ func (s *Server) fleet(r *http.Request, _ principal) (string, string, any, error
 			x.LastSeen = t
 		}
 	}
-	recent, err := query(ctx, st, "fleet_recent", timeArg(d, cut), timeArg(d, end))
+	recent, err := query(ctx, st, "fleet_recent", store.TimeArg(d, cut), store.TimeArg(d, end))
 	if err != nil {
 		return "", "", nil, err
 	}

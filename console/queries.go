@@ -88,25 +88,9 @@ LIMIT 100`,
 	},
 }
 
-// dialect maps a store backend onto its SQL dialect.
-func dialect(st store.Store) string {
-	if st.Backend() == "clickhouse" {
-		return store.DialectClickHouse
-	}
-	return store.DialectSQLite
-}
-
-// timeArg renders a time bound as the dialect compares it.
-func timeArg(d string, t time.Time) any {
-	if d == store.DialectClickHouse {
-		return min(max(t.Unix(), 0), 1<<32-1)
-	}
-	return store.FormatTime(t)
-}
-
 // query runs a console query by name on st's dialect.
 func query(ctx context.Context, st store.Store, name string, args ...any) (*store.Result, error) {
-	q, ok := consoleQueries[name][dialect(st)]
+	q, ok := consoleQueries[name][store.DialectOf(st)]
 	if !ok {
 		return nil, fmt.Errorf("console: no %s query for %s", name, st.Backend())
 	}

@@ -68,7 +68,7 @@ func (s *Server) search(r *http.Request, _ principal) (string, string, any, erro
 	}
 	v.Q.Limit = v.Limit
 	v.Asked = len(r.URL.Query()) > 0
-	q, args := store.SearchSQL(dialect(s.deps.Store), v.Q)
+	q, args := store.SearchSQL(store.DialectOf(s.deps.Store), v.Q)
 	v.SQL = store.Inline(q, args)
 	if len(problems) > 0 {
 		v.Problem = strings.Join(problems, "; ")

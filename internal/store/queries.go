@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Dialects of a documented query.
@@ -10,6 +11,28 @@ const (
 	DialectClickHouse = "clickhouse"
 	DialectSQLite     = "sqlite"
 )
+
+// DialectOf is the SQL dialect of st's backend.
+func DialectOf(st Store) string {
+	if st.Backend() == "clickhouse" {
+		return DialectClickHouse
+	}
+	return DialectSQLite
+}
+
+// Epoch clamps t to what a ClickHouse DateTime holds (1970 to 2106), so
+// that a zero time.Time means "from the beginning" and a far future "to
+// the end".
+func Epoch(t time.Time) int64 { return min(max(t.Unix(), 0), 1<<32-1) }
+
+// TimeArg renders a time bound as dialect compares it: seconds for
+// ClickHouse's toDateTime(?), the stored text for SQLite.
+func TimeArg(dialect string, t time.Time) any {
+	if dialect == DialectClickHouse {
+		return Epoch(t)
+	}
+	return FormatTime(t)
+}
 
 // NamedQuery is one documented query of docs/queries.sql.
 type NamedQuery struct {

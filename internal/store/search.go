@@ -43,11 +43,10 @@ func SearchSQL(dialect string, s EventSearch) (string, []any) {
 	bound := func(op string, t time.Time) {
 		if dialect == DialectClickHouse {
 			conds = append(conds, "time "+op+" toDateTime(?)")
-			args = append(args, min(max(t.Unix(), 0), 1<<32-1))
-			return
+		} else {
+			conds = append(conds, "time "+op+" ?")
 		}
-		conds = append(conds, "time "+op+" ?")
-		args = append(args, FormatTime(t))
+		args = append(args, TimeArg(dialect, t))
 	}
 	if !s.From.IsZero() {
 		bound(">=", s.From.Truncate(time.Second))

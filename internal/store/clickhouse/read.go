@@ -288,8 +288,5 @@ func (s *Store) each(ctx context.Context, op, query string, args []any, fn func(
 	return nil
 }
 
-// epoch clamps t to what a DateTime holds (1970 to 2106), so that a zero
-// time.Time means "from the beginning" and a far future "to the end".
-func epoch(t time.Time) int64 {
-	return min(max(t.Unix(), 0), 1<<32-1)
-}
+// epoch is store.Epoch: a bound as a DateTime's seconds.
+func epoch(t time.Time) int64 { return store.Epoch(t) }
