@@ -91,6 +91,3 @@ func ParseSeverity(s string) (schemas.Severity, error) {
 	}
 	return v, nil
 }
-
-// Severity converts a validated severity name.
-func Severity(s string) schemas.Severity { return schemas.Severity(s) }

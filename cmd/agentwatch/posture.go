@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/agentwatch/agentwatch/schemas"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +21,7 @@ func init() {
 // exits 2, so a CI job can tell "findings" (2) from "could not run" (1).
 type errFindings struct {
 	n   int
-	sev string
+	sev schemas.Severity
 }
 
 func (e *errFindings) Error() string {
@@ -47,20 +49,16 @@ func runPosture(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("posture: unexpected argument %q", fs.Arg(0))
 	}
-	okFormat := false
-	for _, f := range posture.Formats {
-		okFormat = okFormat || f == format
-	}
-	if !okFormat {
+	// Checked before the evaluation, which reads the whole look-back window.
+	if !slices.Contains(posture.Formats, format) {
 		return fmt.Errorf("posture: --format %q is not one of %s", format, strings.Join(posture.Formats, ", "))
 	}
-	var minSev string
+	var minSev schemas.Severity
 	if failOn != "" {
-		s, err := posture.ParseSeverity(failOn)
-		if err != nil {
+		var err error
+		if minSev, err = posture.ParseSeverity(failOn); err != nil {
 			return fmt.Errorf("posture: --fail-on: %w", err)
 		}
-		minSev = string(s)
 	}
 	cfg, err := cf.load(env)
 	if err != nil {
@@ -122,7 +120,7 @@ func runPosture(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if minSev != "" {
-		if n := r.AtLeast(posture.Severity(minSev)); n > 0 {
+		if n := r.AtLeast(minSev); n > 0 {
 			return &errFindings{n: n, sev: minSev}
 		}
 	}
