@@ -82,7 +82,7 @@ func (t *Tracker) Import(st AgentState) (*Agent, error) {
 	a := t.agent(st.ID)
 	if a.Kind == "" && st.Kind != "" && t.cfg.PeerGroups {
 		a.Kind = st.Kind // a learned peer group
-		t.peerFor(a.Kind).Members++
+		t.join(a)
 	}
 	a.First, a.Last, a.Version, a.Flags, a.P = st.First, st.Last, st.Version, st.Flags, st.Profile
 	if st.WindowStart != 0 {
@@ -119,7 +119,7 @@ func (t *Tracker) Import(st AgentState) (*Agent, error) {
 			t.credAgent[h.Key] = a.idx
 		}
 	}
-	if p := t.PeerOf(a.Kind); p != nil {
+	if p := a.peer; p != nil {
 		for _, h := range a.Actions {
 			addSet(p.Actions, h.Key)
 		}

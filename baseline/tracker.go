@@ -13,7 +13,11 @@ type Agent struct {
 	ID, Kind string
 	// Decl is the agent's inventory entry, or nil: found once, when the
 	// agent is first tracked (an inventory does not change).
-	Decl        *inventory.Agent
+	Decl *inventory.Agent
+	// peer is the peer group of Kind (nil without one), set with Kind:
+	// Observe needs it for every event, and a lookup by kind would hash
+	// the kind each time.
+	peer        *Peer
 	idx         uint32
 	First, Last int64 // unix seconds of the first and latest event
 	Open        bool  // W holds an open window
@@ -162,7 +166,7 @@ func (t *Tracker) Drop(id string) {
 		return
 	}
 	delete(t.agents, id)
-	if p := t.PeerOf(a.Kind); p != nil && p.Members > 0 {
+	if p := a.peer; p != nil && p.Members > 0 {
 		p.Members--
 	}
 }
@@ -217,10 +221,16 @@ func (t *Tracker) agent(id string) *Agent {
 		a.Kind = a.Decl.Kind
 	}
 	t.agents[a.ID] = a
-	if p := t.peerFor(a.Kind); p != nil {
-		p.Members++
-	}
+	t.join(a)
 	return a
+}
+
+// join makes the agent a member of the peer group of its Kind.
+func (t *Tracker) join(a *Agent) {
+	a.peer = t.peerFor(a.Kind)
+	if a.peer != nil {
+		a.peer.Members++
+	}
 }
 
 func (t *Tracker) peerFor(kind string) *Peer {
@@ -303,7 +313,7 @@ func MadeFor(ev *schemas.AgentEvent) bool { return !ev.Unattributed && ev.Princi
 func (t *Tracker) Observe(ev *schemas.AgentEvent) Obs {
 	a := t.agent(ev.AgentID)
 	ts := ev.Time.Unix()
-	o := Obs{Agent: a, Peer: t.PeerOf(a.Kind)}
+	o := Obs{Agent: a, Peer: a.peer}
 	ws := t.WindowStart(ts)
 	if a.Open && ws < a.W.Start {
 		o.Late = true

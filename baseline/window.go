@@ -105,8 +105,8 @@ func (t *Tracker) learnKind(a *Agent) {
 	}
 	sort.Strings(names)
 	a.Kind = "auto:" + strings.Join(names, "+")
-	p := t.peerFor(a.Kind)
-	p.Members++
+	t.join(a)
+	p := a.peer
 	for _, h := range a.Actions {
 		addSet(p.Actions, h.Key)
 	}
@@ -146,7 +146,7 @@ func (t *Tracker) fold(a *Agent, w *Window) {
 
 func (t *Tracker) foldValues(a *Agent, vals *[NumFeatures]float64, start int64) {
 	a.P.Fold(vals, start, t.cfg.EWMAAlpha, t.cfg.SeasonalAlpha)
-	if p := t.PeerOf(a.Kind); p != nil {
+	if p := a.peer; p != nil {
 		p.P.Fold(vals, start, t.cfg.EWMAAlpha, t.cfg.SeasonalAlpha)
 	}
 }

@@ -129,10 +129,7 @@ func TestPlaygroundCheck(t *testing.T) {
 	if len(sugs) != 1 {
 		t.Fatalf("suggestions = %+v", sugs)
 	}
-	parsed, err := inventory.Parse("suggestion.yaml", []byte(RenderSuggestions(sugs)))
-	if err != nil {
-		t.Fatalf("suggestion does not parse: %v\n%s", err, RenderSuggestions(sugs))
-	}
+	_, parsed := renderParsed(t, sugs...)
 	if p, w := parsed.Get("reporter").Playground, sugs[0].Agent.Playground; !slices.Equal(p.Actions, w.Actions) ||
 		!slices.Equal(p.Resources, w.Resources) || !slices.Equal(p.Hours, w.Hours) || !slices.Equal(p.Systems, w.Systems) {
 		t.Fatalf("parsed %+v, want %+v", p, w)

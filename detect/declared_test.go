@@ -136,6 +136,18 @@ func TestDeclaredNetworksClientsDelegatorsHours(t *testing.T) {
 	}
 }
 
+// renderParsed renders suggestions and parses them back as agents.yaml,
+// failing the test when they do not parse.
+func renderParsed(t *testing.T, sugs ...Suggestion) (string, *inventory.Inventory) {
+	t.Helper()
+	out := RenderSuggestions(sugs)
+	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
+	if err != nil {
+		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
+	}
+	return out, parsed
+}
+
 func firing(as []schemas.Alert) []string {
 	var out []string
 	for _, d := range detectors(as) {
@@ -206,11 +218,7 @@ func TestSuggestionWithStatements(t *testing.T) {
 	if !ok || len(s.Added) != 1 || len(s.Skipped) != 1 {
 		t.Fatalf("suggestion = %+v", s)
 	}
-	out := RenderSuggestions([]Suggestion{s})
-	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
-	if err != nil {
-		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
-	}
+	out, parsed := renderParsed(t, s)
 	p := &parsed.Get("reporter").Playground
 	if !p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/exports/2026/07/part-9.csv") || p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/tmp/x") {
 		t.Fatalf("widened playground:\n%s", out)
@@ -325,11 +333,7 @@ func TestSuggestionLeavesOutWhatIAMRefused(t *testing.T) {
 	if !ok || len(s.Added) != 1 || len(s.Denied) != 1 || !strings.Contains(s.Denied[0].Value, "acme-lake/finance/") {
 		t.Fatalf("suggestion = %+v", s)
 	}
-	out := RenderSuggestions([]Suggestion{s})
-	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
-	if err != nil {
-		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
-	}
+	out, parsed := renderParsed(t, s)
 	p := &parsed.Get("reporter").Playground
 	if p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/finance/payroll.csv") || !p.AllowsActionOn("s3:GetObject", "arn:aws:s3:::acme-lake/exports/x.csv") ||
 		!strings.Contains(out, "refused by the source every time") {
@@ -366,11 +370,7 @@ func TestSuggestionNetworksAndClients(t *testing.T) {
 	if !ok || len(s.Added) != 3 || len(s.Skipped) != 1 {
 		t.Fatalf("suggestion = %+v", s)
 	}
-	out := RenderSuggestions([]Suggestion{s})
-	parsed, err := inventory.Parse("suggestion.yaml", []byte(out))
-	if err != nil {
-		t.Fatalf("suggestion does not parse: %v\n%s", err, out)
-	}
+	out, parsed := renderParsed(t, s)
 	p := &parsed.Get("reporter").Playground
 	if !p.AllowsNetwork("54.208.77.12") || p.AllowsNetwork("54.208.77.13") || !p.AllowsNetwork("10.30.200.1") || !p.AllowsNetwork("10.20.1.1") ||
 		p.AllowsNetwork("198.51.100.9") || !p.AllowsClient("Terraform/1.9.8 terraform-provider-aws/5.80.0", "10.20.1.1") {

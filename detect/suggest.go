@@ -234,31 +234,47 @@ func sourceNetwork(ip string) string {
 // /32) once three of one differ, as the learned detector does: a workload
 // spread over the subnets of a VPC runs in the VPC.
 func collapseNetworks(in map[string]*crossing) map[string]*crossing {
-	byWide := map[string][]string{}
-	for n := range in {
+	return collapse(in, spreadMin, func(n string) string {
 		p, err := netip.ParsePrefix(n)
 		if err != nil || !privateAddr(p.Addr()) {
-			continue
+			return ""
 		}
 		bits := 16
 		if !p.Addr().Is4() {
 			bits = 32
 		}
-		if w, err := p.Addr().Prefix(bits); err == nil {
-			byWide[w.String()] = append(byWide[w.String()], n)
+		w, err := p.Addr().Prefix(bits)
+		if err != nil {
+			return ""
+		}
+		return w.String()
+	})
+}
+
+// collapse merges the crossings whose keys share a group (group's result,
+// "" for none) into one under the group's key, once at least min keys
+// differ in it.
+func collapse(in map[string]*crossing, min int, group func(key string) string) map[string]*crossing {
+	byGroup := map[string][]string{}
+	for k := range in {
+		if g := group(k); g != "" {
+			byGroup[g] = append(byGroup[g], k)
 		}
 	}
 	out := maps.Clone(in)
-	for wide, ns := range byWide {
-		if len(ns) < spreadMin {
+	for g, ks := range byGroup {
+		if len(ks) < min {
 			continue
 		}
 		m := &crossing{}
-		for _, n := range ns {
-			m.merge(out[n])
-			delete(out, n)
+		for _, k := range ks {
+			m.merge(out[k])
+			delete(out, k)
 		}
-		out[wide] = m
+		if prev := out[g]; prev != nil {
+			m.merge(prev)
+		}
+		out[g] = m
 	}
 	return out
 }
@@ -277,31 +293,12 @@ func resourceGlob(r string) string {
 // three or more differ there: three siblings outside the playground say
 // the folder is the habit.
 func collapseResources(in map[string]*crossing) map[string]*crossing {
-	byDir := map[string][]string{}
-	for g := range in {
+	return collapse(in, 3, func(g string) string {
 		if i := strings.LastIndexByte(g, '/'); i > 0 {
-			byDir[g[:i]] = append(byDir[g[:i]], g)
+			return g[:i] + "/*"
 		}
-	}
-	out := map[string]*crossing{}
-	for g, c := range in {
-		out[g] = c
-	}
-	for dir, gs := range byDir {
-		if len(gs) < 3 {
-			continue
-		}
-		m := &crossing{}
-		for _, g := range gs {
-			m.merge(out[g])
-			delete(out, g)
-		}
-		if prev := out[dir+"/*"]; prev != nil {
-			m.merge(prev)
-		}
-		out[dir+"/*"] = m
-	}
-	return out
+		return ""
+	})
 }
 
 // suggest widens ag's playground to cover x's recurring crossings.
