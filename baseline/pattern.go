@@ -15,6 +15,14 @@ import "strings"
 //	{id}    a longer mixed letter/digit token with at least three digits
 //	        (i-0abc123def456, AKIA..., base32 ids)
 
+// placeholders turns each placeholder into "*".
+var placeholders = strings.NewReplacer("{uuid}", "*", "{date}", "*", "{hash}", "*", "{n}", "*", "{email}", "*", "{id}", "*")
+
+// Glob writes a resource pattern (Generalize's result) as a glob, each
+// placeholder a "*": what a suggested inventory line or a posture
+// finding shows for a habit.
+func Glob(pattern string) string { return placeholders.Replace(pattern) }
+
 // tokenSep separates tokens (path segments, ARN fields, query parts).
 func tokenSep(c byte) bool {
 	switch c {

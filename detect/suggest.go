@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -279,14 +278,11 @@ func collapse(in map[string]*crossing, min int, group func(key string) string) m
 	return out
 }
 
-// placeholder matches the variable parts baseline.Generalize names.
-var placeholder = regexp.MustCompile(`\{(uuid|date|hash|n|email|id)\}`)
-
 // resourceGlob generalises a resource to the glob of its habit: the
 // identifiers in it (numbers, dates, uuids...) become "*", the structure
 // stays: "exports/2026-03-01/part-00017.csv" -> "exports/*/part-*.csv".
 func resourceGlob(r string) string {
-	return placeholder.ReplaceAllString(baseline.Generalize(r), "*")
+	return baseline.Glob(baseline.Generalize(r))
 }
 
 // collapseResources folds the globs of one folder into folder/* once

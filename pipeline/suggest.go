@@ -167,8 +167,5 @@ func resourceGlob(r string) string {
 			p = strings.Join(raw[:5], ":") + ":" + gen[5]
 		}
 	}
-	for _, ph := range []string{"{uuid}", "{date}", "{hash}", "{email}", "{id}", "{n}"} {
-		p = strings.ReplaceAll(p, ph, "*")
-	}
-	return p
+	return baseline.Glob(p)
 }

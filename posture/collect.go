@@ -392,21 +392,7 @@ func awsService(p string) bool {
 
 // globOf turns a resource into the glob of its shape: the identifiers the
 // baseline generalises (ids, dates, hashes, e-mails) become "*".
-func globOf(resource string) string {
-	g := baseline.Generalize(resource)
-	var b strings.Builder
-	for i := 0; i < len(g); i++ {
-		if g[i] == '{' {
-			if j := strings.IndexByte(g[i:], '}'); j > 0 {
-				b.WriteByte('*')
-				i += j
-				continue
-			}
-		}
-		b.WriteByte(g[i])
-	}
-	return b.String()
-}
+func globOf(resource string) string { return baseline.Glob(baseline.Generalize(resource)) }
 
 // looksHuman tells a person's identity from a service's: an e-mail
 // address that is not a cloud service account, or a "user:" principal.
