@@ -269,7 +269,7 @@ func judgeCredential(cp inventory.CredentialPolicy, p schemas.PlaygroundRow, c c
 	}
 	issued := !c.Issued.IsZero() && c.Issued.Unix() > 0
 	if max := time.Duration(cp.MaxAge); max > 0 && issued && p.LastSeen.Sub(c.Issued) > max {
-		return markTooOld, "bad", "used " + notify.Age(p.LastSeen.Sub(c.Issued)) + " after it was issued; the policy allows at most " + durText(max)
+		return markTooOld, "bad", "used " + notify.Age(p.LastSeen.Sub(c.Issued)) + " after it was issued; the policy allows at most " + inventory.FormatDuration(max)
 	}
 	every := time.Duration(cp.RotateEvery)
 	if every <= 0 {
@@ -288,7 +288,7 @@ func judgeCredential(cp inventory.CredentialPolicy, p schemas.PlaygroundRow, c c
 	if age <= every {
 		return "", "", ""
 	}
-	return markNotRotated, "bad", "in use " + notify.Age(age) + " after it was " + since + "; keys must rotate every " + durText(every)
+	return markNotRotated, "bad", "in use " + notify.Age(age) + " after it was " + since + "; keys must rotate every " + inventory.FormatDuration(every)
 }
 
 // declared builds the declared column, marking what no learned habit uses.
@@ -450,14 +450,14 @@ func declaredCredentials(cp inventory.CredentialPolicy, use *learnedUse, creds m
 		row.Items = append(row.Items, it)
 	}
 	if cp.MaxAge > 0 {
-		it := declItem{What: "at most " + durText(time.Duration(cp.MaxAge)) + " old"}
+		it := declItem{What: "at most " + inventory.FormatDuration(time.Duration(cp.MaxAge)) + " old"}
 		if use.tooOld > 0 {
 			it.Mark, it.MarkClass, it.Title = fmt.Sprintf("%d older", use.tooOld), "bad", "credentials used when older than this (marked too old beside)"
 		}
 		row.Items = append(row.Items, it)
 	}
 	if cp.RotateEvery > 0 {
-		it := declItem{What: "rotated every " + durText(time.Duration(cp.RotateEvery))}
+		it := declItem{What: "rotated every " + inventory.FormatDuration(time.Duration(cp.RotateEvery))}
 		if use.notRotated > 0 {
 			it.Mark, it.MarkClass, it.Title = fmt.Sprintf("%d overdue", use.notRotated), "bad", "credentials in use for longer than this (marked not rotated beside)"
 		}
@@ -498,19 +498,4 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// durText writes a duration as agents.yaml does: "90d", "12h", "1h30m".
-func durText(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

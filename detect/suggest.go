@@ -343,7 +343,7 @@ func suggest(ag *inventory.Agent, x *crossings) (Suggestion, bool) {
 	if x.old.events > 0 {
 		// Whole days, rounded up: the smallest policy the ages fit.
 		days := inventory.Duration((x.maxAge + 24*time.Hour - 1).Truncate(24 * time.Hour))
-		c := Change{"credentials.max_age", fmtDuration(time.Duration(days)), x.old.why() + "; or rotate " + strings.Join(x.old.examples, ", ")}
+		c := Change{"credentials.max_age", inventory.FormatDuration(time.Duration(days)), x.old.why() + "; or rotate " + strings.Join(x.old.examples, ", ")}
 		if x.old.recurring() {
 			pg.CredentialPolicy.MaxAge = days
 			s.Added = append(s.Added, c)
@@ -458,22 +458,6 @@ func dayList(mask uint8) string {
 	return strings.Join(names, ",")
 }
 
-// fmtDuration writes a duration as the inventory reads it: "3d", "2h",
-// "90m".
-func fmtDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 && d > 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // RenderSuggestions writes the suggestions as one agents.yaml fragment:
 // each agent's id and its whole widened playground, added values marked
 // with a comment, values left out listed in comments below.
@@ -542,7 +526,7 @@ func RenderSuggestions(sugs []Suggestion) string {
 			b.WriteString("      credentials:\n")
 			list("        ", "credentials.allowed_types", "allowed_types", cp.AllowedTypes)
 			if cp.MaxAge > 0 {
-				v := fmtDuration(time.Duration(cp.MaxAge))
+				v := inventory.FormatDuration(time.Duration(cp.MaxAge))
 				fmt.Fprintf(&b, "        max_age: %s", v)
 				if why, ok := added["credentials.max_age\x00"+v]; ok {
 					fmt.Fprintf(&b, "  # added: %s", why)
@@ -550,7 +534,7 @@ func RenderSuggestions(sugs []Suggestion) string {
 				b.WriteString("\n")
 			}
 			if cp.RotateEvery > 0 {
-				fmt.Fprintf(&b, "        rotate_every: %s\n", fmtDuration(time.Duration(cp.RotateEvery)))
+				fmt.Fprintf(&b, "        rotate_every: %s\n", inventory.FormatDuration(time.Duration(cp.RotateEvery)))
 			}
 		}
 		renderLeftOut(&b, "      # ", s)

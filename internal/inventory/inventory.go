@@ -117,6 +117,22 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalJSON writes the duration as text.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// FormatDuration writes d as agents.yaml reads it (ParseDuration): whole
+// days as "90d", else the Go form without zero units ("12h", "1h30m").
+func FormatDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // ParseDuration is time.ParseDuration plus whole days ("30d").
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
