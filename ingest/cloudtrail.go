@@ -188,17 +188,7 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 			return nil
 		})
 	}
-	if p.ev.OnBehalfOf == "" {
-		for _, k := range obTags {
-			if v := p.tags[k]; v != "" {
-				p.ev.OnBehalfOf = v
-				break
-			}
-		}
-	}
-	if p.ev.OnBehalfOf != "" {
-		p.ev.DelegationChain = []string{p.ev.OnBehalfOf}
-	}
+	p.onBehalfOf(obTags)
 	p.setAttr("aws.region", region)
 	p.setAttr("aws.account", account)
 	return nil
