@@ -5,7 +5,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -303,37 +302,6 @@ func (in *interner) jsonPath(b []byte, p string) string {
 // StartQueryExecution call that created it: the later calls about the
 // query (GetQueryExecution, GetQueryResults) name only its id, yet IAM
 // authorises them against the workgroup. Bounded, in memory, per process.
-type athenaCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]string
-}
+type athenaCache = boundedMap[string]
 
-func newAthenaCache(max int) *athenaCache { return &athenaCache{max: max, m: map[string]string{}} }
-
-func (a *athenaCache) put(id, workgroup string) {
-	if a == nil || id == "" || workgroup == "" {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.m) >= a.max {
-		i := 0
-		for k := range a.m {
-			if i%2 == 0 {
-				delete(a.m, k)
-			}
-			i++
-		}
-	}
-	a.m[id] = workgroup
-}
-
-func (a *athenaCache) get(id string) string {
-	if a == nil || id == "" {
-		return ""
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.m[id]
-}
+func newAthenaCache(max int) *athenaCache { return newBoundedMap[string](max) }

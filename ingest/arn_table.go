@@ -290,7 +290,7 @@ func lambdaFunction(c arnCtx) named {
 
 func athenaStart(c arnCtx) named {
 	wg := c.value([]string{"workGroup", "=primary"})
-	if c.ok {
+	if c.ok && wg != "" {
 		c.athena.put(c.in.jsonPath(c.resp, "queryExecutionId"), wg)
 	}
 	return build(c, "athena:workgroup", wg)
@@ -298,7 +298,7 @@ func athenaStart(c arnCtx) named {
 
 func athenaQuery(c arnCtx) named {
 	id := c.value([]string{"queryExecutionId", "queryExecutionIds.0"})
-	wg := c.athena.get(id)
+	wg, _ := c.athena.get(id)
 	if wg == "" {
 		return named{}
 	}

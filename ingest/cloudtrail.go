@@ -168,7 +168,9 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 		// The tags describe the session being created, not the caller:
 		// remember them for the calls that session will make.
 		p.issuedKey = str(objPath(respEl, "credentials", "accessKeyId"))
-		sessions.put(p.issuedKey, newSession)
+		if !newSession.empty() {
+			sessions.put(p.issuedKey, newSession)
+		}
 	}
 	if info, ok := sessions.get(p.ev.CredentialID); ok {
 		for k, v := range info.tags {
