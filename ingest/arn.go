@@ -206,19 +206,24 @@ func nameResource(r *arnRule, c arnCtx, resources []ctResource) (string, string)
 		}
 		vals = append(vals, v)
 	}
-	// Built in a stack buffer and interned: an agent names the same
-	// resources over and over.
+	n := buildType(c, t, c.region, c.account, vals...)
+	return n.arn, n.cfn
+}
+
+// buildType renders an ARN of type t, built in a stack buffer and
+// interned: an agent names the same resources over and over.
+func buildType(c arnCtx, t *awsiam.ResourceType, region, account string, vals ...string) named {
 	var ab [maxInterned]byte
-	b, ok := t.AppendARN(ab[:0], c.partition, c.region, c.account, vals...)
+	b, ok := t.AppendARN(ab[:0], c.partition, region, account, vals...)
 	if !ok {
-		return "", ""
+		return named{}
 	}
 	if t == s3Object {
 		// Object keys rarely repeat: interning them would only churn
 		// the interner.
-		return string(b), t.CFN
+		return named{string(b), t.CFN}
 	}
-	return c.in.get(b), t.CFN
+	return named{c.in.get(b), t.CFN}
 }
 
 func cfnOr(typ string, t *awsiam.ResourceType) string {

@@ -252,13 +252,7 @@ func build(c arnCtx, typ string, vals ...string) named {
 }
 
 func buildIn(c arnCtx, typ, region, account string, vals ...string) named {
-	var ab [maxInterned]byte
-	t := awsiam.TypeNamed(typ)
-	b, ok := t.AppendARN(ab[:0], c.partition, region, account, vals...)
-	if !ok {
-		return named{}
-	}
-	return named{c.in.get(b), t.CFN}
+	return buildType(c, awsiam.TypeNamed(typ), region, account, vals...)
 }
 
 func glueCatalog(c arnCtx) named { return build(c, "glue:catalog") }
