@@ -5,7 +5,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -207,19 +206,24 @@ func nameResource(r *arnRule, c arnCtx, resources []ctResource) (string, string)
 		}
 		vals = append(vals, v)
 	}
-	// Built in a stack buffer and interned: an agent names the same
-	// resources over and over.
+	n := buildType(c, t, c.region, c.account, vals...)
+	return n.arn, n.cfn
+}
+
+// buildType renders an ARN of type t, built in a stack buffer and
+// interned: an agent names the same resources over and over.
+func buildType(c arnCtx, t *awsiam.ResourceType, region, account string, vals ...string) named {
 	var ab [maxInterned]byte
-	b, ok := t.AppendARN(ab[:0], c.partition, c.region, c.account, vals...)
+	b, ok := t.AppendARN(ab[:0], c.partition, region, account, vals...)
 	if !ok {
-		return "", ""
+		return named{}
 	}
 	if t == s3Object {
 		// Object keys rarely repeat: interning them would only churn
 		// the interner.
-		return string(b), t.CFN
+		return named{string(b), t.CFN}
 	}
-	return c.in.get(b), t.CFN
+	return named{c.in.get(b), t.CFN}
 }
 
 func cfnOr(typ string, t *awsiam.ResourceType) string {
@@ -303,37 +307,6 @@ func (in *interner) jsonPath(b []byte, p string) string {
 // StartQueryExecution call that created it: the later calls about the
 // query (GetQueryExecution, GetQueryResults) name only its id, yet IAM
 // authorises them against the workgroup. Bounded, in memory, per process.
-type athenaCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]string
-}
+type athenaCache = boundedMap[string]
 
-func newAthenaCache(max int) *athenaCache { return &athenaCache{max: max, m: map[string]string{}} }
-
-func (a *athenaCache) put(id, workgroup string) {
-	if a == nil || id == "" || workgroup == "" {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.m) >= a.max {
-		i := 0
-		for k := range a.m {
-			if i%2 == 0 {
-				delete(a.m, k)
-			}
-			i++
-		}
-	}
-	a.m[id] = workgroup
-}
-
-func (a *athenaCache) get(id string) string {
-	if a == nil || id == "" {
-		return ""
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.m[id]
-}
+func newAthenaCache(max int) *athenaCache { return newBoundedMap[string](max) }

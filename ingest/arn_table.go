@@ -252,13 +252,7 @@ func build(c arnCtx, typ string, vals ...string) named {
 }
 
 func buildIn(c arnCtx, typ, region, account string, vals ...string) named {
-	var ab [maxInterned]byte
-	t := awsiam.TypeNamed(typ)
-	b, ok := t.AppendARN(ab[:0], c.partition, region, account, vals...)
-	if !ok {
-		return named{}
-	}
-	return named{c.in.get(b), t.CFN}
+	return buildType(c, awsiam.TypeNamed(typ), region, account, vals...)
 }
 
 func glueCatalog(c arnCtx) named { return build(c, "glue:catalog") }
@@ -290,7 +284,7 @@ func lambdaFunction(c arnCtx) named {
 
 func athenaStart(c arnCtx) named {
 	wg := c.value([]string{"workGroup", "=primary"})
-	if c.ok {
+	if c.ok && wg != "" {
 		c.athena.put(c.in.jsonPath(c.resp, "queryExecutionId"), wg)
 	}
 	return build(c, "athena:workgroup", wg)
@@ -298,7 +292,7 @@ func athenaStart(c arnCtx) named {
 
 func athenaQuery(c arnCtx) named {
 	id := c.value([]string{"queryExecutionId", "queryExecutionIds.0"})
-	wg := c.athena.get(id)
+	wg, _ := c.athena.get(id)
 	if wg == "" {
 		return named{}
 	}

@@ -168,7 +168,9 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 		// The tags describe the session being created, not the caller:
 		// remember them for the calls that session will make.
 		p.issuedKey = str(objPath(respEl, "credentials", "accessKeyId"))
-		sessions.put(p.issuedKey, newSession)
+		if !newSession.empty() {
+			sessions.put(p.issuedKey, newSession)
+		}
 	}
 	if info, ok := sessions.get(p.ev.CredentialID); ok {
 		for k, v := range info.tags {
@@ -188,17 +190,7 @@ func parseCloudTrail(b []byte, p *parsed, obTags []string, sessions *sessionCach
 			return nil
 		})
 	}
-	if p.ev.OnBehalfOf == "" {
-		for _, k := range obTags {
-			if v := p.tags[k]; v != "" {
-				p.ev.OnBehalfOf = v
-				break
-			}
-		}
-	}
-	if p.ev.OnBehalfOf != "" {
-		p.ev.DelegationChain = []string{p.ev.OnBehalfOf}
-	}
+	p.onBehalfOf(obTags)
 	p.setAttr("aws.region", region)
 	p.setAttr("aws.account", account)
 	return nil

@@ -83,6 +83,23 @@ func (p *parsed) setTag(k, v string) {
 	p.tags[k] = v
 }
 
+// onBehalfOf names whom the caller acts for, when the parser has not: the
+// value of the first of keys (ingest.on_behalf_of_tags) among the record's
+// tags. The delegation chain is then that one hop.
+func (p *parsed) onBehalfOf(keys []string) {
+	if p.ev.OnBehalfOf == "" {
+		for _, k := range keys {
+			if v := p.tags[k]; v != "" {
+				p.ev.OnBehalfOf = v
+				break
+			}
+		}
+	}
+	if p.ev.OnBehalfOf != "" {
+		p.ev.DelegationChain = []string{p.ev.OnBehalfOf}
+	}
+}
+
 // maxParsedAttrs bounds the attributes a parser sets (well under
 // schemas.MaxAttributes).
 const maxParsedAttrs = 8

@@ -88,17 +88,7 @@ func parseK8s(b []byte, p *parsed, obTags []string) error {
 		// the caller, the impersonated identity is whom it acts for.
 		p.ev.OnBehalfOf = str(objGet(imp, "username"))
 	}
-	if p.ev.OnBehalfOf == "" {
-		for _, k := range obTags {
-			if v := p.tags[k]; v != "" {
-				p.ev.OnBehalfOf = v
-				break
-			}
-		}
-	}
-	if p.ev.OnBehalfOf != "" {
-		p.ev.DelegationChain = []string{p.ev.OnBehalfOf}
-	}
+	p.onBehalfOf(obTags)
 	if len(ips) > 0 && ips[0] == '[' {
 		_ = arrayEach(ips, func(v []byte) error {
 			p.setSrcIP(str(v))

@@ -20,7 +20,7 @@ import (
 // cfg.StateFile across restarts. Tailed files are NDJSON: one record per
 // line. Directories are walked recursively (the S3 layout of CloudTrail,
 // the GCS export of Cloud Audit Logs) and every pass reads its files in
-// the time order their names say (see sortByTime).
+// the time order their names say (see walker.sort).
 type Tailer struct {
 	cfg   FileConfig
 	n     *Normalizer

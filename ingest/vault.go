@@ -309,13 +309,7 @@ func parseVault(b []byte, p *parsed, onBehalfOfTags []string) error {
 	p.setTag(vaultTagPolicy, policy)
 	p.setTag(vaultTagPolicies, policies)
 	p.setTag(vaultTagDisplay, a.display)
-	for _, k := range onBehalfOfTags {
-		if v := p.tags[k]; v != "" {
-			p.ev.OnBehalfOf = v
-			p.ev.DelegationChain = []string{v}
-			break
-		}
-	}
+	p.onBehalfOf(onBehalfOfTags)
 	p.sessionName = vaultSessionName(role, a.entity, a.accessor, policies)
 
 	p.setAttr("vault.type", typ)

@@ -40,7 +40,7 @@ type timeKey struct {
 // walkResult is what one path named.
 type walkResult struct {
 	Path string
-	// Files are the regular files found, in time order (see sortByTime).
+	// Files are the regular files found, in time order (see walker.sort).
 	Files []string
 	// Why says why a path named no file ("" when it named some).
 	Why string
@@ -107,8 +107,13 @@ func (w *walker) list(paths []string) (res []walkResult, warnings []error) {
 	return res, warnings
 }
 
-// sort orders files as sortByTime does, reading each name's time once;
-// names not sorted in this call are forgotten.
+// sort orders files by the time their names say they cover, ties and
+// files of one time by path; files whose names say no time come last, by
+// path (so app.log sorts before its rotated app.log.1, as the collector
+// always read them). Delivered logs of several accounts, regions or
+// services thus interleave in time, where a sort of the full paths would
+// read one region's month before the next region's. Each name's time is
+// read once; names not sorted in this call are forgotten.
 func (w *walker) sort(files []string) {
 	if len(w.times) > 2*len(files)+1024 {
 		keep := make(map[string]timeKey, len(files))
@@ -323,26 +328,21 @@ func fileTime(p string) (t time.Time, ok bool) {
 			return t, true
 		}
 	}
-	var day time.Time
-	var dayOK bool
-	var hourDir string
 	if all := reDateDirs.FindAllStringSubmatch(dir, -1); all != nil {
-		m := all[len(all)-1] // the deepest date folders
-		day, dayOK = mkTime(m[1], m[2], m[3], "", "", "")
-		hourDir = m[4]
-	}
-	if dayOK {
-		if m := reClockName.FindStringSubmatch(name); m != nil {
-			if t, ok := mkTime(day.Format("2006"), day.Format("01"), day.Format("02"), m[1], m[2], m[3]); ok {
-				return t, true
+		d := all[len(all)-1] // the deepest date folders: year, month, day, hour
+		if day, ok := mkTime(d[1], d[2], d[3], "", "", ""); ok {
+			if m := reClockName.FindStringSubmatch(name); m != nil {
+				if t, ok := mkTime(d[1], d[2], d[3], m[1], m[2], m[3]); ok {
+					return t, true
+				}
 			}
-		}
-		if hourDir != "" {
-			if t, ok := mkTime(day.Format("2006"), day.Format("01"), day.Format("02"), hourDir, "", ""); ok {
-				return t, true
+			if d[4] != "" {
+				if t, ok := mkTime(d[1], d[2], d[3], d[4], "", ""); ok {
+					return t, true
+				}
 			}
+			return day, true
 		}
-		return day, true
 	}
 	if m := reISODate.FindStringSubmatch(name); m != nil {
 		return mkTime(m[1], m[2], m[3], "", "", "")
@@ -364,21 +364,6 @@ func mkTime(y, mo, d, h, mi, s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
-}
-
-// sortByTime orders files by the time their names say they cover, ties
-// and files of one time by path; files whose names say no time come
-// last, by path (so app.log sorts before its rotated app.log.1, as the
-// collector always read them). Delivered logs of several accounts,
-// regions or services thus interleave in time, where a sort of the full
-// paths would read one region's month before the next region's.
-func sortByTime(files []string) {
-	keys := make(map[string]timeKey, len(files))
-	for _, f := range files {
-		t, ok := fileTime(f)
-		keys[f] = timeKey{t, ok}
-	}
-	sortKeyed(files, keys)
 }
 
 func sortKeyed(files []string, keys map[string]timeKey) {

@@ -52,7 +52,7 @@ func TestFileTime(t *testing.T) {
 	}
 }
 
-func TestSortByTimeInterleavesRegionsAndServices(t *testing.T) {
+func TestSortInterleavesRegionsAndServices(t *testing.T) {
 	files := []string{
 		"logs/app.log",
 		"AWSLogs/1/CloudTrail/us-east-1/2023/07/10/1_CloudTrail_us-east-1_20230710T1145Z_a.json.gz",
@@ -62,7 +62,7 @@ func TestSortByTimeInterleavesRegionsAndServices(t *testing.T) {
 		"gcs/cloudaudit.googleapis.com/data_access/2023/07/10/11:00:00_11:59:59_S0.json",
 		"logs/app.log.1",
 	}
-	sortByTime(files)
+	newWalker(nil, nil).sort(files)
 	want := []string{
 		"AWSLogs/1/CloudTrail/us-east-1/2023/07/09/1_CloudTrail_us-east-1_20230709T2355Z_d.json.gz",
 		"gcs/cloudaudit.googleapis.com/data_access/2023/07/10/11:00:00_11:59:59_S0.json",
