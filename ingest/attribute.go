@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"fmt"
+	"github.com/agentwatch/agentwatch/schemas"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,7 +115,7 @@ func compileRule(r Rule) (*compiledRule, error) {
 		namesAgent = namesAgent || hasGroup(pm.re, "agent")
 	}
 	switch {
-	case r.Kind != "" && r.Kind != inventory.KindInfrastructure && r.Kind != inventory.KindHuman:
+	case r.Kind != "" && !slices.Contains(schemas.PrincipalKinds, r.Kind):
 		return nil, fmt.Errorf("rule %q: kind: %q is not one of infrastructure, human", r.Name, r.Kind)
 	case r.Kind != "" && (namesAgent || r.Instance != "" || r.InstanceTag != ""):
 		return nil, fmt.Errorf("rule %q: names an agent and a kind: a rule either attributes records to an agent or marks their principal as %s", r.Name, r.Kind)

@@ -2,16 +2,19 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/agentwatch/agentwatch/schemas"
 	"path"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Principal kinds: identities in the audit stream known not to be agents.
+// Principal kinds: identities in the audit stream known not to be agents
+// (the events' principal_kind values).
 const (
-	KindInfrastructure = "infrastructure"
-	KindHuman          = "human"
+	KindInfrastructure = schemas.PrincipalInfrastructure
+	KindHuman          = schemas.PrincipalHuman
 )
 
 // Principal is one entry of agents.yaml's top-level principals list: an
@@ -100,11 +103,10 @@ func (p *Principal) validate() error {
 			return &keyError{key: "match", msg: err.Error()}
 		}
 	}
-	switch p.Kind {
-	case KindInfrastructure, KindHuman:
-	case "":
+	if p.Kind == "" {
 		return &keyError{key: "kind", msg: "is required: infrastructure or human"}
-	default:
+	}
+	if !slices.Contains(schemas.PrincipalKinds, p.Kind) {
 		return &keyError{key: "kind", msg: fmt.Sprintf("%q is not one of infrastructure, human", p.Kind)}
 	}
 	for _, a := range p.Actions {
