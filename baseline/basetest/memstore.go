@@ -323,6 +323,9 @@ func (m *MemStore) SearchEvents(_ context.Context, q store.EventSearch) ([]schem
 func (m *MemStore) UpsertNotifications(_ context.Context, rows []schemas.NotificationRow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fail("notifications", len(rows)); err != nil {
+		return err
+	}
 	if m.notifications == nil {
 		m.notifications = map[[3]string]schemas.NotificationRow{}
 	}
@@ -355,6 +358,9 @@ func (m *MemStore) LoadNotifications(_ context.Context, alertID string) ([]schem
 func (m *MemStore) InsertActions(_ context.Context, rows []schemas.ActionRow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fail("actions", len(rows)); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		if !slices.ContainsFunc(m.actions, func(x schemas.ActionRow) bool { return x.ID == r.ID }) {
 			m.actions = append(m.actions, r)
